@@ -1,0 +1,58 @@
+"""The exception tree of the compositor.
+
+Every error a user can cause (a broken layout, an unknown output, a missing
+dependency) is a :class:`CompositorError`; the command line prints its message
+and exits without a traceback. Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CompositorError",
+    "LayoutError",
+    "LayoutIssue",
+    "SourceError",
+    "DisplayError",
+    "EnvironmentSetupError",
+]
+
+from dataclasses import dataclass
+
+
+class CompositorError(Exception):
+    """Base of every error the compositor reports to its user."""
+
+
+@dataclass(frozen=True)
+class LayoutIssue:
+    """One problem in a layout file, located as ``file:line:col``."""
+
+    file: str
+    line: int  # 1-based; 0 when the position is unknown
+    col: int  # 1-based; 0 when the position is unknown
+    message: str
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+
+class LayoutError(CompositorError):
+    """A layout file that cannot be used; carries every issue found."""
+
+    def __init__(self, issues: list[LayoutIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+class SourceError(CompositorError):
+    """A camera source that cannot be set up (not a camera that fails: those recover)."""
+
+
+class DisplayError(CompositorError):
+    """No display to draw on, or an output that cannot be shown."""
+
+
+class EnvironmentSetupError(CompositorError):
+    """Something the program needs from the machine is missing (a package, a server)."""
