@@ -8,11 +8,11 @@ from __future__ import annotations
 __all__ = ["Fit", "FitPlan", "TileRect", "grid_cells", "plan_fit"]
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from fractions import Fraction
 
 
-class Fit(str, Enum):
+class Fit(StrEnum):
     """How a camera picture is fitted into its tile."""
 
     LETTERBOX = "letterbox"  # whole picture, true aspect, black bars

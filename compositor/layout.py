@@ -1,0 +1,342 @@
+"""The layout file: typed models, YAML loading with line numbers, ``${VAR}`` expansion.
+
+A layout names the cameras and, per output, where each camera goes. Loading
+either returns a fully checked :class:`Layout` or raises :class:`LayoutError`
+with every problem found, each located as ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CameraConfig",
+    "Layout",
+    "OutputConfig",
+    "PlacedTile",
+    "TileConfig",
+    "load_layout",
+    "parse_layout",
+    "redact_url",
+]
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from compositor.errors import LayoutError, LayoutIssue
+from compositor.geometry import Fit, TileRect, grid_cells
+
+MAX_LAYOUT_BYTES = 2 * 1024 * 1024  # a layout is a few kB; refuse anything absurd early
+ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+Identifier = Annotated[str, Field(pattern=_ID_PATTERN)]
+
+
+class _StrictModel(BaseModel):
+    # extra="forbid": a misspelt key is an error, never silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraConfig(_StrictModel):
+    name: str = Field(default="", max_length=200, description="Shown on the tile")
+    url: str = Field(description="rtsp:// URL; ${VAR} is taken from the environment")
+
+    @field_validator("url")
+    @classmethod
+    def _expand_and_check_url(cls, url: str, info: ValidationInfo) -> str:
+        env: Mapping[str, str] = (info.context or {}).get("env", os.environ)
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise ValueError(f"environment variable {name} is not set")
+            return env[name]
+
+        expanded = _ENV_REF.sub(substitute, url)
+        scheme = urlsplit(expanded).scheme.lower()
+        if scheme not in ALLOWED_URL_SCHEMES:
+            allowed = ", ".join(f"{s}://" for s in ALLOWED_URL_SCHEMES)
+            raise ValueError(f"URL scheme {scheme or '(none)'!r} is not allowed (use {allowed})")
+        if not urlsplit(expanded).hostname:
+            raise ValueError(f"URL {redact_url(expanded)!r} has no host")
+        return expanded
+
+
+def _tile_shorthand(value: Any) -> Any:
+    # `tiles: [cam01, cam02]` is shorthand for `[{camera: cam01}, {camera: cam02}]`.
+    return {"camera": value} if isinstance(value, str) else value
+
+
+class TileConfig(_StrictModel):
+    camera: Identifier
+    rect: tuple[int, int, int, int] | None = Field(
+        default=None, description="x, y, width, height in output pixels"
+    )
+    fit: Fit = Fit.LETTERBOX
+
+    @field_validator("rect")
+    @classmethod
+    def _positive_rect(
+        cls, rect: tuple[int, int, int, int] | None
+    ) -> tuple[int, int, int, int] | None:
+        if rect is not None:
+            x, y, w, h = rect
+            if x < 0 or y < 0:
+                raise ValueError(f"rect position must not be negative, got x={x}, y={y}")
+            if w <= 0 or h <= 0:
+                raise ValueError(f"rect size must be positive, got {w}x{h}")
+        return rect
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedTile:
+    """A tile resolved to output pixels."""
+
+    camera: str
+    rect: TileRect
+    fit: Fit
+
+
+class OutputConfig(_StrictModel):
+    id: Identifier
+    monitor: str | int | None = Field(default=None, description="Connector name or index")
+    size: tuple[Annotated[int, Field(gt=0, le=16384)], Annotated[int, Field(gt=0, le=16384)]]
+    grid: str | None = Field(default=None, pattern=r"^[1-9][0-9]?x[1-9][0-9]?$")
+    tiles: list[Annotated[TileConfig, BeforeValidator(_tile_shorthand)]] = Field(
+        default_factory=list
+    )
+
+    @property
+    def grid_shape(self) -> tuple[int, int] | None:
+        if self.grid is None:
+            return None
+        rows, cols = self.grid.split("x")
+        return int(rows), int(cols)
+
+    def placed_tiles(self) -> list[PlacedTile]:
+        """Tiles in output pixels: grid cells in order, or each tile's own rect."""
+        width, height = self.size
+        shape = self.grid_shape
+        if shape is not None:
+            cells = grid_cells(width, height, *shape)
+            return [
+                PlacedTile(t.camera, cell, t.fit)
+                for t, cell in zip(self.tiles, cells, strict=False)
+            ]
+        return [
+            PlacedTile(t.camera, TileRect(*t.rect), t.fit) for t in self.tiles if t.rect is not None
+        ]
+
+
+class Layout(_StrictModel):
+    cameras: dict[Identifier, CameraConfig]
+    outputs: list[OutputConfig] = Field(min_length=1)
+
+    def camera_name(self, camera_id: str) -> str:
+        return self.cameras[camera_id].name or camera_id
+
+
+# --- semantic checks (need the whole layout, located by path) -------------------------
+
+_Path = tuple[str | int, ...]
+
+
+def _semantic_issues(layout: Layout) -> list[tuple[_Path, str]]:
+    issues: list[tuple[_Path, str]] = []
+    seen_ids: set[str] = set()
+    for o_index, output in enumerate(layout.outputs):
+        base: _Path = ("outputs", o_index)
+        if output.id in seen_ids:
+            issues.append(((*base, "id"), f"duplicate output id {output.id!r}"))
+        seen_ids.add(output.id)
+        width, height = output.size
+        shape = output.grid_shape
+        for t_index, tile in enumerate(output.tiles):
+            where: _Path = (*base, "tiles", t_index)
+            if tile.camera not in layout.cameras:
+                issues.append(((*where, "camera"), _unknown_camera(tile.camera, layout)))
+            if shape is not None and tile.rect is not None:
+                issues.append(((*where, "rect"), "a tile of a grid output takes no rect"))
+            if shape is None and tile.rect is None:
+                issues.append((where, "tile needs a rect [x, y, w, h] (or give the output a grid)"))
+            if tile.rect is not None:
+                rect = TileRect(*tile.rect)
+                if not TileRect(0, 0, width, height).contains(rect):
+                    issues.append(
+                        (
+                            (*where, "rect"),
+                            f"tile {list(tile.rect)} lies outside the output "
+                            f"{output.id} ({width}x{height})",
+                        )
+                    )
+        if shape is not None and len(output.tiles) > shape[0] * shape[1]:
+            issues.append(
+                (
+                    (*base, "tiles"),
+                    f"grid {output.grid} has {shape[0] * shape[1]} cells "
+                    f"but {len(output.tiles)} tiles are given",
+                )
+            )
+    return issues
+
+
+def _unknown_camera(camera: str, layout: Layout) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(camera, list(layout.cameras), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown camera {camera!r}{hint}"
+
+
+# --- YAML with positions ----------------------------------------------------------------
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip types -> plain dict/list/str/int, so pydantic sees plain data."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, int | float) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _position(root: Any, path: _Path, at_key: bool = False) -> tuple[int, int]:
+    """1-based line and column of the deepest node of ``path`` present in the YAML tree.
+
+    ``at_key`` points at the last key itself rather than its value (an unknown key).
+    """
+    line, col = 1, 1
+    node = root
+    for key in path:
+        if isinstance(node, CommentedMap) and key in node:
+            # The key's position names the offending entry; its value may be a long block.
+            k_line, k_col = node.lc.key(key)
+            line, col = k_line + 1, k_col + 1
+            value = node[key]
+            if not isinstance(value, CommentedMap | CommentedSeq) and not at_key:
+                v_line, v_col = node.lc.value(key)
+                line, col = v_line + 1, v_col + 1
+            node = value
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+            i_line, i_col = node.lc.item(key)
+            line, col = i_line + 1, i_col + 1
+            node = node[key]
+        else:
+            break
+    return line, col
+
+
+def _message(error: Any) -> str:
+    loc = error.get("loc", ())
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return f"unknown key {loc[-1]!r}" if loc else "unknown key"
+    if kind == "missing":
+        return f"missing required key {loc[-1]!r}" if loc else "missing required key"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def parse_layout(
+    text: str, source: str = "<layout>", env: Mapping[str, str] | None = None
+) -> Layout:
+    """Parse and check layout ``text``; ``source`` names it in error messages."""
+    try:
+        root = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise LayoutError(
+            [LayoutIssue(source, line, col, f"YAML syntax error: {problem}")]
+        ) from None
+    except (YAMLError, ValueError, RecursionError) as exc:
+        raise LayoutError([LayoutIssue(source, 0, 0, f"not valid YAML: {exc}")]) from None
+    if not isinstance(root, CommentedMap):
+        raise LayoutError(
+            [LayoutIssue(source, 1, 1, "a layout must be a mapping with 'cameras' and 'outputs'")]
+        )
+    context = {"env": os.environ if env is None else env}
+    try:
+        layout = Layout.model_validate(_plain(root), context=context)
+    except ValidationError as exc:
+        issues = [
+            LayoutIssue(
+                source,
+                *_position(root, tuple(err["loc"]), at_key=err["type"] == "extra_forbidden"),
+                _message(err),
+            )
+            for err in exc.errors()
+        ]
+        issues.sort(key=lambda issue: (issue.line, issue.col))
+        raise LayoutError(issues) from None
+    semantic = _semantic_issues(layout)
+    if semantic:
+        raise LayoutError(
+            [LayoutIssue(source, *_position(root, path), msg) for path, msg in semantic]
+        )
+    return layout
+
+
+def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layout:
+    """Read and check the layout file at ``path``."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_LAYOUT_BYTES:
+            raise LayoutError(
+                [
+                    LayoutIssue(
+                        str(path),
+                        0,
+                        0,
+                        f"file is {size} bytes; a layout is at most {MAX_LAYOUT_BYTES} bytes",
+                    )
+                ]
+            )
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LayoutError([LayoutIssue(str(path), 0, 0, "no such file")]) from None
+    except UnicodeDecodeError as exc:
+        raise LayoutError(
+            [LayoutIssue(str(path), 0, 0, f"not UTF-8 text (byte {exc.start})")]
+        ) from None
+    except OSError as exc:
+        raise LayoutError([LayoutIssue(str(path), 0, 0, f"cannot read: {exc.strerror}")]) from None
+    return parse_layout(text, str(path), env)
+
+
+def redact_url(url: str) -> str:
+    """``rtsp://user:secret@host/x`` -> ``rtsp://user:***@host/x``: never show a password."""
+    parts = urlsplit(url)
+    if parts.password is None and "@" not in parts.netloc:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
