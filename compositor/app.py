@@ -1,0 +1,219 @@
+"""Wiring: layout -> decoder pool -> slots -> canvases -> display / snapshots.
+
+This is the one place where the stages meet. Each stage knows nothing of the
+others beyond the small interfaces passed in here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RunOptions", "WallApp"]
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compositor.canvas import OutputCanvas
+from compositor.clock import Clock, MonotonicClock
+from compositor.errors import CompositorError
+from compositor.health import assess
+from compositor.layout import Layout, OutputConfig
+from compositor.overlay import BannerPainter
+from compositor.snapshot import SnapshotWriter
+from compositor.sources.pool import DecoderPool, RenditionKey
+
+if TYPE_CHECKING:
+    from compositor.display import WallDisplay
+
+log = logging.getLogger(__name__)
+
+HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refreshed
+SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    headless: bool = False
+    windowed: bool = False
+    outputs: tuple[str, ...] = ()  # empty: all outputs of the layout
+    fps: float = 25.0
+    snapshot_dir: Path | None = None
+    snapshot_every: float = 1.0
+    display_name: str | None = None
+    workers: int | None = None
+
+
+def select_outputs(layout: Layout, wanted: tuple[str, ...]) -> list[OutputConfig]:
+    if not wanted:
+        return list(layout.outputs)
+    known = {output.id: output for output in layout.outputs}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise CompositorError(
+            f"--outputs names {', '.join(unknown)}, which the layout does not have "
+            f"(it has {', '.join(known)})"
+        )
+    return [known[name] for name in wanted]
+
+
+class WallApp:
+    """A running wall. ``start()``, then ``run()`` (or ``tick()`` from a test), then ``close()``."""
+
+    def __init__(self, layout: Layout, options: RunOptions, clock: Clock | None = None) -> None:
+        if options.fps <= 0:
+            raise CompositorError("--fps must be a positive number")
+        self.layout = layout
+        self.options = options
+        self.clock = clock or MonotonicClock()
+        self.outputs = select_outputs(layout, options.outputs)
+        placed = {output.id: output.placed_tiles() for output in self.outputs}
+        keys: list[RenditionKey] = [
+            (tile.camera, tile.rect.w, tile.rect.h, tile.fit)
+            for tiles in placed.values()
+            for tile in tiles
+        ]
+        self.pool = DecoderPool(
+            layout.cameras,
+            keys,
+            self.clock,
+            workers=options.workers,
+            log_level=log.getEffectiveLevel(),
+        )
+        painter = BannerPainter()
+        self.canvases = {
+            output.id: OutputCanvas(
+                output.size[0],
+                output.size[1],
+                [
+                    (
+                        tile.rect,
+                        self.pool.slot((tile.camera, tile.rect.w, tile.rect.h, tile.fit)),
+                        tile.camera,
+                    )
+                    for tile in placed[output.id]
+                ],
+                painter,
+            )
+            for output in self.outputs
+        }
+        self.display: WallDisplay | None = None
+        self.snapshots = (
+            SnapshotWriter(options.snapshot_dir, options.snapshot_every)
+            if options.snapshot_dir is not None
+            else None
+        )
+        self.camera_states: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._next_health = 0.0
+        self._next_summary = 0.0
+        self.ticks = 0
+
+    # -- lifecycle --
+
+    def start(self) -> None:
+        if not self.options.headless:
+            # Only here is the display module (and so pyglet) imported.
+            from compositor.display import OutputWindowSpec, WallDisplay
+
+            self.display = WallDisplay(
+                [OutputWindowSpec(o.id, o.size[0], o.size[1], o.monitor) for o in self.outputs],
+                windowed=self.options.windowed,
+                display_name=self.options.display_name,
+            )
+        self.pool.start()
+        log.info(
+            "wall started: %d outputs (%s), %d cameras",
+            len(self.outputs),
+            ", ".join(o.id for o in self.outputs),
+            len(self.pool.camera_ids),
+        )
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler or another thread."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        if self.display is not None:
+            self.display.close()
+            self.display = None
+        self.pool.stop()
+        if self.snapshots is not None:
+            self.snapshots.close()
+
+    # -- the loop --
+
+    def run(self, duration: float | None = None) -> None:
+        """Tick at ``options.fps`` until stopped (or for ``duration`` seconds)."""
+        interval = 1.0 / self.options.fps
+        start = self.clock.now()
+        next_tick = start
+        while not self._stop.is_set():
+            now = self.clock.now()
+            if duration is not None and now - start >= duration:
+                break
+            self.tick()
+            next_tick += interval
+            now = self.clock.now()
+            if next_tick < now - interval:
+                next_tick = now  # behind: drop the missed ticks, never queue them
+            self._stop.wait(max(0.0, next_tick - now))
+
+    def tick(self) -> None:
+        now = self.clock.now()
+        if now >= self._next_health:
+            self._next_health = now + HEALTH_EVERY_S
+            self._refresh_health(now)
+            self.pool.supervise()
+        for output_id, canvas in self.canvases.items():
+            dirty = canvas.compose()
+            if self.display is not None:
+                self.display.present(output_id, canvas.pixels, dirty)
+        if self.display is not None and not self.display.dispatch_events():
+            log.info("a window was closed: stopping")
+            self._stop.set()
+        if self.snapshots is not None:
+            self.snapshots.maybe_write(
+                now, {output_id: c.pixels for output_id, c in self.canvases.items()}
+            )
+        self.ticks += 1
+
+    def _refresh_health(self, now: float) -> None:
+        wall_now = self.clock.wall_time()
+        notices = {}
+        for camera_id in self.pool.camera_ids:
+            health = assess(
+                self.layout.camera_name(camera_id), self.pool.status(camera_id), now, wall_now
+            )
+            notices[camera_id] = health.notice
+            previous = self.camera_states.get(camera_id)
+            if previous != health.state:
+                self.camera_states[camera_id] = health.state
+                detail = self.pool.status(camera_id).reason
+                log.log(
+                    logging.INFO if health.state in ("live", "connecting") else logging.WARNING,
+                    "camera %s (%s): %s%s",
+                    camera_id,
+                    self.layout.camera_name(camera_id),
+                    health.state,
+                    f" ({detail})" if detail and health.state != "live" else "",
+                )
+        for canvas in self.canvases.values():
+            for index, tile in enumerate(canvas.tiles):
+                canvas.set_notice(index, notices.get(tile.camera_id))
+        if now >= self._next_summary:
+            self._next_summary = now + SUMMARY_EVERY_S
+            counts: dict[str, list[str]] = {}
+            for camera_id, state in self.camera_states.items():
+                counts.setdefault(state, []).append(camera_id)
+            log.info(
+                "wall: %s",
+                "; ".join(
+                    f"{len(ids)} {state}" + ("" if state == "live" else f" ({', '.join(ids)})")
+                    for state, ids in sorted(counts.items())
+                ),
+            )

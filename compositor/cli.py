@@ -1,0 +1,196 @@
+"""Command line: ``videowall run LAYOUT``, ``videowall demo``.
+
+User errors (a broken layout, no display, a busy port) are printed as one
+clear message and exit non-zero; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+
+from compositor.app import RunOptions, WallApp
+from compositor.errors import CompositorError, LayoutError
+from compositor.layout import Layout, load_layout
+
+log = logging.getLogger("videowall")
+
+DEMO_SNAPSHOT_DIR = Path("demo-snapshots")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _wall_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="no windows; compose only")
+    parser.add_argument(
+        "--windowed", action="store_true", help="plain windows instead of fullscreen on monitors"
+    )
+    parser.add_argument(
+        "--outputs", metavar="A1,A2", help="show only these outputs (comma-separated ids)"
+    )
+    parser.add_argument(
+        "--fps", type=_positive_float, default=25.0, help="frames per second drawn (default 25)"
+    )
+    parser.add_argument("--snapshot", metavar="DIR", type=Path, help="write DIR/<output>.png")
+    parser.add_argument(
+        "--every",
+        metavar="S",
+        type=_positive_float,
+        default=1.0,
+        help="seconds between snapshots (fractions allowed; default 1)",
+    )
+    parser.add_argument("--display", metavar=":N", help="X display to use (default $DISPLAY)")
+    parser.add_argument("--workers", type=int, help="decoder processes (default: one per core)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="videowall", description="Live RTSP cameras tiled onto a wall of screens."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the wall described by a layout file")
+    run.add_argument("layout", type=Path, help="layout YAML file")
+    _wall_options(run)
+    demo = commands.add_parser(
+        "demo", help="run the demo wall on built-in test cameras (a local RTSP server)"
+    )
+    demo.add_argument(
+        "layout",
+        type=Path,
+        nargs="?",
+        help="layout on the test cameras (default layouts/demo.yaml)",
+    )
+    _wall_options(demo)
+    return parser
+
+
+def _options(args: argparse.Namespace, **overrides: object) -> RunOptions:
+    values: dict[str, object] = {
+        "headless": args.headless,
+        "windowed": args.windowed,
+        "outputs": tuple(s for s in (args.outputs or "").split(",") if s),
+        "fps": args.fps,
+        "snapshot_dir": args.snapshot,
+        "snapshot_every": args.every,
+        "display_name": args.display,
+        "workers": args.workers,
+    }
+    values.update(overrides)
+    return RunOptions(**values)  # type: ignore[arg-type]
+
+
+def run_wall(layout: Layout, options: RunOptions) -> None:
+    """Run until Ctrl-C, SIGTERM or a closed window; everything started is stopped."""
+    app = WallApp(layout, options)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        app.request_stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        app.start()
+        if options.snapshot_dir is not None:
+            log.info(
+                "snapshots: %s/<output>.png every %g s",
+                options.snapshot_dir,
+                options.snapshot_every,
+            )
+        app.run()
+    finally:
+        app.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("stopped")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from compositor.demo import default_demo_layout, demo_server_for
+
+    layout_path = args.layout or default_demo_layout()
+    layout = load_layout(layout_path)
+    with ExitStack() as stack:
+        server = stack.enter_context(demo_server_for(layout))
+        log.info("test cameras: %d on rtsp://127.0.0.1:%d/", len(layout.cameras), server.port)
+        options = _options(args)
+        if not options.headless and options.display_name is None and not os.environ.get("DISPLAY"):
+            options = _demo_without_screen(stack, options)
+        run_wall(layout, options)
+
+
+def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
+    """No screen here: a virtual 14-monitor X server if we can start one, else snapshots."""
+    from compositor.demo.virtual_x import VirtualDisplay
+
+    snapshot_dir = options.snapshot_dir or DEMO_SNAPSHOT_DIR
+    every = options.snapshot_every if options.snapshot_dir else 2.0
+    try:
+        display = stack.enter_context(VirtualDisplay.dummy_wall(monitors=14, mode=(960, 540)))
+    except CompositorError as exc:
+        log.warning("no screen and no virtual X server (%s): running headless", exc)
+        log.info("look at %s/<output>.png, refreshed every %g s", snapshot_dir.resolve(), every)
+        return RunOptions(
+            **{
+                **options.__dict__,
+                "headless": True,
+                "snapshot_dir": snapshot_dir,
+                "snapshot_every": every,
+            }
+        )
+    log.info(
+        "no screen: the wall runs on a virtual 14-monitor X server, display %s "
+        "(DISPLAY=%s xwd -root | convert - wall.png to see it); "
+        "snapshots of every output in %s/<output>.png, refreshed every %g s",
+        display.name,
+        display.name,
+        snapshot_dir.resolve(),
+        every,
+    )
+    return RunOptions(
+        **{
+            **options.__dict__,
+            "display_name": display.name,
+            "snapshot_dir": snapshot_dir,
+            "snapshot_every": every,
+            "fps": min(options.fps, 5.0),
+        }
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "run":
+            run_wall(load_layout(args.layout), _options(args))
+        elif args.command == "demo":
+            _demo(args)
+    except LayoutError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        return 1
+    except CompositorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

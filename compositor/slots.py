@@ -1,0 +1,260 @@
+"""Latest-frame slots and camera status records in shared memory.
+
+A decoder process writes, the render process reads, and neither ever waits
+for the other: each slot holds two picture buffers and two counters (a
+seqlock). The writer fills the buffer the reader is not meant to use, then
+publishes it; a reader that was overtaken mid-copy notices and skips that
+read. There is no queue anywhere, so a slow reader sees fewer frames, never
+older ones: latency is bounded by construction.
+
+Memory is a file in ``/dev/shm`` mapped by both processes, so nothing is
+pickled or sent through a pipe.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CameraState",
+    "CameraStatus",
+    "FrameSlot",
+    "FrameView",
+    "HeartbeatBoard",
+    "SharedDir",
+    "StatusBoard",
+]
+
+import mmap
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+_SLOT_HEADER = np.dtype(
+    [
+        ("begin", "<u8"),  # number of the frame being written (seqlock start)
+        ("end", "<u8"),  # number of the last frame completely written
+        ("width", "<i4", (2,)),  # per buffer: picture size
+        ("height", "<i4", (2,)),
+        ("captured_at", "<f8", (2,)),  # per buffer: monotonic time the frame was decoded
+    ]
+)
+_HEADER_BYTES = 64  # header padded so buffers start aligned
+assert _SLOT_HEADER.itemsize <= _HEADER_BYTES
+
+
+class SharedDir:
+    """A private folder in shared memory holding one wall's slots; removed on close."""
+
+    def __init__(self, prefix: str = "videowall-") -> None:
+        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _map_file(path: Path, size: int, create: bool) -> mmap.mmap:
+    flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        if create:
+            os.ftruncate(fd, size)
+        return mmap.mmap(fd, size)
+    finally:
+        os.close(fd)  # the mapping keeps the memory; the descriptor is not needed
+
+
+@dataclass(frozen=True, slots=True)
+class FrameView:
+    """A published picture, viewed in place (no copy) until the writer overtakes it."""
+
+    number: int
+    pixels: npt.NDArray[np.uint8]  # (height, width, 3) BGR, a view into shared memory
+    captured_at: float
+
+
+class FrameSlot:
+    """The latest picture of one camera at one tile size: BGR, at most ``max_w x max_h``."""
+
+    def __init__(self, path: Path, max_w: int, max_h: int, create: bool = False) -> None:
+        self.path = path
+        self.max_w, self.max_h = max_w, max_h
+        self._buffer_bytes = max_w * max_h * 3
+        self._mmap = _map_file(path, _HEADER_BYTES + 2 * self._buffer_bytes, create)
+        self._header = np.ndarray((), dtype=_SLOT_HEADER, buffer=self._mmap)
+        self._buffers = [
+            np.ndarray(
+                (self._buffer_bytes,),
+                dtype=np.uint8,
+                buffer=self._mmap,
+                offset=_HEADER_BYTES + i * self._buffer_bytes,
+            )
+            for i in (0, 1)
+        ]
+
+    # -- writer side (one decoder thread) --
+
+    def write(self, picture: npt.NDArray[np.uint8], captured_at: float) -> None:
+        """Publish ``picture`` (h, w, 3) uint8; h, w must fit the slot."""
+        h, w = picture.shape[:2]
+        if w > self.max_w or h > self.max_h:
+            raise ValueError(f"picture {w}x{h} exceeds slot {self.max_w}x{self.max_h}")
+        number = int(self._header["end"]) + 1
+        index = number % 2
+        self._header["begin"] = number  # readers of this buffer will see they were overtaken
+        target = self._buffers[index][: w * h * 3].reshape(h, w, 3)
+        np.copyto(target, picture)
+        self._header["width"][index] = w
+        self._header["height"][index] = h
+        self._header["captured_at"][index] = captured_at
+        self._header["end"] = number
+
+    # -- reader side (render loop) --
+
+    @property
+    def number(self) -> int:
+        """Number of the last complete frame; 0 before the first."""
+        return int(self._header["end"])
+
+    def view(self) -> FrameView | None:
+        """The newest complete frame, viewed in place; None before the first frame."""
+        number = int(self._header["end"])
+        if number == 0:
+            return None
+        index = number % 2
+        w = int(self._header["width"][index])
+        h = int(self._header["height"][index])
+        pixels = self._buffers[index][: w * h * 3].reshape(h, w, 3)
+        return FrameView(number, pixels, float(self._header["captured_at"][index]))
+
+    def intact(self, view: FrameView) -> bool:
+        """True if ``view`` was not overwritten while it was being read.
+
+        Call after copying the pixels out: frame n's buffer is reused for
+        frame n + 2, whose write begins by raising ``begin`` to n + 2.
+        """
+        return int(self._header["begin"]) < view.number + 2
+
+    def close(self) -> None:
+        # Views into the map must be dropped before it can close.
+        del self._header, self._buffers
+        self._mmap.close()
+
+
+class CameraState(IntEnum):
+    """What a camera is doing, as the decoder sees it."""
+
+    STARTING = 0  # not yet tried
+    CONNECTING = 1  # opening the stream
+    LIVE = 2  # frames are arriving
+    RETRYING = 3  # failed; waiting before the next attempt (``reason`` says why)
+    STOPPED = 4
+
+
+_STATUS_RECORD = np.dtype(
+    [
+        ("begin", "<u8"),
+        ("end", "<u8"),
+        ("state", "<i4"),
+        ("attempts", "<i4"),  # connection attempts since the last success
+        ("since", "<f8"),  # monotonic time the state began
+        ("last_frame_at", "<f8"),  # monotonic time of the last decoded frame, 0 if none
+        ("frames", "<u8"),  # frames decoded since start
+        ("src_width", "<i4"),
+        ("src_height", "<i4"),
+        ("reason", "S160"),  # short human reason for RETRYING, UTF-8
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStatus:
+    state: CameraState
+    since: float
+    last_frame_at: float
+    frames: int
+    attempts: int
+    source_size: tuple[int, int]
+    reason: str
+
+
+class StatusBoard:
+    """One status record per camera, written by its decoder, read by the render loop."""
+
+    def __init__(self, path: Path, cameras: int, create: bool = False) -> None:
+        self.path = path
+        self._mmap = _map_file(path, max(1, cameras) * _STATUS_RECORD.itemsize, create)
+        self._records = np.ndarray((max(1, cameras),), dtype=_STATUS_RECORD, buffer=self._mmap)
+
+    def publish(
+        self,
+        index: int,
+        *,
+        state: CameraState | None = None,
+        since: float | None = None,
+        reason: str | None = None,
+        attempts: int | None = None,
+        frame_at: float | None = None,
+        source_size: tuple[int, int] | None = None,
+    ) -> None:
+        """Update some fields of camera ``index``'s record (only its decoder calls this)."""
+        record = self._records[index]
+        number = int(record["end"]) + 1
+        record["begin"] = number
+        if state is not None:
+            record["state"] = int(state)
+        if since is not None:
+            record["since"] = since
+        if reason is not None:
+            record["reason"] = reason.encode("utf-8", "replace")[:160]
+        if attempts is not None:
+            record["attempts"] = attempts
+        if frame_at is not None:
+            record["last_frame_at"] = frame_at
+            record["frames"] = int(record["frames"]) + 1
+        if source_size is not None:
+            record["src_width"], record["src_height"] = source_size
+        record["end"] = number
+
+    def read(self, index: int) -> CameraStatus:
+        for _ in range(100):  # the writer holds a record for microseconds
+            snapshot = self._records[index].copy()
+            if int(self._records[index]["begin"]) == int(snapshot["end"]):
+                break
+        return CameraStatus(
+            state=CameraState(int(snapshot["state"])),
+            since=float(snapshot["since"]),
+            last_frame_at=float(snapshot["last_frame_at"]),
+            frames=int(snapshot["frames"]),
+            attempts=int(snapshot["attempts"]),
+            source_size=(int(snapshot["src_width"]), int(snapshot["src_height"])),
+            reason=bytes(snapshot["reason"]).decode("utf-8", "replace"),
+        )
+
+    def close(self) -> None:
+        del self._records
+        self._mmap.close()
+
+
+class HeartbeatBoard:
+    """One timestamp per decoder worker process, so a hung worker can be told from a busy one."""
+
+    def __init__(self, path: Path, workers: int, create: bool = False) -> None:
+        self.path = path
+        self._mmap = _map_file(path, max(1, workers) * 8, create)
+        self._beats = np.ndarray((max(1, workers),), dtype="<f8", buffer=self._mmap)
+
+    def beat(self, worker: int, now: float) -> None:
+        self._beats[worker] = now
+
+    def last(self, worker: int) -> float:
+        return float(self._beats[worker])
+
+    def close(self) -> None:
+        del self._beats
+        self._mmap.close()

@@ -1,0 +1,215 @@
+"""One camera: open its RTSP stream with PyAV, decode, scale to each tile size, publish.
+
+Runs as a thread inside a decoder worker process (see :mod:`worker`). This
+module and :mod:`worker` are the only ones that import ``av``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CameraJob", "Rendition", "RenditionSpec", "describe_error", "run_camera"]
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, cast
+
+import av
+import av.error
+import numpy as np
+import numpy.typing as npt
+
+from compositor.clock import Clock
+from compositor.geometry import Fit, FitPlan, plan_fit
+from compositor.slots import CameraState, FrameSlot, StatusBoard
+from compositor.sources.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+
+# Why each option: TCP survives packet loss without smearing; `timeout` (µs)
+# bounds every socket read, without it a frozen camera blocks a read forever;
+# nobuffer/low_delay keep FFmpeg from holding frames back; a small probe keeps
+# open time near one GOP; the whitelist stops a URL from reaching other
+# protocols (files, pipes) through FFmpeg.
+def stream_options(timeout_s: float) -> dict[str, str]:
+    return {
+        "rtsp_transport": "tcp",
+        "timeout": str(int(timeout_s * 1_000_000)),
+        "fflags": "nobuffer",
+        "flags": "low_delay",
+        "analyzeduration": "1000000",
+        "probesize": "1000000",
+        "protocol_whitelist": "rtsp,rtsps,tcp,tls,udp,rtp",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionSpec:
+    """One tile size a camera is shown at; several tiles of that size share it."""
+
+    slot_path: str
+    box_w: int
+    box_h: int
+    fit: Fit
+
+
+@dataclass(frozen=True, slots=True)
+class CameraJob:
+    """Everything a worker needs to run one camera; picklable."""
+
+    index: int  # this camera's record in the status board
+    camera_id: str
+    url: str
+    renditions: tuple[RenditionSpec, ...]
+    timeout_s: float = 5.0
+    decoder_threads: int = 1
+
+
+class Rendition:
+    """Scales decoded frames to one tile size (inside FFmpeg) and publishes them."""
+
+    def __init__(self, spec: RenditionSpec) -> None:
+        self.spec = spec
+        self.slot = FrameSlot(Path(spec.slot_path), spec.box_w, spec.box_h)
+        self._plan_key: tuple[int, int, Fraction] | None = None
+        self._plan: FitPlan | None = None
+
+    def publish(self, frame: av.VideoFrame, sar: Fraction, captured_at: float) -> None:
+        key = (frame.width, frame.height, sar)
+        if key != self._plan_key or self._plan is None:
+            # Sizes are read from every frame: a camera may change resolution mid-stream.
+            self._plan = plan_fit(
+                frame.width, frame.height, self.spec.box_w, self.spec.box_h, self.spec.fit, sar
+            )
+            self._plan_key = key
+        plan = self._plan
+        scaled = cast(
+            "npt.NDArray[np.uint8]",
+            frame.reformat(
+                width=plan.scaled_w, height=plan.scaled_h, format="bgr24", interpolation="BILINEAR"
+            ).to_ndarray(),
+        )
+        c = plan.crop
+        self.slot.write(scaled[c.y : c.bottom, c.x : c.right], captured_at)
+
+    def close(self) -> None:
+        self.slot.close()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short reason a technician understands, for the tile and the log."""
+    table: Sequence[tuple[type[BaseException], str]] = (
+        (av.error.ConnectionRefusedError, "connection refused"),
+        (av.error.HTTPUnauthorizedError, "unauthorised (401): check the credentials"),
+        (av.error.HTTPForbiddenError, "forbidden (403)"),
+        (av.error.HTTPNotFoundError, "not found (404): check the path"),
+        (av.error.TimeoutError, "timeout: no data from the camera"),
+        (av.error.ExitError, "timeout: no data from the camera"),
+        (av.error.DecoderNotFoundError, "unsupported codec"),
+        (av.error.InvalidDataError, "no valid stream (timeout, or not an RTSP camera)"),
+        (av.error.ConnectionResetError, "connection reset by the camera"),
+    )
+    for kind, text in table:
+        if isinstance(exc, kind):
+            return text
+    if isinstance(exc, av.error.FFmpegError):
+        return f"stream error: {exc.strerror or type(exc).__name__}"
+    if isinstance(exc, OSError):
+        return f"network error: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _NoVideo(Exception):
+    pass
+
+
+def _decode(
+    job: CameraJob,
+    renditions: Sequence[Rendition],
+    status: StatusBoard,
+    stop: threading.Event,
+    clock: Clock,
+) -> float:
+    """Stream until the camera stops or ``stop`` is set; returns when frames began."""
+    container: Any = av.open(job.url, options=stream_options(job.timeout_s))
+    live_since = 0.0
+    try:
+        if not container.streams.video:
+            raise _NoVideo("the stream has no video")
+        stream = container.streams.video[0]
+        codec = stream.codec_context
+        # One thread per decoder: the pool decodes many cameras in parallel,
+        # and frame threading would add a frame of latency per thread.
+        codec.thread_count = job.decoder_threads
+        for frame in container.decode(stream):
+            if stop.is_set():
+                break
+            now = clock.now()
+            sar = Fraction(codec.sample_aspect_ratio or 1)
+            for rendition in renditions:
+                rendition.publish(frame, sar, now)
+            if not live_since:
+                live_since = now
+                status.publish(
+                    job.index,
+                    state=CameraState.LIVE,
+                    since=now,
+                    reason="",
+                    attempts=0,
+                    source_size=(frame.width, frame.height),
+                    frame_at=now,
+                )
+            else:
+                status.publish(job.index, frame_at=now, source_size=(frame.width, frame.height))
+    finally:
+        container.close()  # every reconnect gets a fresh container: no leaked sockets
+    return live_since
+
+
+def run_camera(
+    job: CameraJob,
+    status: StatusBoard,
+    stop: threading.Event,
+    clock: Clock,
+    backoff_factory: Callable[[], Backoff] = Backoff,
+) -> None:
+    """Thread body: keep one camera on the wall until ``stop`` is set; never raises."""
+    renditions = [Rendition(spec) for spec in job.renditions]
+    backoff = backoff_factory()
+    attempts = 0
+    try:
+        while not stop.is_set():
+            attempts += 1
+            status.publish(
+                job.index, state=CameraState.CONNECTING, since=clock.now(), attempts=attempts
+            )
+            started = clock.now()
+            live_since = 0.0
+            try:
+                live_since = _decode(job, renditions, status, stop, clock)
+                reason = "stream ended: the camera closed the connection"
+            except _NoVideo as exc:
+                reason = str(exc)
+            except Exception as exc:  # any failure of one camera stays with that camera
+                reason = describe_error(exc)
+            if stop.is_set():
+                break
+            if live_since:
+                attempts = 0
+            delay = backoff.next_delay(connected_for=clock.now() - (live_since or started))
+            log.info("camera %s: %s; retrying in %.1f s", job.camera_id, reason, delay)
+            status.publish(
+                job.index,
+                state=CameraState.RETRYING,
+                since=clock.now(),
+                reason=reason,
+                attempts=attempts,
+            )
+            stop.wait(delay)
+    finally:
+        status.publish(job.index, state=CameraState.STOPPED, since=clock.now())
+        for rendition in renditions:
+            rendition.close()
