@@ -1,0 +1,83 @@
+from compositor.clock import ManualClock
+from compositor.health import assess, format_duration
+from compositor.slots import CameraState, CameraStatus
+from compositor.sources.backoff import Backoff
+
+
+def status(
+    state: CameraState,
+    since: float,
+    last_frame_at: float = 0.0,
+    reason: str = "",
+    attempts: int = 1,
+) -> CameraStatus:
+    return CameraStatus(
+        state, since, last_frame_at, 10 if last_frame_at else 0, attempts, (640, 360), reason
+    )
+
+
+def test_live_camera_has_no_notice() -> None:
+    clock = ManualClock()
+    health = assess(
+        "North",
+        status(CameraState.LIVE, clock.now(), clock.now() - 0.5),
+        clock.now(),
+        clock.wall_time(),
+    )
+    assert health.state == "live" and health.notice is None
+
+
+def test_no_new_frame_for_two_seconds_is_a_stall_with_dimmed_picture() -> None:
+    clock = ManualClock()
+    last = clock.now()
+    clock.advance(42.0)
+    health = assess(
+        "Concorde North", status(CameraState.LIVE, last - 60, last), clock.now(), clock.wall_time()
+    )
+    assert health.state == "stalled"
+    assert health.notice is not None and health.notice.dim
+    assert health.notice.lines[0] == "NO SIGNAL · Concorde North"
+    assert health.notice.lines[1].endswith("(0:42)")
+
+
+def test_never_connected_camera_shows_its_name_and_reason() -> None:
+    clock = ManualClock()
+    health = assess(
+        "Bastille",
+        status(CameraState.RETRYING, clock.now(), reason="connection refused"),
+        clock.now(),
+        clock.wall_time(),
+    )
+    assert health.state == "retrying"
+    assert health.notice is not None and not health.notice.dim
+    assert health.notice.lines[:2] == ("Bastille", "connection refused")
+
+
+def test_connecting_is_informational_until_an_attempt_failed() -> None:
+    clock = ManualClock()
+    first = assess("x", status(CameraState.CONNECTING, clock.now()), clock.now(), clock.wall_time())
+    assert first.notice is not None and first.notice.severity == "info"
+    again = assess(
+        "x",
+        status(CameraState.CONNECTING, clock.now(), reason="timeout", attempts=3),
+        clock.now(),
+        clock.wall_time(),
+    )
+    assert again.notice is not None and again.notice.severity == "error"
+
+
+def test_format_duration() -> None:
+    assert format_duration(42) == "0:42"
+    assert format_duration(3723) == "1:02:03"
+
+
+def test_backoff_doubles_to_the_cap_and_resets_after_a_stable_connection() -> None:
+    backoff = Backoff(rand=lambda: 0.5)  # no jitter
+    assert [backoff.next_delay() for _ in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    assert backoff.next_delay(connected_for=61.0) == 1
+
+
+def test_backoff_jitter_stays_within_bounds() -> None:
+    low = Backoff(rand=lambda: 0.0)
+    high = Backoff(rand=lambda: 1.0)
+    assert low.next_delay() == 0.8 and high.next_delay() == 1.2
