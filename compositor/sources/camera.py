@@ -180,11 +180,12 @@ def run_camera(
     renditions = [Rendition(spec) for spec in job.renditions]
     backoff = backoff_factory()
     attempts = 0
+    down_since = clock.now()  # "since" on the tile counts from the first failure, not the last
     try:
         while not stop.is_set():
             attempts += 1
             status.publish(
-                job.index, state=CameraState.CONNECTING, since=clock.now(), attempts=attempts
+                job.index, state=CameraState.CONNECTING, since=down_since, attempts=attempts
             )
             started = clock.now()
             live_since = 0.0
@@ -199,12 +200,13 @@ def run_camera(
                 break
             if live_since:
                 attempts = 0
+                down_since = clock.now()
             delay = backoff.next_delay(connected_for=clock.now() - (live_since or started))
             log.info("camera %s: %s; retrying in %.1f s", job.camera_id, reason, delay)
             status.publish(
                 job.index,
                 state=CameraState.RETRYING,
-                since=clock.now(),
+                since=down_since,
                 reason=reason,
                 attempts=attempts,
             )
