@@ -1,0 +1,40 @@
+# Two commands on a fresh Debian 12 machine (as root): `make demo` and `make test`.
+# Each installs what it needs: Debian packages through apt-get when missing,
+# then a virtualenv in .venv with the project and its Python dependencies.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+ARGS ?=
+
+.PHONY: demo test lint unit e2e bench-quick venv clean
+
+$(STAMP): pyproject.toml
+	bash scripts/install-system-deps.sh base
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	bash scripts/install-system-deps.sh demo
+	$(PY) -m compositor demo $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check compositor tests
+	$(VENV)/bin/ruff format --check compositor tests
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest -q -m "not e2e"
+
+test: $(STAMP)
+	bash scripts/install-system-deps.sh test
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest -q -ra
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-snapshots
