@@ -82,19 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _options(args: argparse.Namespace, **overrides: object) -> RunOptions:
-    values: dict[str, object] = {
-        "headless": args.headless,
-        "windowed": args.windowed,
-        "outputs": tuple(s for s in (args.outputs or "").split(",") if s),
-        "fps": args.fps,
-        "snapshot_dir": args.snapshot,
-        "snapshot_every": args.every,
-        "display_name": args.display,
-        "workers": args.workers,
-    }
-    values.update(overrides)
-    return RunOptions(**values)  # type: ignore[arg-type]
+def _options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
+        headless=args.headless,
+        windowed=args.windowed,
+        outputs=tuple(s for s in (args.outputs or "").split(",") if s),
+        fps=args.fps,
+        snapshot_dir=args.snapshot,
+        snapshot_every=args.every,
+        display_name=args.display,
+        workers=args.workers,
+    )
 
 
 def run_wall(layout: Layout, options: RunOptions) -> None:

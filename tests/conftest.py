@@ -1,0 +1,54 @@
+"""Shared fixtures: a real RTSP server on 127.0.0.1 and a real X server.
+
+The cameras are generated pictures with a solid background colour each, so
+a tile can be recognised by its colour, and a moving ball, so a frozen
+picture can be told from a live one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
+from compositor.demo.virtual_x import VirtualDisplay
+
+# RGB backgrounds; pictures are checked in BGR.
+RED = (200, 40, 40)
+GREEN = (40, 160, 60)
+BLUE = (40, 70, 200)
+
+E2E_CAMERAS = (
+    SyntheticCamera("red", "red 16:9", 320, 180, 15, RED),
+    SyntheticCamera("green", "green 4:3", 240, 180, 15, GREEN),
+    # PAL-like: 352x288 with 12:11 pixels is a 4:3 picture, 384x288 in square pixels.
+    SyntheticCamera("blue", "blue PAL", 352, 288, 15, BLUE, sar=(12, 11)),
+)
+
+
+@pytest.fixture(scope="session")
+def camera_server() -> Iterator[SyntheticCameraServer]:
+    with SyntheticCameraServer(E2E_CAMERAS) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def x_display() -> Iterator[VirtualDisplay]:
+    with VirtualDisplay.xvfb(1280, 720) as display:
+        yield display
+
+
+def bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    return rgb[2], rgb[1], rgb[0]
+
+
+def share_near(region: npt.NDArray[np.uint8], rgb: tuple[int, int, int], tol: int = 40) -> float:
+    """Fraction of the pixels of ``region`` within ``tol`` of colour ``rgb`` (per channel)."""
+    distance = np.abs(region.astype(np.int16) - np.array(bgr(rgb), np.int16)).max(axis=2)
+    return float((distance <= tol).mean())
+
+
+def is_black(region: npt.NDArray[np.uint8], tol: int = 24) -> bool:
+    return int(region.max()) <= tol
