@@ -19,6 +19,7 @@ from compositor.clock import Clock, MonotonicClock
 from compositor.errors import CompositorError
 from compositor.health import assess
 from compositor.layout import Layout, OutputConfig
+from compositor.metrics import FrameAges
 from compositor.overlay import BannerPainter
 from compositor.snapshot import SnapshotWriter
 from compositor.sources.pool import DecoderPool, RenditionKey
@@ -81,6 +82,7 @@ class WallApp:
             log_level=log.getEffectiveLevel(),
         )
         painter = BannerPainter()
+        self.frame_ages = FrameAges()
         self.canvases = {
             output.id: OutputCanvas(
                 output.size[0],
@@ -94,6 +96,7 @@ class WallApp:
                     for tile in placed[output.id]
                 ],
                 painter,
+                self.frame_ages,
             )
             for output in self.outputs
         }
@@ -105,6 +108,7 @@ class WallApp:
         )
         self.camera_states: dict[str, str] = {}
         self._stop = threading.Event()
+        self._report = threading.Event()
         self._next_health = 0.0
         self._next_summary = 0.0
         self.ticks = 0
@@ -132,6 +136,10 @@ class WallApp:
     def request_stop(self) -> None:
         """Safe from a signal handler or another thread."""
         self._stop.set()
+
+    def request_report(self) -> None:
+        """Log frame ages at the next tick (``kill -USR1``); safe from a signal handler."""
+        self._report.set()
 
     @property
     def stopping(self) -> bool:
@@ -170,7 +178,7 @@ class WallApp:
             self._refresh_health(now)
             self.pool.supervise()
         for output_id, canvas in self.canvases.items():
-            dirty = canvas.compose()
+            dirty = canvas.compose(now)
             if self.display is not None:
                 self.display.present(output_id, canvas.pixels, dirty)
         if self.display is not None and not self.display.dispatch_events():
@@ -180,7 +188,22 @@ class WallApp:
             self.snapshots.maybe_write(
                 now, {output_id: c.pixels for output_id, c in self.canvases.items()}
             )
+        if self._report.is_set():
+            self._report.clear()
+            self.log_frame_ages()
         self.ticks += 1
+
+    def log_frame_ages(self) -> None:
+        """Log p50/p99 frame age per camera (the age of what is on screen)."""
+        for camera_id in self.frame_ages.cameras():
+            ages = self.frame_ages.percentiles(camera_id)
+            if ages is not None:
+                log.info(
+                    "frame age %s: p50 %.0f ms, p99 %.0f ms",
+                    camera_id,
+                    ages[0] * 1e3,
+                    ages[1] * 1e3,
+                )
 
     def _refresh_health(self, now: float) -> None:
         wall_now = self.clock.wall_time()

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compositor.geometry import TileRect
+from compositor.metrics import FrameAges
 from compositor.slots import FrameView
 
 Pixels = npt.NDArray[np.uint8]
@@ -71,25 +72,31 @@ class OutputCanvas:
         height: int,
         tiles: Sequence[tuple[TileRect, FrameSource, str]],
         painter: NoticePainter = _no_painter,
+        ages: FrameAges | None = None,
     ) -> None:
         self.width, self.height = width, height
         self.pixels: Pixels = np.zeros((height, width, 3), dtype=np.uint8)
         self.tiles = [CanvasTile(rect, source, camera) for rect, source, camera in tiles]
         self._painter = painter
+        self._ages = ages
         self.torn_reads = 0  # reads skipped because the decoder overtook them
 
     def set_notice(self, index: int, notice: TileNotice | None) -> None:
         self.tiles[index].notice = notice
 
-    def compose(self) -> list[TileRect]:
-        """Bring every tile up to date; return the rectangles that changed."""
+    def compose(self, now: float | None = None) -> list[TileRect]:
+        """Bring every tile up to date; return the rectangles that changed.
+
+        With ``now`` (on the decoders' monotonic clock), the age of each new
+        frame is recorded in the canvas's :class:`FrameAges`.
+        """
         dirty: list[TileRect] = []
         for tile in self.tiles:
             changed = False
             if tile.notice is None and tile.painted_notice is not None:
                 tile.shown_number = 0  # the notice is gone: put the plain picture back
             if tile.source.number != tile.shown_number:
-                changed = self._copy_frame(tile)
+                changed = self._copy_frame(tile, now)
             if tile.notice != tile.painted_notice:
                 self._paint_notice(tile)
                 changed = True
@@ -100,7 +107,7 @@ class OutputCanvas:
     def _region(self, rect: TileRect) -> Pixels:
         return self.pixels[rect.y : rect.bottom, rect.x : rect.right]
 
-    def _copy_frame(self, tile: CanvasTile) -> bool:
+    def _copy_frame(self, tile: CanvasTile, now: float | None = None) -> bool:
         view = tile.source.view()
         if view is None:
             return False
@@ -118,6 +125,8 @@ class OutputCanvas:
             self.torn_reads += 1
             tile.shown_number = 0
             return True
+        if self._ages is not None and now is not None and view.number != tile.shown_number:
+            self._ages.add(tile.camera_id, now - view.captured_at)
         tile.placed = placed
         tile.shown_number = view.number
         tile.painted_notice = None

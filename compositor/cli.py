@@ -103,7 +103,11 @@ def run_wall(layout: Layout, options: RunOptions) -> None:
         log.info("%s received: stopping", signal.Signals(signum).name)
         app.request_stop()
 
+    def on_report(signum: int, frame: FrameType | None) -> None:
+        app.request_report()
+
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_report)
     try:
         app.start()
         if options.snapshot_dir is not None:
