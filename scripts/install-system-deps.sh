@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Install the Debian packages videowall needs beyond its Python virtual environment.
+#
+#   scripts/install-system-deps.sh GROUP...
+#
+# Groups:
+#   base  creating the virtual environment (python3-venv)
+#   demo  the demo's test cameras (GStreamer's RTSP server, driven by the system
+#         Python) and its virtual screens (Xorg with the dummy driver, Xvfb,
+#         xrandr, xdpyinfo, Mesa's software OpenGL)
+#   test  what the tests need: the same as demo
+#
+# Only missing packages are installed (apt-get update runs once, and only then);
+# when everything is present it prints nothing. Installing needs root: run
+# without root, it lists what is missing and exits 1.
+#
+# Recommends are not installed, so everything needed is named here. Two of them
+# are easy to miss: gstreamer1.0-x holds textoverlay/timeoverlay (the pango
+# plugin; gstreamer1.0-plugins-good only *recommends* it), and Xorg's
+# recommended libgl1-mesa-dri is the software renderer GLX needs.
+set -euo pipefail
+
+BASE_PACKAGES=(
+    python3-venv
+)
+
+# The RTSP test server: GObject introspection for the system python3, the RTSP server
+# library, and the elements of its pipelines (videotestsrc: base; x264enc: ugly;
+# x265enc: bad; jpegenc, rtp payloaders, rtpbin: good; textoverlay, timeoverlay: x).
+GSTREAMER_PACKAGES=(
+    python3-gi
+    python3-gst-1.0
+    gir1.2-gst-rtsp-server-1.0
+    gstreamer1.0-plugins-base
+    gstreamer1.0-plugins-good
+    gstreamer1.0-plugins-bad
+    gstreamer1.0-plugins-ugly
+    gstreamer1.0-x
+    fonts-dejavu-core
+)
+
+# Virtual screens: a 14-monitor wall (Xorg + dummy driver + xrandr), one Xvfb screen,
+# xdpyinfo to wait for them, Mesa's llvmpipe for GLX.
+X_PACKAGES=(
+    xserver-xorg-core
+    xserver-xorg-video-dummy
+    xvfb
+    x11-xserver-utils
+    x11-utils
+    libgl1
+    libgl1-mesa-dri
+    libglx-mesa0
+)
+
+usage() {
+    echo "usage: $0 GROUP... (groups: base, demo, test)" >&2
+    exit 2
+}
+
+[[ $# -gt 0 ]] || usage
+
+wanted=()
+for group in "$@"; do
+    case "$group" in
+    base) wanted+=("${BASE_PACKAGES[@]}") ;;
+    demo | test) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}") ;;
+    -h | --help) usage ;;
+    *)
+        echo "$0: unknown group '$group'" >&2
+        usage
+        ;;
+    esac
+done
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "$0: no dpkg-query here: this script knows Debian's packages only." >&2
+    echo "Needed (Debian names): $(printf '%s\n' "${wanted[@]}" | sort -u | tr '\n' ' ')" >&2
+    exit 1
+fi
+
+missing=()
+while IFS= read -r package; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$package")
+    fi
+done < <(printf '%s\n' "${wanted[@]}" | sort -u)
+
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "Missing Debian packages: ${missing[*]}" >&2
+    echo "Install them as root:" >&2
+    echo "  apt-get install --no-install-recommends ${missing[*]}" >&2
+    echo "or run this script as root: $0 $*" >&2
+    exit 1
+fi
+
+echo "Installing: ${missing[*]}"
+apt-get update -q
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
