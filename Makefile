@@ -24,8 +24,8 @@ demo: $(STAMP)
 	$(PY) -m compositor demo $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check compositor tests
-	$(VENV)/bin/ruff format --check compositor tests
+	$(VENV)/bin/ruff check compositor tests scripts benchmarks
+	$(VENV)/bin/ruff format --check compositor tests scripts benchmarks
 	$(VENV)/bin/mypy
 
 unit: $(STAMP)

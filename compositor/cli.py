@@ -158,10 +158,8 @@ def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
             }
         )
     log.info(
-        "no screen: the wall runs on a virtual 14-monitor X server, display %s "
-        "(DISPLAY=%s xwd -root | convert - wall.png to see it); "
-        "snapshots of every output in %s/<output>.png, refreshed every %g s",
-        display.name,
+        "no screen here: the wall runs on a virtual 14-monitor X server (display %s); "
+        "see what each output shows in %s/<output>.png, refreshed every %g s",
         display.name,
         snapshot_dir.resolve(),
         every,

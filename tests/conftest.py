@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from compositor.demo.testcams import SyntheticCameraServer
 
+from compositor.demo.testcams import SyntheticCameraServer
 from tests.conftest import BLUE, GREEN, RED, is_black, share_near
 
 Pixels = npt.NDArray[np.uint8]
