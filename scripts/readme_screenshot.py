@@ -25,8 +25,17 @@ GAP = 8
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "compositor", "demo", "--headless", "--snapshot", tmp,
-             "--every", "1"],
+            [
+                sys.executable,
+                "-m",
+                "compositor",
+                "demo",
+                "--headless",
+                "--snapshot",
+                tmp,
+                "--every",
+                "1",
+            ],
             cwd=ROOT,
         )
         time.sleep(15)
