@@ -128,9 +128,10 @@ def assign_monitors(
 class _OutputWindow:
     """One output: its window, texture, shader program and quad (all in its context)."""
 
-    def __init__(self, spec: OutputWindowSpec, window: Any) -> None:
+    def __init__(self, spec: OutputWindowSpec, window: Any, monitor: MonitorInfo | None) -> None:
         self.spec = spec
         self.window = window
+        self.monitor = monitor
         self.needs_draw = True
         self.bytes_uploaded = 0
         window.switch_to()
@@ -257,7 +258,7 @@ class WallDisplay:
                 if windowed:
                     window.set_location(screen.x + x, screen.y)
                     x += spec.width
-                self._windows[spec.output_id] = _OutputWindow(spec, window)
+                self._windows[spec.output_id] = _OutputWindow(spec, window, monitor)
                 self._watch(window)
         except DisplayError:
             self.close()
@@ -329,6 +330,10 @@ class WallDisplay:
     @property
     def bytes_uploaded(self) -> int:
         return sum(w.bytes_uploaded for w in self._windows.values())
+
+    def monitor_of(self, output_id: str) -> MonitorInfo | None:
+        """The monitor an output's window is on (None: a plain window placed by the WM)."""
+        return self._windows[output_id].monitor
 
     def bytes_uploaded_by(self, output_id: str) -> int:
         return self._windows[output_id].bytes_uploaded

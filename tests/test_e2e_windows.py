@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import cv2
 import pytest
 
 from compositor.app import RunOptions, WallApp
@@ -68,3 +69,29 @@ def test_wall_in_windows_shows_each_camera_letterboxed_and_moving(
             assert (app.display.read_pixels(output_id) == canvas.pixels).all()
     finally:
         app.close()
+
+
+def test_fullscreen_outputs_go_to_their_named_monitors(
+    camera_server: SyntheticCameraServer,
+) -> None:
+    """On a 2-monitor dummy Xorg: `monitor: DUMMY1` puts O1 on the right-hand screen,
+    and O2 (no monitor given) takes the free one; each window fills its monitor."""
+    text = e2e_layout_text(camera_server).replace(
+        "  - id: O1\n", "  - id: O1\n    monitor: DUMMY1\n"
+    )
+    layout = parse_layout(text, "e2e.yaml")
+    with VirtualDisplay.dummy_wall(monitors=2, columns=2, mode=(480, 270)) as wall:
+        app = WallApp(layout, RunOptions(display_name=wall.name, fps=15))
+        try:
+            app.start()
+            assert app.display is not None
+            right, left = app.display.monitor_of("O1"), app.display.monitor_of("O2")
+            assert right is not None and (right.name, right.x) == ("DUMMY1", 480)
+            assert left is not None and (left.name, left.x) == ("DUMMY0", 0)
+            _tick_until_live(app)
+            shown = app.display.read_pixels("O2")
+            assert shown.shape == (270, 480, 3)  # the 320x180 canvas scaled to the monitor
+            # Scaled by 1.5: the blue picture spans x 60..420, black bars outside.
+            check_o2(cv2.resize(shown, (320, 180), interpolation=cv2.INTER_AREA))
+        finally:
+            app.close()
