@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refreshed
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
+HEADLESS_FPS = 25.0  # composition rate without a display: a typical camera rate
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class RunOptions:
     headless: bool = False
     windowed: bool = False
     outputs: tuple[str, ...] = ()  # empty: all outputs of the layout
-    fps: float = 25.0
+    fps: float | None = None  # None: the monitors' refresh rate (25 when headless)
     snapshot_dir: Path | None = None
     snapshot_every: float = 1.0
     display_name: str | None = None
@@ -62,7 +63,7 @@ class WallApp:
     """A running wall. ``start()``, then ``run()`` (or ``tick()`` from a test), then ``close()``."""
 
     def __init__(self, layout: Layout, options: RunOptions, clock: Clock | None = None) -> None:
-        if options.fps <= 0:
+        if options.fps is not None and options.fps <= 0:
             raise CompositorError("--fps must be a positive number")
         self.layout = layout
         self.options = options
@@ -127,11 +128,21 @@ class WallApp:
             )
         self.pool.start()
         log.info(
-            "wall started: %d outputs (%s), %d cameras",
+            "wall started: %d outputs (%s), %d cameras, drawn at %g fps",
             len(self.outputs),
             ", ".join(o.id for o in self.outputs),
             len(self.pool.camera_ids),
+            self.fps,
         )
+
+    @property
+    def fps(self) -> float:
+        """Frames drawn per second: as asked, else the display's refresh, else 25."""
+        if self.options.fps is not None:
+            return self.options.fps
+        if self.display is not None:
+            return self.display.refresh_rate
+        return HEADLESS_FPS
 
     def request_stop(self) -> None:
         """Safe from a signal handler or another thread."""
@@ -157,7 +168,7 @@ class WallApp:
 
     def run(self, duration: float | None = None) -> None:
         """Tick at ``options.fps`` until stopped (or for ``duration`` seconds)."""
-        interval = 1.0 / self.options.fps
+        interval = 1.0 / self.fps
         start = self.clock.now()
         next_tick = start
         while not self._stop.is_set():

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -46,7 +47,9 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         "--outputs", metavar="A1,A2", help="show only these outputs (comma-separated ids)"
     )
     parser.add_argument(
-        "--fps", type=_positive_float, default=25.0, help="frames per second drawn (default 25)"
+        "--fps",
+        type=_positive_float,
+        help="frames per second drawn (default: the monitors' refresh rate; 25 headless)",
     )
     parser.add_argument("--snapshot", metavar="DIR", type=Path, help="write DIR/<output>.png")
     parser.add_argument(
@@ -149,14 +152,7 @@ def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
     except CompositorError as exc:
         log.warning("no screen and no virtual X server (%s): running headless", exc)
         log.info("look at %s/<output>.png, refreshed every %g s", snapshot_dir.resolve(), every)
-        return RunOptions(
-            **{
-                **options.__dict__,
-                "headless": True,
-                "snapshot_dir": snapshot_dir,
-                "snapshot_every": every,
-            }
-        )
+        return replace(options, headless=True, snapshot_dir=snapshot_dir, snapshot_every=every)
     log.info(
         "no screen here: the wall runs on a virtual 14-monitor X server (display %s); "
         "see what each output shows in %s/<output>.png, refreshed every %g s",
@@ -164,14 +160,13 @@ def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
         snapshot_dir.resolve(),
         every,
     )
-    return RunOptions(
-        **{
-            **options.__dict__,
-            "display_name": display.name,
-            "snapshot_dir": snapshot_dir,
-            "snapshot_every": every,
-            "fps": min(options.fps, 5.0),
-        }
+    # Software GL draws 14 screens at a few frames per second: do not ask for more.
+    return replace(
+        options,
+        display_name=display.name,
+        snapshot_dir=snapshot_dir,
+        snapshot_every=every,
+        fps=min(options.fps, 5.0) if options.fps is not None else 5.0,
     )
 
 

@@ -125,6 +125,16 @@ def assign_monitors(
     return placed
 
 
+def _refresh_rate(screens: Sequence[Any]) -> float:
+    rates = []
+    for screen in screens:
+        with contextlib.suppress(Exception):  # drivers without mode information
+            mode = screen.get_mode()
+            if mode is not None and mode.rate:
+                rates.append(float(mode.rate))
+    return max(rates, default=60.0)
+
+
 class _OutputWindow:
     """One output: its window, texture, shader program and quad (all in its context)."""
 
@@ -241,6 +251,9 @@ class WallDisplay:
             for i, s in enumerate(screens)
         ]
         placement = assign_monitors(outputs, monitors)
+        self._refresh_rate = _refresh_rate(
+            [screens[m.index] for m in placement.values() if m is not None] or screens[:1]
+        )
         if not windowed:
             missing = [o.output_id for o in outputs if placement[o.output_id] is None]
             if missing:
@@ -330,6 +343,11 @@ class WallDisplay:
     @property
     def bytes_uploaded(self) -> int:
         return sum(w.bytes_uploaded for w in self._windows.values())
+
+    @property
+    def refresh_rate(self) -> float:
+        """The fastest refresh rate among the monitors in use (60 if none is reported)."""
+        return self._refresh_rate
 
     def monitor_of(self, output_id: str) -> MonitorInfo | None:
         """The monitor an output's window is on (None: a plain window placed by the WM)."""
