@@ -188,6 +188,8 @@ class WallApp:
             self._next_health = now + HEALTH_EVERY_S
             self._refresh_health(now)
             self.pool.supervise()
+            if self.display is not None:
+                self.display.check_monitors()
         for output_id, canvas in self.canvases.items():
             dirty = canvas.compose(now)
             if self.display is not None:

@@ -10,10 +10,11 @@ the thirteen others.
 
 from __future__ import annotations
 
-__all__ = ["MonitorInfo", "OutputWindowSpec", "WallDisplay", "list_monitors"]
+__all__ = ["OutputWindowSpec", "WallDisplay"]
 
 import contextlib
 import ctypes
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,9 @@ from pyglet.graphics.shader import Shader, ShaderProgram  # noqa: E402
 
 from compositor.errors import DisplayError  # noqa: E402
 from compositor.geometry import TileRect  # noqa: E402
+from compositor.monitors import Monitor, MonitorWatcher, assign_monitors, query_monitors  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -62,17 +66,7 @@ class OutputWindowSpec:
     output_id: str
     width: int
     height: int
-    monitor: str | int | None = None  # RandR connector name ("DP-1") or index in list_monitors
-
-
-@dataclass(frozen=True)
-class MonitorInfo:
-    index: int
-    name: str
-    x: int
-    y: int
-    width: int
-    height: int
+    monitor: str | int | None = None  # RandR connector name ("DP-1") or index, left to right
 
 
 def _open_display(display_name: str | None) -> Any:
@@ -88,43 +82,6 @@ def _open_display(display_name: str | None) -> Any:
         ) from None
 
 
-def _screens_in_position_order(display: Any) -> list[Any]:
-    return sorted(display.get_screens(), key=lambda s: (s.y, s.x))
-
-
-def list_monitors(display_name: str | None = None) -> list[MonitorInfo]:
-    """The monitors the X server reports, left to right, top to bottom."""
-    screens = _screens_in_position_order(_open_display(display_name))
-    return [
-        MonitorInfo(i, str(getattr(s, "name", "") or f"screen{i}"), s.x, s.y, s.width, s.height)
-        for i, s in enumerate(screens)
-    ]
-
-
-def assign_monitors(
-    outputs: Sequence[OutputWindowSpec], monitors: Sequence[MonitorInfo]
-) -> dict[str, MonitorInfo | None]:
-    """Which monitor each output goes on: by name or index, else the next free one."""
-    by_name = {m.name: m for m in monitors}
-    taken: set[int] = set()
-    placed: dict[str, MonitorInfo | None] = {}
-    for output in outputs:
-        wanted = output.monitor
-        monitor: MonitorInfo | None = None
-        if isinstance(wanted, int) and not isinstance(wanted, bool):
-            monitor = monitors[wanted] if 0 <= wanted < len(monitors) else None
-        elif isinstance(wanted, str):
-            monitor = by_name.get(wanted)
-        if monitor is not None:
-            taken.add(monitor.index)
-        placed[output.output_id] = monitor
-    free = [m for m in monitors if m.index not in taken]
-    for output in outputs:
-        if output.monitor is None and free:
-            placed[output.output_id] = free.pop(0)
-    return placed
-
-
 def _refresh_rate(screens: Sequence[Any]) -> float:
     rates = []
     for screen in screens:
@@ -138,7 +95,7 @@ def _refresh_rate(screens: Sequence[Any]) -> float:
 class _OutputWindow:
     """One output: its window, texture, shader program and quad (all in its context)."""
 
-    def __init__(self, spec: OutputWindowSpec, window: Any, monitor: MonitorInfo | None) -> None:
+    def __init__(self, spec: OutputWindowSpec, window: Any, monitor: Monitor | None) -> None:
         self.spec = spec
         self.window = window
         self.monitor = monitor
@@ -233,7 +190,13 @@ class _OutputWindow:
 
 
 class WallDisplay:
-    """The wall's windows; ``present`` each output's canvas, ``dispatch_events`` each tick."""
+    """The wall's windows; ``present`` each output's canvas, ``dispatch_events`` each tick.
+
+    Fullscreen, each output has a monitor (by connector name, index, or the
+    next free one). An output whose monitor is missing, or disappears while
+    the wall runs, waits without a window: the others go on untouched, and
+    ``check_monitors`` gives it a window again when its monitor comes back.
+    """
 
     def __init__(
         self,
@@ -241,44 +204,84 @@ class WallDisplay:
         *,
         windowed: bool,
         display_name: str | None = None,
+        watch_every: float = 1.0,
     ) -> None:
         self._display = _open_display(display_name)
+        self._display_name = display_name
+        self._windowed = windowed
+        self._specs = {spec.output_id: spec for spec in outputs}
         self._closed_by_user = False
         self._windows: dict[str, _OutputWindow] = {}
-        screens = _screens_in_position_order(self._display)
-        monitors = [
-            MonitorInfo(i, str(getattr(s, "name", "") or f"screen{i}"), s.x, s.y, s.width, s.height)
-            for i, s in enumerate(screens)
-        ]
-        placement = assign_monitors(outputs, monitors)
-        self._refresh_rate = _refresh_rate(
-            [screens[m.index] for m in placement.values() if m is not None] or screens[:1]
-        )
-        if not windowed:
-            missing = [o.output_id for o in outputs if placement[o.output_id] is None]
-            if missing:
-                raise DisplayError(
-                    f"no monitor for output(s) {', '.join(missing)}: the X server has "
-                    f"{len(monitors)} ({', '.join(m.name for m in monitors) or 'none'}); "
-                    "fix `monitor:` in the layout, pick outputs with --outputs, or use --windowed"
-                )
+        self._uploaded_by_closed = 0
+        self._watcher: MonitorWatcher | None = None
+        self._known_monitors: tuple[Monitor, ...] = ()
         try:
-            x = 0
-            for spec in outputs:
-                monitor = placement[spec.output_id]
-                screen = screens[monitor.index] if monitor is not None else screens[0]
-                window = self._create_window(spec, screen, windowed)
-                if windowed:
-                    window.set_location(screen.x + x, screen.y)
-                    x += spec.width
-                self._windows[spec.output_id] = _OutputWindow(spec, window, monitor)
-                self._watch(window)
+            if windowed:
+                self._open_windowed(outputs)
+            else:
+                self._known_monitors = tuple(query_monitors(display_name))
+                self._open_fullscreen()
+                if not self._windows:
+                    names = ", ".join(m.name for m in self._known_monitors) or "none"
+                    raise DisplayError(
+                        f"no monitor for any output ({', '.join(self._specs)}); the X server "
+                        f"has: {names}. Fix `monitor:` in the layout or use --windowed"
+                    )
+                self._watcher = MonitorWatcher(display_name, every=watch_every)
         except DisplayError:
             self.close()
             raise
         except Exception as exc:
             self.close()
             raise DisplayError(f"cannot open the wall's windows: {exc}") from None
+        screens = [w.window.screen for w in self._windows.values()]
+        self._refresh_rate = _refresh_rate(screens)
+
+    # -- windows ----------------------------------------------------------------------
+
+    def _open_windowed(self, outputs: Sequence[OutputWindowSpec]) -> None:
+        screen = self._display.get_default_screen()
+        x = 0
+        for spec in outputs:
+            window = self._create_window(spec, screen, windowed=True)
+            window.set_location(screen.x + x, screen.y)
+            x += spec.width
+            self._adopt(spec, window, None)
+
+    def _open_fullscreen(self) -> None:
+        """Give a window to every output without one whose monitor is present."""
+        waiting = [s for s in self._specs.values() if s.output_id not in self._windows]
+        if not waiting:
+            return
+        busy = {w.monitor.name for w in self._windows.values() if w.monitor is not None}
+        free = [m for m in self._known_monitors if m.name not in busy]
+        placements = assign_monitors([(s.output_id, s.monitor) for s in waiting], free)
+        screens = {getattr(s, "name", ""): s for s in self._display.get_screens()}
+        for placement in placements:
+            spec = self._specs[placement.output_id]
+            monitor = placement.monitor
+            if monitor is None:
+                log.error(
+                    "output %s: no monitor %s; it waits for one (the other outputs run)",
+                    spec.output_id,
+                    repr(spec.monitor) if spec.monitor is not None else "free",
+                )
+                continue
+            screen = screens.get(monitor.name)
+            if screen is None:
+                log.error("output %s: monitor %s is not usable yet", spec.output_id, monitor.name)
+                continue
+            try:
+                window = self._create_window(spec, screen, windowed=False)
+            except DisplayError as exc:
+                log.error("output %s on %s: %s", spec.output_id, monitor.name, exc)
+                continue
+            self._adopt(spec, window, monitor)
+            log.info("output %s: on monitor %s", spec.output_id, monitor.describe())
+
+    def _adopt(self, spec: OutputWindowSpec, window: Any, monitor: Monitor | None) -> None:
+        self._windows[spec.output_id] = _OutputWindow(spec, window, monitor)
+        self._watch(window)
 
     def _create_window(self, spec: OutputWindowSpec, screen: Any, windowed: bool) -> Any:
         gl_module: Any = pyglet.gl
@@ -301,6 +304,7 @@ class WallDisplay:
                     screen=screen,
                     config=config,
                     resizable=False,
+                    display=self._display,
                 )
             return pyglet.window.Window(
                 caption=caption,
@@ -315,6 +319,8 @@ class WallDisplay:
                 f"output {spec.output_id}: the X server offers no OpenGL 3.3 config with "
                 "8 bits per channel (is Mesa's libgl1-mesa-dri installed?)"
             ) from None
+        except Exception as exc:
+            raise DisplayError(f"output {spec.output_id}: cannot open a window: {exc}") from None
 
     def _watch(self, window: Any) -> None:
         owner = self
@@ -336,46 +342,90 @@ class WallDisplay:
         window.push_handlers(on_close=on_close, on_key_press=on_key_press, on_expose=on_expose)
         window.push_handlers(on_resize=lambda w, h: on_expose(), on_draw=lambda: None)
 
-    @property
-    def output_ids(self) -> list[str]:
-        return list(self._windows)
+    def check_monitors(self) -> list[str]:
+        """Follow monitors that went away or came back; returns the outputs that changed.
+
+        Cheap: compares the watcher thread's latest list with the last one.
+        """
+        if self._watcher is None or self._watcher.latest is None:
+            return []
+        latest = self._watcher.latest
+        if latest == self._known_monitors:
+            return []
+        self._known_monitors = latest
+        present = {m.name: m for m in latest}
+        changed = []
+        for output_id, output in list(self._windows.items()):
+            monitor = output.monitor
+            if monitor is None:
+                continue
+            now = present.get(monitor.name)
+            if now == monitor:
+                continue
+            what = "is gone" if now is None else f"changed to {now.describe()}"
+            log.error("output %s: monitor %s %s; closing its window", output_id, monitor.name, what)
+            self._uploaded_by_closed += output.bytes_uploaded
+            with contextlib.suppress(Exception):
+                output.close()
+            del self._windows[output_id]
+            changed.append(output_id)
+        before = set(self._windows)
+        self._open_fullscreen()
+        for output_id in set(self._windows) - before:
+            log.info("output %s: back on monitor %s", output_id, self._windows[output_id].monitor)
+            changed.append(output_id)
+        return changed
+
+    # -- per frame ----------------------------------------------------------------------
 
     @property
-    def bytes_uploaded(self) -> int:
-        return sum(w.bytes_uploaded for w in self._windows.values())
+    def output_ids(self) -> list[str]:
+        """Outputs that have a window now."""
+        return list(self._windows)
 
     @property
     def refresh_rate(self) -> float:
         """The fastest refresh rate among the monitors in use (60 if none is reported)."""
         return self._refresh_rate
 
-    def monitor_of(self, output_id: str) -> MonitorInfo | None:
-        """The monitor an output's window is on (None: a plain window placed by the WM)."""
-        return self._windows[output_id].monitor
+    @property
+    def bytes_uploaded(self) -> int:
+        return self._uploaded_by_closed + sum(w.bytes_uploaded for w in self._windows.values())
+
+    def monitor_of(self, output_id: str) -> Monitor | None:
+        """The monitor an output's window is on (None: windowed, or waiting for a monitor)."""
+        window = self._windows.get(output_id)
+        return window.monitor if window is not None else None
 
     def bytes_uploaded_by(self, output_id: str) -> int:
-        return self._windows[output_id].bytes_uploaded
+        window = self._windows.get(output_id)
+        return window.bytes_uploaded if window is not None else 0
 
     def present(self, output_id: str, canvas: Pixels, dirty: Sequence[TileRect]) -> None:
         """Upload ``dirty`` parts of ``canvas`` and show it; nothing at all if nothing changed."""
-        output = self._windows[output_id]
+        output = self._windows.get(output_id)
+        if output is None:
+            return  # waiting for its monitor
         if not dirty and not output.needs_draw:
             return
-        if (
-            canvas.shape != (output.spec.height, output.spec.width, 3)
-            or not canvas.flags.c_contiguous
-        ):
-            raise ValueError(
-                f"output {output_id}: canvas must be C-contiguous "
-                f"{output.spec.height}x{output.spec.width}x3"
-            )
+        expected = (output.spec.height, output.spec.width, 3)
+        if canvas.shape != expected or not canvas.flags.c_contiguous:
+            raise ValueError(f"output {output_id}: canvas must be C-contiguous {expected}")
         if output.needs_draw:
-            # After an expose the texture is intact, but upload everything once in case
-            # the window was just created and never received the canvas.
+            # A new or exposed window: send the whole canvas once.
             dirty = [TileRect(0, 0, output.spec.width, output.spec.height)]
-        output.upload(canvas, dirty)
-        output.draw()
-        output.window.flip()
+        try:
+            output.upload(canvas, dirty)
+            output.draw()
+            output.window.flip()
+        except Exception as exc:  # a window that died must not take the others down
+            log.error("output %s: drawing failed (%s); closing its window", output_id, exc)
+            self._uploaded_by_closed += output.bytes_uploaded
+            with contextlib.suppress(Exception):
+                output.close()
+            del self._windows[output_id]
+            self._known_monitors = ()  # so the next check tries to reopen it
+            return
         output.needs_draw = False
 
     def dispatch_events(self) -> bool:
@@ -386,9 +436,15 @@ class WallDisplay:
 
     def read_pixels(self, output_id: str) -> Pixels:
         """What output ``output_id``'s window shows, as (height, width, 3) BGR, top row first."""
-        return self._windows[output_id].read_back()
+        window = self._windows.get(output_id)
+        if window is None:
+            raise DisplayError(f"output {output_id} has no window (its monitor is missing)")
+        return window.read_back()
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
         for output in self._windows.values():
             # A window whose X connection already failed has nothing left to free.
             with contextlib.suppress(Exception):

@@ -95,3 +95,36 @@ def test_fullscreen_outputs_go_to_their_named_monitors(
             check_o2(cv2.resize(shown, (320, 180), interpolation=cv2.INTER_AREA))
         finally:
             app.close()
+
+
+def test_a_screen_that_fails_leaves_the_others_running_and_comes_back(
+    camera_server: SyntheticCameraServer,
+) -> None:
+    text = e2e_layout_text(camera_server) + (
+        "  - id: O3\n    size: [320, 180]\n    tiles:\n"
+        "      - {camera: red, rect: [0, 0, 320, 180]}\n"
+    )
+    layout = parse_layout(text, "e2e.yaml")
+    with VirtualDisplay.dummy_wall(monitors=3, columns=3, mode=(480, 270)) as wall:
+        app = WallApp(layout, RunOptions(display_name=wall.name, fps=15))
+        try:
+            app.start()
+            assert app.display is not None
+            _tick_until_live(app)
+            assert app.display.monitor_of("O2") is not None
+            wall.set_monitor("DUMMY1", on=False)
+            _tick_for(app, 2.5)  # the watcher polls every second
+            assert app.display.output_ids == ["O1", "O3"], "O2 lost its monitor"
+            before = {o: app.display.read_pixels(o) for o in ("O1", "O3")}
+            _tick_for(app, 1.5)
+            after = {o: app.display.read_pixels(o) for o in ("O1", "O3")}
+            for output_id in ("O1", "O3"):
+                assert changed(before[output_id], after[output_id]) > 0.001, f"{output_id} runs"
+            wall.set_monitor("DUMMY1", on=True)
+            _tick_for(app, 2.5)
+            monitor = app.display.monitor_of("O2")
+            assert monitor is not None and monitor.name == "DUMMY1"
+            shown = app.display.read_pixels("O2")
+            check_o2(cv2.resize(shown, (320, 180), interpolation=cv2.INTER_AREA))
+        finally:
+            app.close()
