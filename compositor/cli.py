@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -22,6 +23,7 @@ from types import FrameType
 from compositor.app import RunOptions, WallApp
 from compositor.errors import CompositorError, LayoutError
 from compositor.layout import Layout, load_layout
+from compositor.screens import identify, screens_report
 
 log = logging.getLogger("videowall")
 
@@ -82,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="layout on the test cameras (default layouts/demo.yaml)",
     )
     _wall_options(demo)
+    screens = commands.add_parser(
+        "screens", help="list the monitors, and which output of a layout goes on which"
+    )
+    screens.add_argument("layout", type=Path, nargs="?", help="layout YAML file")
+    screens.add_argument("--display", metavar=":N", help="X display (default $DISPLAY)")
+    identify = commands.add_parser(
+        "identify", help="show each screen's output id, monitor and resolution on a test pattern"
+    )
+    identify.add_argument("layout", type=Path, nargs="?", help="layout YAML file")
+    identify.add_argument("--display", metavar=":N", help="X display (default $DISPLAY)")
+    identify.add_argument(
+        "--seconds", type=_positive_float, help="stop after this long (default: until a key)"
+    )
     return parser
 
 
@@ -170,10 +185,24 @@ def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
     )
 
 
+def _identify(args: argparse.Namespace) -> None:
+    layout = load_layout(args.layout) if args.layout else None
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: stop.set())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        identify(args.display, layout, args.seconds, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -181,6 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_wall(load_layout(args.layout), _options(args))
         elif args.command == "demo":
             _demo(args)
+        elif args.command == "screens":
+            layout = load_layout(args.layout) if args.layout else None
+            print("\n".join(screens_report(args.display, layout)))
+        elif args.command == "identify":
+            _identify(args)
     except LayoutError as exc:
         for issue in exc.issues:
             print(f"error: {issue}", file=sys.stderr)

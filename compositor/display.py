@@ -205,8 +205,10 @@ class WallDisplay:
         windowed: bool,
         display_name: str | None = None,
         watch_every: float = 1.0,
+        any_key_closes: bool = False,
     ) -> None:
         self._display = _open_display(display_name)
+        self._any_key_closes = any_key_closes
         self._display_name = display_name
         self._windowed = windowed
         self._specs = {spec.output_id: spec for spec in outputs}
@@ -330,7 +332,7 @@ class WallDisplay:
             return True  # handled: the wall closes its windows itself
 
         def on_key_press(symbol: int, modifiers: int) -> bool:
-            if symbol == pyglet.window.key.ESCAPE:
+            if symbol == pyglet.window.key.ESCAPE or owner._any_key_closes:
                 owner._closed_by_user = True
             return True
 
