@@ -112,6 +112,8 @@ class WallApp:
         self._report = threading.Event()
         self._next_health = 0.0
         self._next_summary = 0.0
+        self._costs: dict[str, tuple[int, float]] = {}
+        self._costs_since = 0.0
         self.ticks = 0
 
     # -- lifecycle --
@@ -218,6 +220,28 @@ class WallApp:
                     ages[1] * 1e3,
                 )
 
+    def _log_render_costs(self, now: float) -> None:
+        """Per output: bytes uploaded per second and render CPU, since the last summary."""
+        display = self.display
+        if display is None:
+            return
+        elapsed = now - self._costs_since
+        if elapsed > 0 and self._costs_since > 0:
+            parts = []
+            for output_id in display.output_ids:
+                uploaded = display.bytes_uploaded_by(output_id)
+                cpu = display.render_cpu_by(output_id)
+                before_bytes, before_cpu = self._costs.get(output_id, (0, 0.0))
+                parts.append(
+                    f"{output_id} {(uploaded - before_bytes) / elapsed / 1e6:.1f} MB/s "
+                    f"{(cpu - before_cpu) / elapsed * 1e3:.0f} ms/s"
+                )
+            log.info("render: %s", ", ".join(parts))
+        self._costs = {
+            o: (display.bytes_uploaded_by(o), display.render_cpu_by(o)) for o in display.output_ids
+        }
+        self._costs_since = now
+
     def _refresh_health(self, now: float) -> None:
         wall_now = self.clock.wall_time()
         notices = {}
@@ -242,6 +266,7 @@ class WallApp:
             for index, tile in enumerate(canvas.tiles):
                 canvas.set_notice(index, notices.get(tile.camera_id))
         if now >= self._next_summary:
+            self._log_render_costs(now)
             self._next_summary = now + SUMMARY_EVERY_S
             counts: dict[str, list[str]] = {}
             for camera_id, state in self.camera_states.items():

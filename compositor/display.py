@@ -15,6 +15,7 @@ __all__ = ["OutputWindowSpec", "WallDisplay"]
 import contextlib
 import ctypes
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,7 @@ class _OutputWindow:
         self.monitor = monitor
         self.needs_draw = True
         self.bytes_uploaded = 0
+        self.cpu_seconds = 0.0  # this thread's CPU time spent uploading and drawing
         window.switch_to()
         self.program = ShaderProgram(
             Shader(_VERTEX_SHADER, "vertex"), Shader(_FRAGMENT_SHADER, "fragment")
@@ -403,6 +405,11 @@ class WallDisplay:
         window = self._windows.get(output_id)
         return window.bytes_uploaded if window is not None else 0
 
+    def render_cpu_by(self, output_id: str) -> float:
+        """CPU seconds the render thread spent uploading and drawing this output."""
+        window = self._windows.get(output_id)
+        return window.cpu_seconds if window is not None else 0.0
+
     def present(self, output_id: str, canvas: Pixels, dirty: Sequence[TileRect]) -> None:
         """Upload ``dirty`` parts of ``canvas`` and show it; nothing at all if nothing changed."""
         output = self._windows.get(output_id)
@@ -416,10 +423,12 @@ class WallDisplay:
         if output.needs_draw:
             # A new or exposed window: send the whole canvas once.
             dirty = [TileRect(0, 0, output.spec.width, output.spec.height)]
+        cpu_before = time.thread_time()
         try:
             output.upload(canvas, dirty)
             output.draw()
             output.window.flip()
+            output.cpu_seconds += time.thread_time() - cpu_before
         except Exception as exc:  # a window that died must not take the others down
             log.error("output %s: drawing failed (%s); closing its window", output_id, exc)
             self._uploaded_by_closed += output.bytes_uploaded

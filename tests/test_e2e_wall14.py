@@ -1,0 +1,68 @@
+"""Fourteen screens: every output on its own monitor of a 14-monitor dummy Xorg,
+each showing its own camera, read back from each window."""
+
+from __future__ import annotations
+
+import colorsys
+import time
+
+import pytest
+
+from compositor.app import RunOptions, WallApp
+from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
+from compositor.demo.virtual_x import VirtualDisplay
+from compositor.layout import parse_layout
+from tests.conftest import share_near
+
+pytestmark = pytest.mark.e2e
+
+
+def _colours(count: int) -> list[tuple[int, int, int]]:
+    result = []
+    for i in range(count):
+        r, g, b = colorsys.hsv_to_rgb(i / count, 0.85, 0.8)
+        result.append((int(r * 255), int(g * 255), int(b * 255)))
+    return result
+
+
+def test_fourteen_outputs_each_show_their_own_camera() -> None:
+    colours = _colours(14)
+    cameras = [SyntheticCamera(f"c{i:02d}", f"c{i:02d}", 96, 54, 5, colours[i]) for i in range(14)]
+    with SyntheticCameraServer(cameras) as server, VirtualDisplay.dummy_wall(14) as wall:
+        lines = ["cameras:"]
+        lines += [f"  c{i:02d}: {{url: '{server.url(f'c{i:02d}')}'}}" for i in range(14)]
+        lines.append("outputs:")
+        for i in range(14):
+            # Monitors named in reverse, so a mix-up cannot pass by accident.
+            lines += [
+                f"  - id: S{i:02d}",
+                f"    monitor: DUMMY{13 - i}",
+                "    size: [160, 90]",
+                "    grid: 1x1",
+                f"    tiles: [c{i:02d}]",
+            ]
+        layout = parse_layout("\n".join(lines) + "\n", "wall14.yaml")
+        app = WallApp(layout, RunOptions(display_name=wall.name, fps=5))
+        try:
+            app.start()
+            assert app.display is not None
+            assert len(app.display.output_ids) == 14
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and set(app.camera_states.values()) != {"live"}:
+                app.tick()
+                time.sleep(0.1)
+            for _ in range(10):
+                app.tick()
+                time.sleep(0.1)
+            for i in range(14):
+                monitor = app.display.monitor_of(f"S{i:02d}")
+                assert monitor is not None and monitor.name == f"DUMMY{13 - i}"
+                shown = app.display.read_pixels(f"S{i:02d}")
+                assert shown.shape == (270, 480, 3)
+                own = share_near(shown[40:230, 40:440], colours[i])
+                assert own > 0.6, f"S{i:02d} on DUMMY{13 - i} shows its camera ({own:.2f})"
+                for j in (i - 1, i + 1):
+                    if 0 <= j < 14:
+                        assert share_near(shown[40:230, 40:440], colours[j], tol=12) < 0.3
+        finally:
+            app.close()
