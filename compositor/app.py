@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from compositor.canvas import OutputCanvas
+from compositor.canvas import CanvasTile, OutputCanvas
 from compositor.clock import Clock, MonotonicClock
 from compositor.errors import CompositorError
 from compositor.health import assess
@@ -89,7 +89,7 @@ class WallApp:
                 output.size[0],
                 output.size[1],
                 [
-                    (
+                    CanvasTile(
                         tile.rect,
                         self.pool.slot((tile.camera, tile.rect.w, tile.rect.h, tile.fit)),
                         tile.camera,

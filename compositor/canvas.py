@@ -53,9 +53,19 @@ def _no_painter(region: Pixels, notice: TileNotice) -> None:
 
 @dataclass(slots=True)
 class CanvasTile:
+    """A tile on this canvas: ``rect`` shows the ``window`` part of its picture box.
+
+    The box is the area the camera's picture is fitted into (the slot's size).
+    Usually the tile shows all of it; a picture spanning several screens has a
+    box larger than any one screen, and each screen's tile shows its window.
+    """
+
     rect: TileRect
     source: FrameSource
     camera_id: str
+    box_w: int = 0  # 0: the box is the tile itself
+    box_h: int = 0
+    window: TileRect | None = None  # the part of the box shown; None: all of it
     shown_number: int = 0  # frame number now on the canvas
     notice: TileNotice | None = None  # wanted notice
     painted_notice: TileNotice | None = None  # notice now on the canvas
@@ -70,13 +80,17 @@ class OutputCanvas:
         self,
         width: int,
         height: int,
-        tiles: Sequence[tuple[TileRect, FrameSource, str]],
+        tiles: Sequence[CanvasTile],
         painter: NoticePainter = _no_painter,
         ages: FrameAges | None = None,
     ) -> None:
         self.width, self.height = width, height
         self.pixels: Pixels = np.zeros((height, width, 3), dtype=np.uint8)
-        self.tiles = [CanvasTile(rect, source, camera) for rect, source, camera in tiles]
+        self.tiles = list(tiles)
+        for tile in self.tiles:
+            if tile.window is None:
+                tile.box_w, tile.box_h = tile.rect.w, tile.rect.h
+                tile.window = TileRect(0, 0, tile.rect.w, tile.rect.h)
         self._painter = painter
         self._ages = ages
         self.torn_reads = 0  # reads skipped because the decoder overtook them
@@ -112,14 +126,18 @@ class OutputCanvas:
         if view is None:
             return False
         h, w = view.pixels.shape[:2]
-        rect = tile.rect
-        w, h = min(w, rect.w), min(h, rect.h)
-        placed = TileRect(rect.x + (rect.w - w) // 2, rect.y + (rect.h - h) // 2, w, h)
+        rect, window = tile.rect, tile.window
+        assert window is not None  # set in __init__
+        # The picture sits centred in its box (letterbox); this tile shows `window` of the box.
+        in_box = TileRect((tile.box_w - w) // 2, (tile.box_h - h) // 2, w, h)
+        shown = in_box.intersection(window)
+        placed = shown.offset(rect.x - window.x, rect.y - window.y) if shown else None
         if placed != tile.placed or tile.painted_notice is not None or tile.dimmed:
             # The picture moved (size change) or a notice covered the bars: clear the tile.
             self._region(rect)[:] = 0
-        region = self._region(placed)
-        np.copyto(region, view.pixels[:h, :w])
+        if shown is not None and placed is not None:
+            src = shown.offset(-in_box.x, -in_box.y)
+            np.copyto(self._region(placed), view.pixels[src.y : src.bottom, src.x : src.right])
         if not tile.source.intact(view):
             # The decoder reused the buffer mid-copy; the next frame is already there.
             self.torn_reads += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from compositor.canvas import OutputCanvas, TileNotice
+from compositor.canvas import CanvasTile, OutputCanvas, TileNotice
 from compositor.geometry import TileRect
 from compositor.slots import FrameView
 
@@ -37,7 +37,12 @@ def solid(w: int, h: int, value: int) -> npt.NDArray[np.uint8]:
 def test_frames_land_centred_in_their_tiles_with_black_bars() -> None:
     left, right = FakeSource(), FakeSource()
     canvas = OutputCanvas(
-        200, 100, [(TileRect(0, 0, 100, 100), left, "a"), (TileRect(100, 0, 100, 100), right, "b")]
+        200,
+        100,
+        [
+            CanvasTile(TileRect(0, 0, 100, 100), left, "a"),
+            CanvasTile(TileRect(100, 0, 100, 100), right, "b"),
+        ],
     )
     left.push(solid(100, 56, 50))  # a 16:9 picture letterboxed in a square tile
     dirty = canvas.compose()
@@ -49,7 +54,7 @@ def test_frames_land_centred_in_their_tiles_with_black_bars() -> None:
 
 def test_unchanged_tiles_are_not_touched() -> None:
     source = FakeSource()
-    canvas = OutputCanvas(10, 10, [(TileRect(0, 0, 10, 10), source, "a")])
+    canvas = OutputCanvas(10, 10, [CanvasTile(TileRect(0, 0, 10, 10), source, "a")])
     source.push(solid(10, 10, 9))
     assert canvas.compose()
     views = source.views
@@ -59,7 +64,7 @@ def test_unchanged_tiles_are_not_touched() -> None:
 
 def test_size_change_clears_the_old_bars() -> None:
     source = FakeSource()
-    canvas = OutputCanvas(10, 10, [(TileRect(0, 0, 10, 10), source, "a")])
+    canvas = OutputCanvas(10, 10, [CanvasTile(TileRect(0, 0, 10, 10), source, "a")])
     source.push(solid(10, 10, 200))
     canvas.compose()
     source.push(solid(10, 4, 100))
@@ -71,7 +76,10 @@ def test_notice_dims_the_last_picture_and_goes_when_frames_return() -> None:
     painted: list[TileNotice] = []
     source = FakeSource()
     canvas = OutputCanvas(
-        10, 10, [(TileRect(0, 0, 10, 10), source, "a")], lambda region, n: painted.append(n)
+        10,
+        10,
+        [CanvasTile(TileRect(0, 0, 10, 10), source, "a")],
+        lambda region, n: painted.append(n),
     )
     source.push(solid(10, 10, 90))
     canvas.compose()
@@ -88,7 +96,7 @@ def test_notice_dims_the_last_picture_and_goes_when_frames_return() -> None:
 
 def test_a_notice_removed_before_any_new_frame_restores_the_last_picture() -> None:
     source = FakeSource()
-    canvas = OutputCanvas(4, 4, [(TileRect(0, 0, 4, 4), source, "a")])
+    canvas = OutputCanvas(4, 4, [CanvasTile(TileRect(0, 0, 4, 4), source, "a")])
     source.push(solid(4, 4, 90))
     canvas.compose()
     canvas.set_notice(0, TileNotice(("x",), dim=True))
@@ -96,3 +104,37 @@ def test_a_notice_removed_before_any_new_frame_restores_the_last_picture() -> No
     canvas.set_notice(0, None)
     canvas.compose()
     assert canvas.pixels.min() == 90
+
+
+def test_a_spanning_picture_shows_its_window_on_each_screen() -> None:
+    """A 300x100 box over two 140x100 screens with a 20 px bezel between them."""
+    source = FakeSource()
+    picture = np.zeros((100, 300, 3), np.uint8)
+    picture[:, :, 0] = np.arange(300, dtype=np.uint16).clip(0, 255).astype(np.uint8)[None, :]
+    left = OutputCanvas(
+        140,
+        100,
+        [CanvasTile(TileRect(0, 0, 140, 100), source, "m", 300, 100, TileRect(0, 0, 140, 100))],
+    )
+    right = OutputCanvas(
+        140,
+        100,
+        [CanvasTile(TileRect(0, 0, 140, 100), source, "m", 300, 100, TileRect(160, 0, 140, 100))],
+    )
+    source.push(picture)
+    left.compose()
+    right.compose()
+    assert (left.pixels[:, :, 0] == picture[:, :140, 0]).all()
+    assert (right.pixels[:, :, 0] == picture[:, 160:300, 0]).all()  # 140..159 behind the bezel
+
+
+def test_a_letterboxed_spanning_picture_leaves_bars_on_the_outer_screens() -> None:
+    source = FakeSource()
+    right = OutputCanvas(
+        100,
+        100,
+        [CanvasTile(TileRect(0, 0, 100, 100), source, "m", 200, 100, TileRect(100, 0, 100, 100))],
+    )
+    source.push(solid(120, 100, 77))  # centred in the 200-wide box: x 40..160
+    right.compose()
+    assert right.pixels[:, :60].min() == 77 and right.pixels[:, 60:].max() == 0
