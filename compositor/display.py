@@ -298,25 +298,19 @@ class WallDisplay:
             minor_version=3,
         )
         caption = f"videowall {spec.output_id}"
+        size: dict[str, Any] = (
+            {"width": spec.width, "height": spec.height, "resizable": False}
+            if windowed
+            else {"fullscreen": True}
+        )
         try:
-            if windowed:
-                return pyglet.window.Window(
-                    spec.width,
-                    spec.height,
-                    caption=caption,
-                    vsync=False,
-                    screen=screen,
-                    config=config,
-                    resizable=False,
-                    display=self._display,
-                )
             return pyglet.window.Window(
                 caption=caption,
-                fullscreen=True,
                 vsync=False,
                 screen=screen,
                 config=config,
                 display=self._display,
+                **size,
             )
         except pyglet.window.NoSuchConfigException:
             raise DisplayError(
