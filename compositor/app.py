@@ -69,11 +69,9 @@ class WallApp:
         self.options = options
         self.clock = clock or MonotonicClock()
         self.outputs = select_outputs(layout, options.outputs)
-        placed = {output.id: output.placed_tiles() for output in self.outputs}
+        placed = {output.id: layout.placed_tiles(output.id) for output in self.outputs}
         keys: list[RenditionKey] = [
-            (tile.camera, tile.rect.w, tile.rect.h, tile.fit)
-            for tiles in placed.values()
-            for tile in tiles
+            (tile.camera, *tile.box, tile.fit) for tiles in placed.values() for tile in tiles
         ]
         self.pool = DecoderPool(
             layout.cameras,
@@ -91,8 +89,11 @@ class WallApp:
                 [
                     CanvasTile(
                         tile.rect,
-                        self.pool.slot((tile.camera, tile.rect.w, tile.rect.h, tile.fit)),
+                        self.pool.slot((tile.camera, *tile.box, tile.fit)),
                         tile.camera,
+                        tile.box_w,
+                        tile.box_h,
+                        tile.window,
                     )
                     for tile in placed[output.id]
                 ],

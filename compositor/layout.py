@@ -41,6 +41,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from compositor.errors import LayoutError, LayoutIssue
 from compositor.geometry import Fit, TileRect, grid_cells
+from compositor.wall import ScreenGeometry, WallGeometry
 
 MAX_LAYOUT_BYTES = 2 * 1024 * 1024  # a layout is a few kB; refuse anything absurd early
 ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
@@ -108,11 +109,22 @@ class TileConfig(_StrictModel):
 
 @dataclass(frozen=True, slots=True)
 class PlacedTile:
-    """A tile resolved to output pixels."""
+    """A tile resolved to output pixels.
+
+    A tile of a picture that spans several screens shows only ``window`` of
+    the picture's ``box_w x box_h`` box; an ordinary tile shows its whole box.
+    """
 
     camera: str
     rect: TileRect
     fit: Fit
+    box_w: int = 0  # 0: the box is the tile
+    box_h: int = 0
+    window: TileRect | None = None
+
+    @property
+    def box(self) -> tuple[int, int]:
+        return (self.box_w, self.box_h) if self.box_w else (self.rect.w, self.rect.h)
 
 
 class OutputConfig(_StrictModel):
@@ -146,12 +158,108 @@ class OutputConfig(_StrictModel):
         ]
 
 
+def _four_bezels(value: Any) -> Any:
+    # `bezel_mm: 1.8` is shorthand for the same bezel on all four sides.
+    return [value] * 4 if isinstance(value, int | float) else value
+
+
+class ScreenConfig(_StrictModel):
+    size_px: tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]] = Field(
+        description="Resolution of each screen: width, height"
+    )
+    size_mm: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]] = Field(
+        description="Visible picture size of each screen in mm: width, height"
+    )
+    bezel_mm: Annotated[
+        tuple[
+            Annotated[float, Field(ge=0)],
+            Annotated[float, Field(ge=0)],
+            Annotated[float, Field(ge=0)],
+            Annotated[float, Field(ge=0)],
+        ],
+        BeforeValidator(_four_bezels),
+    ] = Field(default=(0.0, 0.0, 0.0, 0.0), description="left, top, right, bottom (or one number)")
+
+
+class WallConfig(_StrictModel):
+    """The physical wall: identical screens in rows and columns."""
+
+    rows: int = Field(gt=0, le=64)
+    columns: int = Field(gt=0, le=64)
+    screen: ScreenConfig
+    outputs: list[Identifier] | None = Field(
+        default=None, description="Output ids row by row (default: the outputs in order)"
+    )
+
+    def geometry(self) -> WallGeometry:
+        s = self.screen
+        return WallGeometry(
+            self.rows, self.columns, ScreenGeometry(*s.size_px, *s.size_mm, s.bezel_mm)
+        )
+
+
+class SpanConfig(_StrictModel):
+    """A picture placed on the wall, over as many screens as it covers."""
+
+    camera: Identifier
+    rect: tuple[int, int, int, int] | None = Field(
+        default=None, description="x, y, width, height in wall pixels (bezels included)"
+    )
+    screens: tuple[Identifier, Identifier] | None = Field(
+        default=None, description="cover from this output's screen to that one's (corners)"
+    )
+    fit: Fit = Fit.LETTERBOX
+
+
 class Layout(_StrictModel):
     cameras: dict[Identifier, CameraConfig]
     outputs: list[OutputConfig] = Field(min_length=1)
+    wall: WallConfig | None = None
+    spans: list[SpanConfig] = Field(default_factory=list)
 
     def camera_name(self, camera_id: str) -> str:
         return self.cameras[camera_id].name or camera_id
+
+    def wall_positions(self) -> dict[str, tuple[int, int]]:
+        """Output id -> (row, column) on the wall; empty without a wall section."""
+        if self.wall is None:
+            return {}
+        ids = self.wall.outputs or [o.id for o in self.outputs]
+        return {oid: divmod(i, self.wall.columns) for i, oid in enumerate(ids)}
+
+    def span_box(self, span: SpanConfig) -> TileRect:
+        """A span's box in wall pixels (the layout must have a wall)."""
+        assert self.wall is not None
+        if span.rect is not None:
+            return TileRect(*span.rect)
+        assert span.screens is not None
+        geometry = self.wall.geometry()
+        where = self.wall_positions()
+        first = geometry.screen_rect(*where[span.screens[0]])
+        last = geometry.screen_rect(*where[span.screens[1]])
+        x0, y0 = min(first.x, last.x), min(first.y, last.y)
+        return TileRect(
+            x0, y0, max(first.right, last.right) - x0, max(first.bottom, last.bottom) - y0
+        )
+
+    def placed_tiles(self, output_id: str) -> list[PlacedTile]:
+        """The tiles of one output: its own, then its pieces of the spans over it."""
+        output = next(o for o in self.outputs if o.id == output_id)
+        tiles = output.placed_tiles()
+        if self.wall is None or output_id not in self.wall_positions():
+            return tiles
+        row, column = self.wall_positions()[output_id]
+        geometry = self.wall.geometry()
+        for span in self.spans:
+            box = self.span_box(span)
+            for piece in geometry.project(box):
+                if (piece.row, piece.column) == (row, column):
+                    tiles.append(
+                        PlacedTile(
+                            span.camera, piece.on_screen, span.fit, box.w, box.h, piece.of_picture
+                        )
+                    )
+        return tiles
 
 
 # --- semantic checks (need the whole layout, located by path) -------------------------
@@ -159,8 +267,63 @@ class Layout(_StrictModel):
 _Path = tuple[str | int, ...]
 
 
-def _semantic_issues(layout: Layout) -> list[tuple[_Path, str]]:
+def _wall_issues(layout: Layout) -> list[tuple[_Path, str]]:
     issues: list[tuple[_Path, str]] = []
+    wall = layout.wall
+    if wall is None:
+        if layout.spans:
+            issues.append((("spans",), "spans need a `wall:` section (rows, columns, screen)"))
+        return issues
+    outputs = {o.id: o for o in layout.outputs}
+    ids = wall.outputs or [o.id for o in layout.outputs]
+    if len(ids) != wall.rows * wall.columns:
+        issues.append(
+            (
+                ("wall", "outputs") if wall.outputs else ("wall",),
+                f"a wall of {wall.rows}x{wall.columns} screens needs {wall.rows * wall.columns} "
+                f"outputs, {len(ids)} given",
+            )
+        )
+    for index, output_id in enumerate(wall.outputs or []):
+        if output_id not in outputs:
+            issues.append((("wall", "outputs", index), f"unknown output {output_id!r}"))
+    for o_index, output in enumerate(layout.outputs):
+        if output.id in ids and output.size != wall.screen.size_px:
+            issues.append(
+                (
+                    ("outputs", o_index, "size"),
+                    f"output {output.id} is {output.size[0]}x{output.size[1]} but the wall's "
+                    f"screens are {wall.screen.size_px[0]}x{wall.screen.size_px[1]}",
+                )
+            )
+    wall_w, wall_h = wall.geometry().size
+    where = layout.wall_positions()
+    for s_index, span in enumerate(layout.spans):
+        base: _Path = ("spans", s_index)
+        if span.camera not in layout.cameras:
+            issues.append(((*base, "camera"), _unknown_camera(span.camera, layout)))
+        if (span.rect is None) == (span.screens is None):
+            issues.append((base, "a span takes either `rect` (wall pixels) or `screens`"))
+            continue
+        if span.screens is not None:
+            unknown = [s for s in span.screens if s not in where]
+            if unknown:
+                issues.append(((*base, "screens"), f"not on the wall: {', '.join(unknown)}"))
+                continue
+        box = layout.span_box(span)
+        if box.w <= 0 or box.h <= 0 or not TileRect(0, 0, wall_w, wall_h).contains(box):
+            issues.append(
+                (
+                    (*base, "rect"),
+                    f"span {[box.x, box.y, box.w, box.h]} lies outside the wall "
+                    f"({wall_w}x{wall_h} wall pixels)",
+                )
+            )
+    return issues
+
+
+def _semantic_issues(layout: Layout) -> list[tuple[_Path, str]]:
+    issues: list[tuple[_Path, str]] = _wall_issues(layout)
     seen_ids: set[str] = set()
     for o_index, output in enumerate(layout.outputs):
         base: _Path = ("outputs", o_index)

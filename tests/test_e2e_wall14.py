@@ -6,6 +6,7 @@ from __future__ import annotations
 import colorsys
 import time
 
+import numpy as np
 import pytest
 
 from compositor.app import RunOptions, WallApp
@@ -64,5 +65,63 @@ def test_fourteen_outputs_each_show_their_own_camera() -> None:
                 for j in (i - 1, i + 1):
                     if 0 <= j < 14:
                         assert share_near(shown[40:230, 40:440], colours[j], tol=12) < 0.3
+        finally:
+            app.close()
+
+
+def test_a_picture_spanning_two_by_two_screens_is_cut_at_the_bezels() -> None:
+    """Each screen's window shows exactly its piece of the one picture, per the geometry."""
+    camera = SyntheticCamera("main", "MAIN CAMERA", 640, 360, 2, (40, 120, 200))
+    with SyntheticCameraServer([camera]) as server, VirtualDisplay.dummy_wall(4, columns=2) as wall:
+        text = f"""\
+cameras:
+  main: {{url: "{server.url("main")}"}}
+outputs:
+  - {{id: A1, size: [480, 270]}}
+  - {{id: A2, size: [480, 270]}}
+  - {{id: B1, size: [480, 270]}}
+  - {{id: B2, size: [480, 270]}}
+wall:
+  rows: 2
+  columns: 2
+  screen: {{size_px: [480, 270], size_mm: [480, 270], bezel_mm: 10}}
+spans:
+  - {{camera: main, screens: [A1, B2]}}
+"""
+        layout = parse_layout(text, "span.yaml")
+        app = WallApp(layout, RunOptions(display_name=wall.name, fps=10))
+        try:
+            app.start()
+            assert app.display is not None
+            slot = app.pool.slot(("main", 980, 560, layout.spans[0].fit))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                app.tick()
+                view = slot.view()
+                tiles = [t for c in app.canvases.values() for t in c.tiles]
+                shown = {t.shown_number for t in tiles}
+                quiet = all(t.painted_notice is None for t in tiles)  # "connecting…" gone
+                if view is not None and shown == {view.number} and quiet:
+                    picture = view.pixels.copy()
+                    if slot.intact(view) and slot.number == view.number:
+                        break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the four screens never showed one frame together")
+            assert picture.shape == (551, 980, 3)  # 16:9 letterboxed into the 980x560 box
+            box_top = (560 - 551) // 2
+            geometry = layout.wall.geometry() if layout.wall else None
+            assert geometry is not None
+            for output_id in ("A1", "A2", "B1", "B2"):
+                tile = layout.placed_tiles(output_id)[0]
+                assert tile.window is not None
+                on_screen = app.display.read_pixels(output_id)
+                # The piece of the picture this screen must show, in box coordinates.
+                w = tile.window
+                expected = np.zeros((270, 480, 3), np.uint8)
+                rows = slice(max(w.y, box_top), min(w.bottom, box_top + 551))
+                piece = picture[rows.start - box_top : rows.stop - box_top, w.x : w.right]
+                expected[rows.start - w.y : rows.stop - w.y] = piece
+                assert (on_screen == expected).all(), f"{output_id} shows its piece"
         finally:
             app.close()
