@@ -43,6 +43,8 @@ def assess(
 ) -> TileHealth:
     """What a tile of camera ``name`` should say, given its decoder's ``status``."""
     had_picture = status.last_frame_at > 0
+    # A 1 fps camera is not stalled between its frames: wait two of its intervals.
+    stall_after = max(stall_after, 2 * status.interval)
     if status.state is CameraState.LIVE and now - status.last_frame_at < stall_after:
         return TileHealth("live", None)
 

@@ -164,6 +164,7 @@ _STATUS_RECORD = np.dtype(
         ("attempts", "<i4"),  # connection attempts since the last success
         ("since", "<f8"),  # monotonic time the state began
         ("last_frame_at", "<f8"),  # monotonic time of the last decoded frame, 0 if none
+        ("interval", "<f8"),  # smoothed time between frames, seconds (0 until known)
         ("frames", "<u8"),  # frames decoded since start
         ("src_width", "<i4"),
         ("src_height", "<i4"),
@@ -178,6 +179,7 @@ class CameraStatus:
     since: float
     last_frame_at: float
     frames: int
+    interval: float
     attempts: int
     source_size: tuple[int, int]
     reason: str
@@ -215,11 +217,23 @@ class StatusBoard:
         if attempts is not None:
             record["attempts"] = attempts
         if frame_at is not None:
+            previous = float(record["last_frame_at"])
+            gap = frame_at - previous
+            # The first frame of a connection (published with its state) follows an
+            # outage, not a frame interval.
+            if previous and state is None and 0 < gap < 60:
+                # Smoothed so a burst after a reconnect does not fool the stall rule.
+                old = float(record["interval"])
+                record["interval"] = gap if old == 0 else 0.9 * old + 0.1 * gap
             record["last_frame_at"] = frame_at
             record["frames"] = int(record["frames"]) + 1
         if source_size is not None:
             record["src_width"], record["src_height"] = source_size
         record["end"] = number
+
+    def version(self, index: int) -> int:
+        """Grows with every update of camera ``index``: a decoder that is alive moves it."""
+        return int(self._records[index]["end"])
 
     def read(self, index: int) -> CameraStatus:
         for _ in range(100):  # the writer holds a record for microseconds
@@ -231,6 +245,7 @@ class StatusBoard:
             since=float(snapshot["since"]),
             last_frame_at=float(snapshot["last_frame_at"]),
             frames=int(snapshot["frames"]),
+            interval=float(snapshot["interval"]),
             attempts=int(snapshot["attempts"]),
             source_size=(int(snapshot["src_width"]), int(snapshot["src_height"])),
             reason=bytes(snapshot["reason"]).decode("utf-8", "replace"),
@@ -242,12 +257,26 @@ class StatusBoard:
 
 
 class HeartbeatBoard:
-    """One timestamp per decoder worker process, so a hung worker can be told from a busy one."""
+    """One timestamp per decoder worker process, so a hung worker can be told from a busy
+    one, and the stop flag they all poll.
+
+    The flag is plain shared memory on purpose: a multiprocessing.Event is a
+    semaphore-backed condition, and a worker killed (SIGKILL) while waiting on it
+    leaves it broken, so that setting it later blocks the render process forever.
+    """
 
     def __init__(self, path: Path, workers: int, create: bool = False) -> None:
         self.path = path
-        self._mmap = _map_file(path, max(1, workers) * 8, create)
-        self._beats = np.ndarray((max(1, workers),), dtype="<f8", buffer=self._mmap)
+        self._workers = max(1, workers)
+        self._mmap = _map_file(path, (self._workers + 1) * 8, create)
+        self._beats = np.ndarray((self._workers + 1,), dtype="<f8", buffer=self._mmap)
+
+    def request_stop(self) -> None:
+        self._beats[self._workers] = 1.0
+
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self._beats[self._workers] != 0.0)
 
     def beat(self, worker: int, now: float) -> None:
         self._beats[worker] = now

@@ -10,10 +10,10 @@ def status(
     last_frame_at: float = 0.0,
     reason: str = "",
     attempts: int = 1,
+    interval: float = 0.04,
 ) -> CameraStatus:
-    return CameraStatus(
-        state, since, last_frame_at, 10 if last_frame_at else 0, attempts, (640, 360), reason
-    )
+    frames = 10 if last_frame_at else 0
+    return CameraStatus(state, since, last_frame_at, frames, interval, attempts, (640, 360), reason)
 
 
 def test_live_camera_has_no_notice() -> None:
@@ -81,3 +81,40 @@ def test_backoff_jitter_stays_within_bounds() -> None:
     low = Backoff(rand=lambda: 0.0)
     high = Backoff(rand=lambda: 1.0)
     assert low.next_delay() == 0.8 and high.next_delay() == 1.2
+
+
+def test_a_one_fps_camera_is_not_stalled_between_frames() -> None:
+    clock = ManualClock()
+    last = clock.now()
+    clock.advance(2.5)
+    slow = assess(
+        "x", status(CameraState.LIVE, last, last, interval=1.5), clock.now(), clock.wall_time()
+    )
+    assert slow.state == "live"
+    clock.advance(1.0)  # 3.5 s > 2 intervals of 1.5 s
+    slow = assess(
+        "x", status(CameraState.LIVE, last, last, interval=1.5), clock.now(), clock.wall_time()
+    )
+    assert slow.state == "stalled"
+
+
+def test_capture_clock_sees_a_late_flushed_frame_as_old() -> None:
+    from compositor.sources.timing import CaptureClock
+
+    clock = CaptureClock()
+    assert clock.capture_time(None, 100.0) == 100.0
+    for i in range(10):  # 10 fps, arriving 30 ms after capture
+        assert abs(clock.capture_time(i * 0.1, 100.03 + i * 0.1) - (100.03 + i * 0.1)) < 1e-9
+    # The camera freezes; FFmpeg flushes the next frame 5 s later: it is 5 s old.
+    taken = clock.capture_time(1.0, 106.0)
+    assert abs(taken - 101.03) < 0.01
+
+
+def test_capture_clock_follows_a_slow_camera_clock() -> None:
+    from compositor.sources.timing import CaptureClock
+
+    clock = CaptureClock()
+    # The camera's clock runs 500 ppm slow: over an hour, frames must not look old.
+    for second in range(0, 3600, 1):
+        taken = clock.capture_time(second * (1 - 500e-6), 50.0 + second)
+    assert 50.0 + 3599 - taken < 0.05

@@ -137,7 +137,9 @@ class Camera:
             f"valignment=bottom halignment=right xpad=6 ypad=4 shaded-background=false "
             f"auto-resize=false ! "
         )
-        gop = 2 * self.fps
+        # One keyframe a second, like most CCTV cameras: a client that joins (or
+        # rejoins after a fault) waits at most a second for a picture it can decode.
+        gop = max(1, self.fps)
         # Bits per second: enough for a clean picture of this size, small for many cameras.
         kbps = max(128, min(4000, self.width * self.height * self.fps // 4000))
         if self.codec == "h264":

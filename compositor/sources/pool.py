@@ -9,17 +9,24 @@ from __future__ import annotations
 
 __all__ = ["DecoderPool", "RenditionKey"]
 
+import contextlib
 import logging
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping
 from multiprocessing.context import SpawnProcess
-from multiprocessing.synchronize import Event as ProcessEvent
 
 from compositor.clock import Clock
 from compositor.geometry import Fit
 from compositor.layout import CameraConfig
-from compositor.slots import CameraStatus, FrameSlot, HeartbeatBoard, SharedDir, StatusBoard
+from compositor.slots import (
+    CameraState,
+    CameraStatus,
+    FrameSlot,
+    HeartbeatBoard,
+    SharedDir,
+    StatusBoard,
+)
 from compositor.sources.camera import CameraJob, RenditionSpec
 from compositor.sources.worker import WorkerSpec, worker_main
 
@@ -27,6 +34,10 @@ log = logging.getLogger(__name__)
 
 RenditionKey = tuple[str, int, int, Fit]  # camera id, tile width, tile height, fit
 WORKER_SILENT_AFTER_S = 5.0  # a worker that has not beaten its heartbeat for this long is hung
+# A camera connecting or live publishes at least every ~10 s (frames, or FFmpeg's own
+# timeouts ending the attempt). Silent this long, its thread is stuck inside FFmpeg:
+# only restarting its worker process frees it.
+CAMERA_STUCK_AFTER_S = 30.0
 
 
 class _Worker:
@@ -58,7 +69,7 @@ class DecoderPool:
     ) -> None:
         self._clock = clock
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
-        self._stop: ProcessEvent = self._context.Event()
+        self._stopping = False
         self._shared = SharedDir()
         by_camera: dict[str, list[tuple[int, int, Fit]]] = {}
         for camera_id, w, h, fit in renditions:
@@ -66,6 +77,7 @@ class DecoderPool:
             if (w, h, fit) not in sizes:
                 sizes.append((w, h, fit))
         self._camera_index = {camera_id: i for i, camera_id in enumerate(by_camera)}
+        self._camera_seen: dict[int, tuple[int, float]] = {}  # index -> (version, when it moved)
         self.status_board = StatusBoard(self._shared.path / "status", len(by_camera), create=True)
         self._slots: dict[RenditionKey, FrameSlot] = {}
         jobs: list[CameraJob] = []
@@ -115,7 +127,7 @@ class DecoderPool:
     def _launch(self, worker: _Worker) -> None:
         process = self._context.Process(
             target=worker_main,
-            args=(worker.spec, self._stop),
+            args=(worker.spec,),
             name=f"videowall-decoder-{worker.spec.index}",
             daemon=True,
         )
@@ -127,7 +139,7 @@ class DecoderPool:
 
     def supervise(self) -> None:
         """Restart any worker that died or stopped reporting. Call every second or so."""
-        if self._stop.is_set():
+        if self._stopping:
             return
         now = self._clock.now()
         for worker in self._workers:
@@ -135,15 +147,22 @@ class DecoderPool:
             if process is None:
                 continue
             silent_for = now - self.heartbeats.last(worker.spec.index)
-            if process.is_alive() and silent_for < WORKER_SILENT_AFTER_S:
+            stuck = self._stuck_camera(worker, now)
+            if process.is_alive() and silent_for < WORKER_SILENT_AFTER_S and stuck is None:
                 continue
             if process.is_alive():
-                why = f"silent for {silent_for:.1f} s"
+                why = (
+                    f"silent for {silent_for:.1f} s"
+                    if stuck is None
+                    else f"has camera {stuck} stuck inside FFmpeg for over "
+                    f"{CAMERA_STUCK_AFTER_S:g} s"
+                )
                 process.kill()
             else:
                 why = f"exited with code {process.exitcode}"
             process.join(timeout=1.0)
-            process.close()
+            with contextlib.suppress(ValueError):  # still a zombie: the OS reaps it later
+                process.close()
             worker.restarts += 1
             log.error(
                 "decoder worker %d (cameras: %s) %s; restarting it (restart #%d)",
@@ -154,9 +173,25 @@ class DecoderPool:
             )
             self._launch(worker)
 
+    def _stuck_camera(self, worker: _Worker, now: float) -> str | None:
+        """A camera of ``worker`` that is connecting or live but has not moved for too long."""
+        for job in worker.spec.jobs:
+            version = self.status_board.version(job.index)
+            seen = self._camera_seen.get(job.index)
+            if seen is None or seen[0] != version:
+                self._camera_seen[job.index] = (version, now)
+                continue
+            state = self.status_board.read(job.index).state
+            busy = state in (CameraState.CONNECTING, CameraState.LIVE)
+            if busy and now - seen[1] > CAMERA_STUCK_AFTER_S:
+                self._camera_seen.pop(job.index)
+                return job.camera_id
+        return None
+
     def stop(self, timeout: float = 1.0) -> None:
         """Stop every worker within about ``timeout`` + 0.5 s and free the shared memory."""
-        self._stop.set()
+        self._stopping = True
+        self.heartbeats.request_stop()
         deadline = self._clock.now() + timeout
         for worker in self._workers:
             if worker.process is not None:
@@ -167,7 +202,8 @@ class DecoderPool:
                 if process.is_alive():
                     process.kill()  # stuck inside FFmpeg; nothing there needs saving
                     process.join(timeout=0.5)
-                process.close()
+                with contextlib.suppress(ValueError):
+                    process.close()
                 worker.process = None
         for slot in self._slots.values():
             slot.close()

@@ -13,15 +13,15 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
-from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 
 from compositor.clock import MonotonicClock
 from compositor.slots import HeartbeatBoard, StatusBoard
 from compositor.sources.camera import CameraJob, run_camera
 
-HEARTBEAT_INTERVAL_S = 0.5
+HEARTBEAT_INTERVAL_S = 0.2  # also how soon a worker sees the stop flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +35,8 @@ class WorkerSpec:
     log_level: int = logging.INFO
 
 
-def worker_main(spec: WorkerSpec, stop: ProcessEvent) -> None:
-    """Process entry point: decode ``spec.jobs`` until ``stop`` is set or the parent dies."""
+def worker_main(spec: WorkerSpec) -> None:
+    """Process entry point: decode ``spec.jobs`` until the pool asks to stop or dies."""
     # Ctrl-C reaches the whole process group; stopping is the render process's call.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(
@@ -60,7 +60,8 @@ def worker_main(spec: WorkerSpec, stop: ProcessEvent) -> None:
         thread.start()
     parent = os.getppid()
     heartbeats.beat(spec.index, clock.now())
-    while not stop.wait(HEARTBEAT_INTERVAL_S):
+    while not heartbeats.stop_requested:
+        time.sleep(HEARTBEAT_INTERVAL_S)
         heartbeats.beat(spec.index, clock.now())
         if os.getppid() != parent:
             break  # the render process is gone: do not decode for nobody
