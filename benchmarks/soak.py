@@ -1,0 +1,181 @@
+"""Soak: run the wall for minutes while cameras and decoders fail, and watch for leaks.
+
+    .venv/bin/python -m benchmarks.soak --cameras 8 --minutes 10
+
+Serves N generated cameras from a local RTSP server, plus one camera on a
+second server that is killed, frozen and restarted in turn; every third
+fault kills a decoder process outright. Samples the wall's memory (RSS),
+open file descriptors and threads, for the render process and its decoder
+processes, and reports their growth after warm-up. Targets: RSS under 5 %
+over 10 minutes, no fd and no thread growth. Writes
+benchmarks/results/soak.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from compositor.app import RunOptions, WallApp
+from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
+from compositor.layout import parse_layout
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Sample:
+    at: float  # seconds since start
+    rss_mb: float  # render process + decoder processes
+    fds: int
+    threads: int
+    processes: int
+    live: int
+
+
+@dataclass
+class SoakResult:
+    cameras: int
+    seconds: float
+    faults: list[str] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    rss_growth_pct: float = 0.0
+    fd_growth: int = 0
+    thread_growth: int = 0
+    process_growth: int = 0
+
+
+def _proc_status(pid: int) -> tuple[float, int]:
+    rss_kb, threads = 0, 0
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                rss_kb = int(line.split()[1])
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    return rss_kb / 1024, threads
+
+
+def _sample(app: WallApp, started: float) -> Sample:
+    pids = [os.getpid(), *app.pool.worker_pids()]
+    rss, threads, fds = 0.0, 0, 0
+    for pid in pids:
+        try:
+            pid_rss, pid_threads = _proc_status(pid)
+            fds += len(os.listdir(f"/proc/{pid}/fd"))
+        except OSError:  # a worker being restarted
+            continue
+        rss += pid_rss
+        threads += pid_threads
+    live = sum(1 for state in app.camera_states.values() if state == "live")
+    return Sample(
+        round(time.monotonic() - started, 1), round(rss, 1), fds, threads, len(pids), live
+    )
+
+
+def _layout(urls: dict[str, str]) -> str:
+    lines = ["cameras:"] + [f"  {c}: {{url: '{u}'}}" for c, u in urls.items()]
+    cols = 4
+    rows = (len(urls) + cols - 1) // cols
+    lines += ["outputs:", "  - id: S1", f"    size: [{160 * cols}, {90 * rows}]"]
+    lines += [f"    grid: {rows}x{cols}", f"    tiles: [{', '.join(urls)}]"]
+    return "\n".join(lines) + "\n"
+
+
+def run_soak(cameras: int, seconds: float, fault_every: float = 15.0) -> SoakResult:
+    """Run the soak; faults stop 15 s before the end so the last sample is settled."""
+    steady = [SyntheticCamera(f"c{i:02d}", f"c{i:02d}", 160, 90, 10) for i in range(cameras - 1)]
+    result = SoakResult(cameras, seconds)
+    with (
+        SyntheticCameraServer(steady) as server,
+        SyntheticCameraServer([SyntheticCamera("flaky", "flaky", 160, 90, 10)]) as flaky,
+    ):
+        urls = {c.path: server.url(c.path) for c in steady} | {"flaky": flaky.url("flaky")}
+        app = WallApp(parse_layout(_layout(urls), "soak.yaml"), RunOptions(headless=True))
+        app.start()
+        started = time.monotonic()
+        warm_up = min(30.0, seconds / 3)
+        faults = ["kill", "freeze", "worker"]
+        next_fault, next_sample = started + warm_up, started + 5.0
+        fault_index, paused = 0, False
+        baseline: Sample | None = None
+        try:
+            while (now := time.monotonic()) - started < seconds:
+                app.tick()
+                if paused and now > next_fault - fault_every / 2:
+                    flaky.resume()
+                    paused = False
+                if now >= next_fault and now - started < seconds - 15:
+                    if baseline is None and result.samples:
+                        baseline = result.samples[-1]  # the last sample before any fault
+                    kind = faults[fault_index % len(faults)]
+                    fault_index += 1
+                    result.faults.append(f"{now - started:.0f}s {kind}")
+                    if kind == "kill":
+                        flaky.kill()
+                        flaky.start()
+                    elif kind == "freeze":
+                        flaky.pause()
+                        paused = True
+                    else:
+                        pids = app.pool.worker_pids()
+                        if pids:
+                            os.kill(pids[fault_index % len(pids)], signal.SIGKILL)
+                    next_fault = now + fault_every
+                if now >= next_sample:
+                    result.samples.append(_sample(app, started))
+                    next_sample = now + 5.0
+                time.sleep(0.04)
+            if paused:
+                flaky.resume()
+            # Settle: every camera live again before the last sample.
+            deadline = time.monotonic() + 20
+            while (
+                time.monotonic() < deadline
+                and len([s for s in app.camera_states.values() if s == "live"]) < cameras
+            ):
+                app.tick()
+                time.sleep(0.04)
+            for _ in range(25):
+                app.tick()
+                time.sleep(0.04)
+            result.samples.append(_sample(app, started))
+        finally:
+            app.close()
+    first, last = baseline or result.samples[0], result.samples[-1]
+    result.rss_growth_pct = round(100 * (last.rss_mb - first.rss_mb) / first.rss_mb, 2)
+    result.fd_growth = last.fds - first.fds
+    result.thread_growth = last.threads - first.threads
+    result.process_growth = last.processes - first.processes
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cameras", type=int, default=8)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--fault-every", type=float, default=15.0, help="seconds between faults")
+    args = parser.parse_args(argv)
+    result = run_soak(args.cameras, args.minutes * 60, args.fault_every)
+    print(f"{'t (s)':>7} {'RSS MB':>8} {'fds':>5} {'threads':>8} {'procs':>6} {'live':>5}")
+    for s in result.samples:
+        print(f"{s.at:>7} {s.rss_mb:>8} {s.fds:>5} {s.threads:>8} {s.processes:>6} {s.live:>5}")
+    print(f"faults: {', '.join(result.faults)}")
+    ok_rss = result.rss_growth_pct < 5
+    ok_fd, ok_threads = result.fd_growth <= 0, result.thread_growth <= 0
+    print(f"RSS growth after warm-up: {result.rss_growth_pct} % ({'pass' if ok_rss else 'FAIL'})")
+    print(f"fd growth: {result.fd_growth} ({'pass' if ok_fd else 'FAIL'})")
+    print(f"thread growth: {result.thread_growth} ({'pass' if ok_threads else 'FAIL'})")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "soak.json").write_text(json.dumps(asdict(result), indent=2))
+    return 0 if ok_rss and ok_fd and ok_threads else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
