@@ -37,6 +37,7 @@ class Sample:
     threads: int
     processes: int
     live: int
+    age_p99_ms: float  # worst camera's p99 frame age (decode to composition), recent frames
 
 
 @dataclass
@@ -163,9 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-every", type=float, default=15.0, help="seconds between faults")
     args = parser.parse_args(argv)
     result = run_soak(args.cameras, args.minutes * 60, args.fault_every)
-    print(f"{'t (s)':>7} {'RSS MB':>8} {'fds':>5} {'threads':>8} {'procs':>6} {'live':>5}")
+    print(
+        f"{'t (s)':>7} {'RSS MB':>8} {'fds':>5} {'threads':>8} {'procs':>6} {'live':>5} "
+        f"{'age p99 ms':>10}"
+    )
     for s in result.samples:
-        print(f"{s.at:>7} {s.rss_mb:>8} {s.fds:>5} {s.threads:>8} {s.processes:>6} {s.live:>5}")
+        print(
+            f"{s.at:>7} {s.rss_mb:>8} {s.fds:>5} {s.threads:>8} {s.processes:>6} {s.live:>5} "
+            f"{s.age_p99_ms:>10}"
+        )
     print(f"faults: {', '.join(result.faults)}")
     ok_rss = result.rss_growth_pct < 5
     ok_fd, ok_threads = result.fd_growth <= 0, result.thread_growth <= 0
