@@ -75,8 +75,16 @@ def _sample(app: WallApp, started: float) -> Sample:
         rss += pid_rss
         threads += pid_threads
     live = sum(1 for state in app.camera_states.values() if state == "live")
+    ages = [app.frame_ages.percentiles(c) for c in app.frame_ages.cameras()]
+    p99 = max((a[1] for a in ages if a is not None), default=0.0)
     return Sample(
-        round(time.monotonic() - started, 1), round(rss, 1), fds, threads, len(pids), live
+        round(time.monotonic() - started, 1),
+        round(rss, 1),
+        fds,
+        threads,
+        len(pids),
+        live,
+        round(p99 * 1000, 1),
     )
 
 
