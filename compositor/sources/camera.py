@@ -67,7 +67,11 @@ class CameraJob:
     camera_id: str
     url: str
     renditions: tuple[RenditionSpec, ...]
-    timeout_s: float = 5.0
+    timeout_s: float = 5.0  # socket timeout: no byte for this long ends a read
+    # Opening (RTSP handshake and probing) may take at most this long. The socket
+    # timeout does not bound it: a camera that answers one byte a second keeps
+    # av.open busy forever (measured). A 1 fps camera takes ~4 s to open.
+    open_timeout_s: float = 15.0
     decoder_threads: int = 1
 
 
@@ -129,6 +133,34 @@ class _NoVideo(Exception):
     pass
 
 
+class _OpenTimeout(Exception):
+    pass
+
+
+def _open(job: CameraJob, clock: Clock) -> Any:
+    started = clock.now()
+    try:
+        # PyAV's (open, read) timeouts work through FFmpeg's interrupt callback. Only
+        # the open one is set: reads are bounded by the socket timeout, and a read
+        # timeout would take the GIL in the callback on every read of every camera.
+        return av.open(
+            job.url, options=stream_options(job.timeout_s), timeout=(job.open_timeout_s, None)
+        )
+    except av.error.FFmpegError as exc:
+        took = clock.now() - started
+        if took >= job.open_timeout_s * 0.95:
+            raise _OpenTimeout(
+                f"timeout: the camera did not finish answering in {job.open_timeout_s:g} s"
+            ) from None
+        if isinstance(exc, av.error.InvalidDataError) and took >= job.timeout_s * 0.95:
+            # FFmpeg reports a request left unanswered as invalid data, not as a timeout.
+            raise _OpenTimeout(
+                f"timeout: the camera accepted the connection but did not answer "
+                f"in {job.timeout_s:g} s"
+            ) from None
+        raise
+
+
 def _decode(
     job: CameraJob,
     renditions: Sequence[Rendition],
@@ -137,13 +169,20 @@ def _decode(
     clock: Clock,
 ) -> float:
     """Stream until the camera stops or ``stop`` is set; returns when frames began."""
-    container: Any = av.open(job.url, options=stream_options(job.timeout_s))
+    container: Any = _open(job, clock)
     live_since = 0.0
     try:
         if not container.streams.video:
-            raise _NoVideo("the stream has no video")
+            # A payload FFmpeg does not know shows up as a "data" stream.
+            kinds = sorted({str(s.type) for s in container.streams} - {"video"})
+            if kinds and set(kinds) <= {"audio"}:
+                raise _NoVideo("no video: the stream carries audio only")
+            carried = ", ".join(kinds) or "nothing"
+            raise _NoVideo(f"unsupported codec: no video FFmpeg can decode (carries {carried})")
         stream = container.streams.video[0]
         codec = stream.codec_context
+        if codec is None:  # FFmpeg knows the codec but was built without its decoder
+            raise _NoVideo("unsupported codec: FFmpeg has no decoder for this video")
         # One thread per decoder: the pool decodes many cameras in parallel,
         # and frame threading would add a frame of latency per thread.
         codec.thread_count = job.decoder_threads
@@ -196,7 +235,7 @@ def run_camera(
             try:
                 live_since = _decode(job, renditions, status, stop, clock)
                 reason = "stream ended: the camera closed the connection"
-            except _NoVideo as exc:
+            except (_NoVideo, _OpenTimeout) as exc:
                 reason = str(exc)
             except Exception as exc:  # any failure of one camera stays with that camera
                 reason = describe_error(exc)

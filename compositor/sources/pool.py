@@ -34,9 +34,10 @@ log = logging.getLogger(__name__)
 
 RenditionKey = tuple[str, int, int, Fit]  # camera id, tile width, tile height, fit
 WORKER_SILENT_AFTER_S = 5.0  # a worker that has not beaten its heartbeat for this long is hung
-# A camera connecting or live publishes at least every ~10 s (frames, or FFmpeg's own
-# timeouts ending the attempt). Silent this long, its thread is stuck inside FFmpeg:
-# only restarting its worker process frees it.
+# A camera's status moves at least every ~18 s: an open ends within its open timeout
+# (15 s), and FFmpeg ends a session whose RTP stopped within 16-18 s (measured). Silent
+# this long, its thread is stuck inside FFmpeg (a decoder loop, a resolver): only
+# restarting its worker process, and so its other cameras, frees it.
 CAMERA_STUCK_AFTER_S = 30.0
 
 
