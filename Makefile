@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: demo test lint unit e2e bench-quick venv clean
+.PHONY: demo test lint unit e2e bench bench-quick venv clean
 
 $(STAMP): pyproject.toml
 	bash scripts/install-system-deps.sh base
@@ -35,6 +35,17 @@ test: $(STAMP)
 	bash scripts/install-system-deps.sh test
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q -ra
+
+# The benchmark (issue 7): the wall against the decode floor, FFmpeg and OpenCV on the
+# same streams. `bench` ramps the cameras (~10 min); `bench-quick` takes about a minute.
+# Results: benchmarks/results/latest.json and cpu_vs_cameras.png; see benchmarks/README.md.
+bench: $(STAMP)
+	bash scripts/install-system-deps.sh bench
+	$(PY) -m benchmarks.bench $(ARGS)
+
+bench-quick: $(STAMP)
+	bash scripts/install-system-deps.sh bench
+	$(PY) -m benchmarks.bench --quick $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-snapshots

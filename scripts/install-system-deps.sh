@@ -8,7 +8,8 @@
 #   demo  the demo's test cameras (GStreamer's RTSP server, driven by the system
 #         Python) and its virtual screens (Xorg with the dummy driver, Xvfb,
 #         xrandr, xdpyinfo, Mesa's software OpenGL)
-#   test  what the tests need: the same as demo
+#   bench the benchmark's peers: demo plus Debian's ffmpeg command line
+#   test  what the tests need: the same as bench (make test runs a quick bench)
 #
 # Only missing packages are installed (apt-get update runs once, and only then);
 # when everything is present it prints nothing. Installing needs root: run
@@ -52,8 +53,13 @@ X_PACKAGES=(
     libglx-mesa0
 )
 
+# The benchmark's FFmpeg runner composes with the ffmpeg command line.
+BENCH_PACKAGES=(
+    ffmpeg
+)
+
 usage() {
-    echo "usage: $0 GROUP... (groups: base, demo, test)" >&2
+    echo "usage: $0 GROUP... (groups: base, demo, bench, test)" >&2
     exit 2
 }
 
@@ -63,7 +69,8 @@ wanted=()
 for group in "$@"; do
     case "$group" in
     base) wanted+=("${BASE_PACKAGES[@]}") ;;
-    demo | test) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}") ;;
+    demo) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}") ;;
+    bench | test) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
     -h | --help) usage ;;
     *)
         echo "$0: unknown group '$group'" >&2

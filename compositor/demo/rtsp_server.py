@@ -13,7 +13,15 @@ It reads a JSON spec from stdin::
 
 and serves each camera at ``rtsp://host:port/<path>``: a live picture in the
 camera's background colour with a moving white ball, its label at the top and
-a running clock at the bottom, encoded live (H.264, H.265 or MJPEG). With port
+a running clock at the bottom, encoded live (H.264, H.265 or MJPEG).
+
+A camera with ``"clip": "/path/to/clip.h264"`` (and optionally
+``"clip_start": frame``) instead replays a pre-encoded clip from memory,
+looping with continuous timestamps: Annex-B H.264 or H.265 (``codec``) with
+a JSON index beside it (``<clip>.json``: ``width``, ``height``, ``fps`` and
+``packets``, one ``[offset, size, display_index, keyframe]`` per packet in
+decode order; B-frames welcome). Nothing is encoded while serving, so many
+cameras of textured 1080p cost the server little. With port
 0 it picks a free port. Once listening it prints one line ``READY <port>`` to
 stdout; it exits on SIGTERM or SIGINT, and, with ``--exit-with-stdin``, also
 when its stdin reaches end of file (so it never outlives the process that
@@ -29,7 +37,9 @@ import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 # Which Debian package brings each GStreamer element this server needs.
@@ -45,6 +55,13 @@ ELEMENT_PACKAGES = {
     "jpegenc": "gstreamer1.0-plugins-good",
     "rtpjpegpay": "gstreamer1.0-plugins-good",
     "rtpbin": "gstreamer1.0-plugins-good",
+    "appsrc": "gstreamer1.0-plugins-base",
+    "h264parse": "gstreamer1.0-plugins-bad",
+    "h265parse": "gstreamer1.0-plugins-bad",
+}
+CLIP_ELEMENTS = {
+    "h264": ("appsrc", "h264parse", "rtph264pay"),
+    "h265": ("appsrc", "h265parse", "rtph265pay"),
 }
 CODEC_ELEMENTS = {
     "h264": ("x264enc", "rtph264pay"),
@@ -73,6 +90,8 @@ class Camera:
     color: tuple[int, int, int]
     sar: tuple[int, int]
     codec: str
+    clip: str | None = None  # a pre-encoded clip to replay instead of a generated picture
+    clip_start: int = 0  # the frame of the clip to start at (snapped to a key frame)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Camera:
@@ -86,6 +105,8 @@ class Camera:
                 color=tuple(int(c) for c in raw.get("color", (200, 40, 40))),  # type: ignore[arg-type]
                 sar=tuple(int(s) for s in raw.get("sar", (1, 1))),  # type: ignore[arg-type]
                 codec=str(raw.get("codec", "h264")).lower(),
+                clip=str(raw["clip"]) if raw.get("clip") else None,
+                clip_start=int(raw.get("clip_start") or 0),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(f"bad camera {raw!r}: {exc}") from exc
@@ -105,10 +126,22 @@ class Camera:
             # RTP/JPEG (RFC 2435) carries the size in units of 8 pixels: a client would
             # see the picture rounded up, with padding.
             raise SpecError(f"camera {camera.path}: MJPEG needs width and height in multiples of 8")
+        if camera.clip is not None and camera.codec not in CLIP_ELEMENTS:
+            raise SpecError(f"camera {camera.path}: a clip must be H.264 or H.265")
+        if camera.clip_start < 0:
+            raise SpecError(f"camera {camera.path}: clip_start must be >= 0")
         return camera
+
+    def elements(self) -> tuple[str, ...]:
+        if self.clip is not None:
+            return CLIP_ELEMENTS[self.codec]
+        return COMMON_ELEMENTS + CODEC_ELEMENTS[self.codec]
 
     def launch_line(self) -> str:
         """The pipeline for this camera; the label and the ball's motion are set up later.
+
+        A clip camera's pipeline starts at an ``appsrc`` that :class:`ClipReplayer`
+        feeds; see :meth:`clip_launch_line`.
 
         The picture is mostly the flat background colour: a white ball (a
         text glyph, moved by controllers bound in :func:`configure_media`)
@@ -118,6 +151,8 @@ class Camera:
         aspect ratio in the caps reaches the encoder, which writes it into the
         H.264/H.265 VUI.
         """
+        if self.clip is not None:
+            return self.clip_launch_line()
         r, g, b = self.color
         background = 0xFF000000 | (r << 16) | (g << 8) | b
         ball_px = max(12, self.height // 5)  # glyph size; the ball is about 3/4 of it
@@ -159,6 +194,21 @@ class Camera:
             encode = "jpegenc quality=80 ! rtpjpegpay name=pay0 pt=26"
         return f"( {source}{encode} )"
 
+    def clip_launch_line(self) -> str:
+        """Access units pushed with their timestamps, parsed and packetised; no encoding."""
+        media = "video/x-h264" if self.codec == "h264" else "video/x-h265"
+        parse, pay = CLIP_ELEMENTS[self.codec][1:]
+        # Leaky (drop the oldest) and bounded: a stalled pipeline cannot grow the queue.
+        # config-interval=0: the clip carries SPS/PPS before every IDR already; the
+        # payloader's own copy (-1) reaches FFmpeg as an extra packet with the IDR's
+        # timestamp, and with B-frames the decoded pts then slip a frame every GOP.
+        return (
+            f"( appsrc name=clipsrc is-live=true format=time do-timestamp=false "
+            f"leaky-type=downstream max-bytes=8000000 block=false "
+            f'caps="{media},stream-format=byte-stream,alignment=au" ! '
+            f"{parse} ! {pay} name=pay0 pt=96 config-interval=0 )"
+        )
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -191,6 +241,164 @@ class Spec:
         return cls(str(raw.get("host") or "127.0.0.1"), port, user, password, cameras)
 
 
+# -- replaying pre-encoded clips --------------------------------------------------------
+
+
+@dataclass
+class Clip:
+    """A pre-encoded clip in memory: access units in decode order, with display indexes."""
+
+    path: str
+    codec: str
+    width: int
+    height: int
+    fps: int
+    units: list[Any]  # GLib.Bytes per access unit, wrapped into buffers without copying
+    display: list[int]  # display index of each unit (decode order)
+    keyframes: list[int]  # decode indexes of key frames
+    reorder: int = 0  # frames between decoding and showing, at most (B-frames)
+
+    @classmethod
+    def load(cls, glib: Any, path: str, codec: str) -> Clip:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            with open(path + ".json", encoding="utf-8") as handle:
+                index = json.load(handle)
+            packets = [(int(p[0]), int(p[1]), int(p[2]), bool(p[3])) for p in index["packets"]]
+            width, height, fps = int(index["width"]), int(index["height"]), int(index["fps"])
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            raise SpecError(f"cannot read clip {path} and its index {path}.json: {exc}") from exc
+        if not packets or not any(p[3] for p in packets):
+            raise SpecError(f"clip {path} has no key frame")
+        if index.get("codec", codec) != codec:
+            raise SpecError(f"clip {path} is {index.get('codec')}, the camera says {codec}")
+        if sorted(p[2] for p in packets) != list(range(len(packets))):
+            raise SpecError(f"clip {path}: display indexes must be 0..{len(packets) - 1}")
+        for offset, size, _, _ in packets:
+            if offset < 0 or size <= 0 or offset + size > len(data):
+                raise SpecError(f"clip {path}: packet outside the file")
+        return cls(
+            path=path,
+            codec=codec,
+            width=width,
+            height=height,
+            fps=fps,
+            units=[glib.Bytes.new(data[o : o + n]) for o, n, _, _ in packets],
+            display=[p[2] for p in packets],
+            keyframes=[i for i, p in enumerate(packets) if p[3]],
+            reorder=max(0, *(i - p[2] for i, p in enumerate(packets))),
+        )
+
+    def start_at(self, frame: int) -> int:
+        """The key frame (decode index) at or before ``frame`` of the clip."""
+        frame %= len(self.units)
+        return max((k for k in self.keyframes if k <= frame), default=self.keyframes[0])
+
+
+@dataclass
+class _Feed:
+    """One clip camera's pipeline being fed: frame ``count`` is the next to push."""
+
+    source: Any  # the appsrc
+    clip: Clip
+    start: int
+    t0: int | None = None  # running time (ns) of the first frame
+    count: int = 0
+    last_now: int = 0
+    alive: bool = True
+
+    def pump(self, gst: Any) -> float:
+        """Push every frame that is due; returns seconds until the next one is."""
+        interval = 1_000_000_000 // self.clip.fps
+        _, state, _ = self.source.get_state(0)
+        clock = self.source.get_clock()
+        if state != gst.State.PLAYING or clock is None:
+            return 0.01
+        now = clock.get_time() - self.source.get_base_time()
+        if self.t0 is None or now < self.last_now - 500_000_000:
+            self.t0 = now - self.count * interval  # first frame, or the pipeline restarted
+        elif now - (self.t0 + self.count * interval) > 500_000_000:
+            # Far behind (the server was frozen): carry on from now, never burst.
+            self.t0 = now - self.count * interval
+        self.last_now = now
+        clip, total = self.clip, len(self.clip.units)
+        while True:
+            dts = self.t0 + self.count * interval
+            if dts > now:
+                return (dts - now) / 1e9
+            position = self.start + self.count
+            loop, unit = divmod(position, total)
+            shown = loop * total + clip.display[unit] - self.start + clip.reorder
+            buffer = gst.Buffer.new_wrapped_bytes(clip.units[unit])
+            buffer.dts = dts
+            buffer.pts = self.t0 + shown * interval
+            buffer.duration = interval
+            self.source.emit("push-buffer", buffer)
+            self.count += 1
+
+
+@dataclass
+class ClipReplayer:
+    """One thread that feeds every clip camera's ``appsrc`` at its frame rate."""
+
+    gst: Any
+    _feeds: list[_Feed] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def add(self, source: Any, clip: Clip, start: int) -> _Feed:
+        feed = _Feed(source, clip, clip.start_at(start))
+        with self._lock:
+            self._feeds.append(feed)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="clips", daemon=True)
+                self._thread.start()
+        self._wake.set()
+        return feed
+
+    def remove(self, feed: _Feed) -> None:
+        with self._lock:
+            feed.alive = False
+            if feed in self._feeds:
+                self._feeds.remove(feed)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                feeds = list(self._feeds)
+            if not feeds:
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            wait = 0.02
+            for feed in feeds:
+                try:
+                    wait = min(wait, feed.pump(self.gst))
+                except Exception as exc:  # one broken pipeline must not stop the others
+                    print(f"clip feed {feed.clip.path}: {exc}", file=sys.stderr, flush=True)
+                    self.remove(feed)
+            time.sleep(max(0.001, wait))
+
+
+def load_clips(glib: Any, cameras: tuple[Camera, ...]) -> dict[str, Clip]:
+    """Every clip the cameras replay, read once (cameras may share one), sizes checked."""
+    clips: dict[str, Clip] = {}
+    for camera in cameras:
+        if camera.clip is None:
+            continue
+        clip = clips.get(camera.clip)
+        if clip is None:
+            clip = clips[camera.clip] = Clip.load(glib, camera.clip, camera.codec)
+        if (clip.width, clip.height, clip.fps) != (camera.width, camera.height, camera.fps):
+            raise SpecError(
+                f"camera {camera.path}: the clip is {clip.width}x{clip.height} at {clip.fps} fps, "
+                f"the camera says {camera.width}x{camera.height} at {camera.fps} fps"
+            )
+    return clips
+
+
 def fail(message: str) -> NoReturn:
     print(f"ERROR: {message}", file=sys.stderr, flush=True)
     sys.exit(2)
@@ -219,9 +427,9 @@ def import_gstreamer() -> tuple[Any, Any, Any, Any]:
 
 
 def check_elements(gst: Any, cameras: tuple[Camera, ...]) -> None:
-    needed = set(COMMON_ELEMENTS)
+    needed = {"rtpbin"}
     for camera in cameras:
-        needed.update(CODEC_ELEMENTS[camera.codec])
+        needed.update(camera.elements())
     missing = sorted(e for e in needed if gst.ElementFactory.find(e) is None)
     if missing:
         packages = sorted({ELEMENT_PACKAGES[e] for e in missing})
@@ -244,7 +452,13 @@ def check_port_free(host: str, port: int) -> None:
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} (port busy?)")
 
 
-def build_server(gst_rtsp: Any, gst_controller: Any, spec: Spec) -> Any:
+def build_server(
+    gst_rtsp: Any,
+    gst_controller: Any,
+    spec: Spec,
+    clips: dict[str, Clip] | None = None,
+    replayer: ClipReplayer | None = None,
+) -> Any:
     server = gst_rtsp.RTSPServer()
     server.set_address(spec.host)
     server.set_service(str(spec.port))
@@ -267,12 +481,29 @@ def build_server(gst_rtsp: Any, gst_controller: Any, spec: Spec) -> Any:
         factory.set_shared(True)
         if permissions is not None:
             factory.set_permissions(permissions)
-        factory.connect(
-            "media-configure",
-            lambda _f, media, c=camera, i=index: configure_media(gst_controller, media, c, i),
-        )
+        if camera.clip is not None and clips is not None and replayer is not None:
+            factory.connect(
+                "media-configure",
+                lambda _f, media, c=camera, clip=clips[camera.clip]: feed_clip(
+                    replayer, media, clip, c.clip_start
+                ),
+            )
+        else:
+            factory.connect(
+                "media-configure",
+                lambda _f, media, c=camera, i=index: configure_media(gst_controller, media, c, i),
+            )
         mounts.add_factory(f"/{camera.path}", factory)
     return server
+
+
+def feed_clip(replayer: ClipReplayer, media: Any, clip: Clip, start: int) -> None:
+    """Start feeding a newly made clip pipeline; stop when the media is torn down."""
+    source = media.get_element().get_by_name("clipsrc")
+    if source is None:
+        return
+    feed = replayer.add(source, clip, start)
+    media.connect("unprepared", lambda _media: replayer.remove(feed))
 
 
 def configure_media(gst_controller: Any, media: Any, camera: Camera, index: int) -> None:
@@ -317,8 +548,12 @@ def main(argv: list[str] | None = None) -> None:
     glib, gst, gst_rtsp, gst_controller = import_gstreamer()
     check_elements(gst, spec.cameras)
     check_port_free(spec.host, spec.port)
+    try:
+        clips = load_clips(glib, spec.cameras)
+    except SpecError as exc:
+        fail(str(exc))
 
-    server = build_server(gst_rtsp, gst_controller, spec)
+    server = build_server(gst_rtsp, gst_controller, spec, clips, ClipReplayer(gst))
     loop = glib.MainLoop()
     if server.attach(None) == 0:
         fail(f"cannot listen on {spec.host}:{spec.port} (port busy or address not local?)")

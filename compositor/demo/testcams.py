@@ -4,7 +4,11 @@
 with the system Python, which has GStreamer's RTSP server through GObject
 introspection; the compositor's own environment needs neither. Each
 :class:`SyntheticCamera` is a live picture in one background colour with a
-moving white ball, its label and a running clock, encoded as it is served.
+moving white ball, its label and a running clock, encoded as it is served;
+or, made with :meth:`SyntheticCamera.from_clip`, a pre-encoded clip (Annex-B
+H.264/H.265 with a JSON index, see ``benchmarks/clips.py``) replayed from
+memory in a loop with continuous timestamps, which costs the server almost
+nothing however textured the clip is.
 
     with SyntheticCameraServer([SyntheticCamera("cam01", "cam01 North")]) as server:
         url = server.url("cam01")  # rtsp://127.0.0.1:<port>/cam01
@@ -62,6 +66,33 @@ class SyntheticCamera:
     color: tuple[int, int, int] = (200, 40, 40)  # RGB background
     sar: tuple[int, int] = (1, 1)  # sample (pixel) aspect ratio, signalled in the stream
     codec: str = "h264"  # "h264", "h265" or "mjpeg"
+    clip: str | None = None  # replay this pre-encoded clip instead of generating a picture
+    clip_start: int = 0  # the clip's frame to start at (snapped back to a key frame)
+
+    @classmethod
+    def from_clip(
+        cls, path: str, label: str, clip: str | os.PathLike[str], start: int = 0
+    ) -> SyntheticCamera:
+        """A camera replaying ``clip``; its size, rate and codec are read from ``<clip>.json``."""
+        index_path = Path(f"{os.fspath(clip)}.json")
+        try:
+            index = json.loads(index_path.read_text(encoding="utf-8"))
+            width, height, fps = int(index["width"]), int(index["height"]), int(index["fps"])
+            codec = str(index.get("codec", "h264"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"camera {path}: cannot read the clip's index {index_path}: {exc}"
+            ) from None
+        return cls(
+            path,
+            label,
+            width,
+            height,
+            fps,
+            codec=codec,
+            clip=str(Path(clip).resolve()),
+            clip_start=start,
+        )
 
     def __post_init__(self) -> None:
         if not self.path or self.path != self.path.strip("/") or any(c in self.path for c in " ?#"):
@@ -79,6 +110,10 @@ class SyntheticCamera:
         if self.codec == "mjpeg" and (self.width % 8 or self.height % 8):
             # RTP/JPEG carries the size in units of 8 pixels.
             raise ValueError(f"camera {self.path}: MJPEG needs width and height in multiples of 8")
+        if self.clip is not None and self.codec not in ("h264", "h265"):
+            raise ValueError(f"camera {self.path}: a clip must be H.264 or H.265")
+        if self.clip_start < 0:
+            raise ValueError(f"camera {self.path}: clip_start must be >= 0")
 
 
 class SyntheticCameraServer:
@@ -240,6 +275,11 @@ class SyntheticCameraServer:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs (for measuring what it costs)."""
+        return self._process.pid if self.running and self._process is not None else None
 
     @property
     def port(self) -> int:

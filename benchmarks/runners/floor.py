@@ -1,0 +1,197 @@
+"""Runner (a), the decode floor: PyAV decodes every camera and throws the frames away.
+
+Threaded exactly like the wall's decoder pool: one worker process per core
+(cameras dealt round-robin), one thread per camera, the same stream options,
+one codec thread per decoder. Nothing is scaled, converted or copied, so this
+is the least any PyAV-based wall can spend on these streams.
+
+``--stage`` adds the wall's per-frame work one step at a time, to see what
+each costs on the same streams (``benchmarks/profile_wall.py`` uses them):
+
+* ``decode``: decode only (the floor);
+* ``scale``: + ``frame.reformat`` to each tile's size in BGR (swscale, bilinear);
+* ``ndarray``: + ``to_ndarray()`` of each scaled frame;
+* ``copy``: + a copy into a preallocated buffer per tile (as into a slot);
+* ``copy_fast``: as ``copy``, but swscale's FAST_BILINEAR (a proposed change);
+* ``copy_yuv``: as ``copy``, but scaled to I420 with FAST_BILINEAR and no
+  conversion to BGR (proposed: colour conversion in the GL shader).
+
+    python -m benchmarks.runners.floor WORKLOAD_JSON [--workers N] [--stage S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from benchmarks.runners.common import FrameStats, age_summary, run_protocol
+from benchmarks.workload import Workload
+
+STAGES = ("decode", "scale", "ndarray", "copy", "copy_fast", "copy_yuv")
+
+
+def decode_camera(
+    camera: str,
+    url: str,
+    stats: FrameStats,
+    stop: threading.Event,
+    threads: int = 1,
+    skip_nonref: bool = False,
+    stage: str = "decode",
+    tiles: Sequence[tuple[int, int]] = (),
+) -> None:
+    import av
+    import numpy as np
+
+    from compositor.sources.camera import stream_options
+
+    while not stop.is_set():
+        try:
+            container: Any = av.open(url, options=stream_options(5.0))
+        except Exception:
+            stop.wait(1.0)
+            continue
+        stats.new_connection(camera)
+        try:
+            stream = container.streams.video[0]
+            stream.codec_context.thread_count = threads
+            if skip_nonref:
+                stream.codec_context.skip_frame = "NONREF"
+            yuv = stage == "copy_yuv"
+            pixel_format = "yuv420p" if yuv else "bgr24"
+            interpolation = "FAST_BILINEAR" if stage in ("copy_fast", "copy_yuv") else "BILINEAR"
+            buffers = [np.empty((h * 3 // 2, w) if yuv else (h, w, 3), np.uint8) for w, h in tiles]
+            for frame in container.decode(stream):
+                if stage != "decode":
+                    for (w, h), buffer in zip(tiles, buffers, strict=True):
+                        scaled = frame.reformat(
+                            width=w, height=h, format=pixel_format, interpolation=interpolation
+                        )
+                        if stage != "scale":
+                            pixels = scaled.to_ndarray()
+                            if stage.startswith("copy"):
+                                np.copyto(buffer, pixels)
+                stats.frame(camera, frame.time)
+                if stop.is_set():
+                    break
+        except Exception:
+            stop.wait(1.0)
+        finally:
+            container.close()
+
+
+def worker_main(
+    cameras: list[tuple[str, str, list[tuple[int, int]]]],
+    conn: Connection,
+    threads: int,
+    skip_nonref: bool,
+    stage: str = "decode",
+) -> None:
+    stats = FrameStats([c for c, _, _ in cameras])
+    stop = threading.Event()
+    workers = [
+        threading.Thread(
+            target=decode_camera,
+            args=(camera, url, stats, stop, threads, skip_nonref, stage, tiles),
+            daemon=True,
+        )
+        for camera, url, tiles in cameras
+    ]
+    for thread in workers:
+        thread.start()
+    parent = os.getppid()
+    while True:
+        if not conn.poll(0.5):
+            if os.getppid() != parent:
+                return
+            continue
+        try:
+            command = conn.recv()
+        except EOFError:
+            return
+        if command == "seen":
+            conn.send(sorted(stats.seen))
+        elif command == "start":
+            stats.start()
+            conn.send("ok")
+        elif command == "stop":
+            stats.stop()
+            conn.send(stats.raw())
+            stop.set()
+            return
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workload", type=Path)
+    parser.add_argument("--workers", type=int, default=0, help="default: one per core")
+    parser.add_argument("--threads", type=int, default=1, help="codec threads per decoder")
+    parser.add_argument("--skip-nonref", action="store_true", help="skip non-reference frames")
+    parser.add_argument("--stage", choices=STAGES, default="decode", help="work per frame")
+    args = parser.parse_args(argv)
+    workload = Workload.from_json(args.workload.read_text())
+    cameras = [
+        (c.id, c.url, sorted({(t.w, t.h) for _, t in workload.tiles() if t.camera == c.id}))
+        for c in workload.cameras
+    ]
+    count = max(1, min(len(cameras), args.workers or os.cpu_count() or 2))
+    context = multiprocessing.get_context("spawn")
+    pipes: list[Connection] = []
+    processes = []
+    for index in range(count):
+        mine, theirs = context.Pipe()
+        process = context.Process(
+            target=worker_main,
+            args=(cameras[index::count], theirs, args.threads, args.skip_nonref, args.stage),
+            name=f"floor-decoder-{index}",
+            daemon=True,
+        )
+        process.start()
+        pipes.append(mine)
+        processes.append(process)
+
+    def ask(command: str) -> list[Any]:
+        for pipe in pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in pipes]
+
+    def missing() -> list[str]:
+        seen = {camera for answer in ask("seen") for camera in answer}
+        return [c for c, _, _ in cameras if c not in seen]
+
+    def start() -> None:
+        ask("start")
+
+    def stop() -> dict[str, Any]:
+        frames: dict[str, int] = {}
+        ages: list[float] = []
+        windows = []
+        for raw in ask("stop"):
+            frames.update(raw["frames"])
+            ages.extend(raw["ages"])
+            windows.append(raw["window_s"])
+        return {
+            "frames": frames,
+            "window_s": sum(windows) / len(windows),
+            "age": age_summary(ages, workload.fps) | {"at": "decode"},
+            "processes": count,
+            "codec_threads": args.threads,
+            "skip_nonref": args.skip_nonref,
+            "stage": args.stage,
+        }
+
+    run_protocol(missing, start, stop)
+    for process in processes:
+        process.join(timeout=2.0)
+        if process.is_alive():
+            process.kill()
+
+
+if __name__ == "__main__":
+    main()

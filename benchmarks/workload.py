@@ -1,0 +1,167 @@
+"""The benchmark's workload: N cameras and the tiles they are shown on, the same for every runner.
+
+Cameras cycle through 1080p25, 720p25 and 576p25 (1024x576) clips. Tiles are
+sized like ``layouts/poc-14.yaml``: outputs of 1920x1080, mostly 4x4 grids
+(480x270 tiles) and 3x3 grids (640x360), and every twelfth camera full screen
+on an output of its own (1920x1080). Camera ``i``:
+
+* ``i % 12 == 0``: full screen (a 1x1 output);
+* odd ``i``: a 480x270 cell of a 4x4 output;
+* other ``i``: a 640x360 cell of a 3x3 output.
+
+Every runner composes exactly these tiles, at exactly these rectangles.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RESOLUTIONS", "BenchCamera", "BenchOutput", "BenchTile", "Workload", "make_workload"]
+
+import json
+from dataclasses import asdict, dataclass
+
+from compositor.geometry import grid_cells
+
+# name: (width, height); the clips of benchmarks/clips.py
+RESOLUTIONS: dict[str, tuple[int, int]] = {
+    "1080p": (1920, 1080),
+    "720p": (1280, 720),
+    "576p": (1024, 576),
+}
+RESOLUTION_CYCLE = ("1080p", "720p", "576p")
+OUTPUT_W, OUTPUT_H = 1920, 1080
+FULL_EVERY = 12
+
+
+@dataclass(frozen=True)
+class BenchCamera:
+    id: str
+    resolution: str  # a key of RESOLUTIONS
+    width: int
+    height: int
+    fps: int
+    url: str = ""  # set once the server runs
+
+
+@dataclass(frozen=True)
+class BenchTile:
+    camera: str
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+@dataclass(frozen=True)
+class BenchOutput:
+    id: str
+    width: int
+    height: int
+    rows: int
+    columns: int
+    tiles: tuple[BenchTile, ...]
+
+
+@dataclass(frozen=True)
+class Workload:
+    cameras: tuple[BenchCamera, ...]
+    outputs: tuple[BenchOutput, ...]
+
+    @property
+    def fps(self) -> int:
+        return max(c.fps for c in self.cameras)
+
+    def camera(self, camera_id: str) -> BenchCamera:
+        return next(c for c in self.cameras if c.id == camera_id)
+
+    def tiles(self) -> list[tuple[BenchOutput, BenchTile]]:
+        return [(o, t) for o in self.outputs for t in o.tiles]
+
+    def with_urls(self, urls: dict[str, str]) -> Workload:
+        cameras = tuple(
+            BenchCamera(c.id, c.resolution, c.width, c.height, c.fps, urls[c.id])
+            for c in self.cameras
+        )
+        return Workload(cameras, self.outputs)
+
+    def summary(self) -> dict[str, object]:
+        sizes: dict[str, int] = {}
+        for _, tile in self.tiles():
+            key = f"{tile.w}x{tile.h}"
+            sizes[key] = sizes.get(key, 0) + 1
+        mix: dict[str, int] = {}
+        for camera in self.cameras:
+            mix[camera.resolution] = mix.get(camera.resolution, 0) + 1
+        return {
+            "cameras": len(self.cameras),
+            "outputs": len(self.outputs),
+            "camera_resolutions": mix,
+            "tile_sizes": sizes,
+            "fps": self.fps,
+        }
+
+    def layout_yaml(self) -> str:
+        """The wall's layout file for this workload (grids, one tile per camera)."""
+        lines = ["cameras:"]
+        lines += [f"  {c.id}: {{url: '{c.url}'}}" for c in self.cameras]
+        lines.append("outputs:")
+        for output in self.outputs:
+            lines += [
+                f"  - id: {output.id}",
+                f"    size: [{output.width}, {output.height}]",
+                f"    grid: {output.rows}x{output.columns}",
+                f"    tiles: [{', '.join(t.camera for t in output.tiles)}]",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Workload:
+        raw = json.loads(text)
+        cameras = tuple(BenchCamera(**c) for c in raw["cameras"])
+        outputs = tuple(
+            BenchOutput(
+                o["id"],
+                o["width"],
+                o["height"],
+                o["rows"],
+                o["columns"],
+                tuple(BenchTile(**t) for t in o["tiles"]),
+            )
+            for o in raw["outputs"]
+        )
+        return cls(cameras, outputs)
+
+
+def make_workload(count: int, fps: int = 25) -> Workload:
+    if count < 1:
+        raise ValueError("a workload needs at least one camera")
+    cameras = []
+    # kind -> (rows, columns); the open output of each grid kind fills up in order
+    grids = {"full": (1, 1), "480": (4, 4), "640": (3, 3)}
+    open_outputs: dict[str, list[str]] = {}
+    outputs: list[tuple[str, str, list[str]]] = []  # id, kind, cameras
+    for i in range(count):
+        resolution = RESOLUTION_CYCLE[i % len(RESOLUTION_CYCLE)]
+        width, height = RESOLUTIONS[resolution]
+        camera_id = f"cam{i + 1:02d}"
+        cameras.append(BenchCamera(camera_id, resolution, width, height, fps))
+        kind = "full" if i % FULL_EVERY == 0 else ("480" if i % 2 else "640")
+        rows, columns = grids[kind]
+        members = open_outputs.get(kind)
+        if members is None or len(members) >= rows * columns:
+            members = []
+            open_outputs[kind] = members
+            outputs.append((f"O{len(outputs) + 1}", kind, members))
+        members.append(camera_id)
+    built = []
+    for output_id, kind, members in outputs:
+        rows, columns = grids[kind]
+        cells = grid_cells(OUTPUT_W, OUTPUT_H, rows, columns)
+        tiles = tuple(
+            BenchTile(camera_id, cell.x, cell.y, cell.w, cell.h)
+            for camera_id, cell in zip(members, cells, strict=False)
+        )
+        built.append(BenchOutput(output_id, OUTPUT_W, OUTPUT_H, rows, columns, tiles))
+    return Workload(tuple(cameras), tuple(built))
