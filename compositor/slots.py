@@ -47,12 +47,50 @@ _HEADER_BYTES = 64  # header padded so buffers start aligned
 assert _SLOT_HEADER.itemsize <= _HEADER_BYTES
 
 
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot), None if it is gone.
+
+    With the pid it names one process for good: a pid alone may be reused.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses; fields resume after ")".
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
+
+
 class SharedDir:
-    """A private folder in shared memory holding one wall's slots; removed on close."""
+    """A private folder in shared memory holding one wall's slots; removed on close.
+
+    A wall killed with SIGKILL cannot remove its folder, and shared memory is RAM:
+    each folder names its owner, and a new one sweeps away those whose owner is gone.
+    """
+
+    OWNER_FILE = "owner"
 
     def __init__(self, prefix: str = "videowall-") -> None:
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None
         self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+        pid = os.getpid()
+        (self.path / self.OWNER_FILE).write_text(f"{pid} {_process_start(pid)}\n")
+        self.swept = self.sweep_orphans(self.path.parent, prefix)
+
+    @classmethod
+    def sweep_orphans(cls, base: Path, prefix: str) -> list[Path]:
+        """Remove the folders under ``base`` whose owning process has exited."""
+        swept = []
+        for folder in base.glob(f"{prefix}*"):
+            try:
+                pid_text, start = (folder / cls.OWNER_FILE).read_text().split()
+                pid = int(pid_text)
+            except (OSError, ValueError):
+                continue  # not ours, or being created right now
+            if _process_start(pid) != start:
+                shutil.rmtree(folder, ignore_errors=True)
+                swept.append(folder)
+        return swept
 
     def close(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -72,6 +72,12 @@ class DecoderPool:
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
         self._stopping = False
         self._shared = SharedDir()
+        if self._shared.swept:
+            log.warning(
+                "freed the shared memory of %d wall(s) killed earlier: %s",
+                len(self._shared.swept),
+                ", ".join(str(path) for path in self._shared.swept),
+            )
         by_camera: dict[str, list[tuple[int, int, Fit]]] = {}
         for camera_id, w, h, fit in renditions:
             sizes = by_camera.setdefault(camera_id, [])
