@@ -159,9 +159,13 @@ def run_soak(cameras: int, seconds: float, fault_every: float = 15.0) -> SoakRes
             app.close()
     first, last = baseline or result.samples[0], result.samples[-1]
     result.rss_growth_pct = round(100 * (last.rss_mb - first.rss_mb) / first.rss_mb, 2)
-    result.fd_growth = last.fds - first.fds
-    result.thread_growth = last.threads - first.threads
-    result.process_growth = last.processes - first.processes
+    # Threads and descriptors come and go by one or two while nothing is wrong (a
+    # camera between connections, FFmpeg's helper threads): a leak is a count above
+    # the most seen before the first fault.
+    before = [s for s in result.samples if s.at <= first.at] or [first]
+    result.fd_growth = last.fds - max(s.fds for s in before)
+    result.thread_growth = last.threads - max(s.threads for s in before)
+    result.process_growth = last.processes - max(s.processes for s in before)
     return result
 
 
