@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = ["main"]
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -23,7 +24,9 @@ from types import FrameType
 from compositor.app import RunOptions, WallApp
 from compositor.errors import CompositorError, LayoutError
 from compositor.layout import Layout, load_layout
+from compositor.monitors import query_monitors
 from compositor.screens import identify, screens_report
+from compositor.validation import validate_file
 
 log = logging.getLogger("videowall")
 
@@ -97,7 +100,36 @@ def build_parser() -> argparse.ArgumentParser:
     identify.add_argument(
         "--seconds", type=_positive_float, help="stop after this long (default: until a key)"
     )
+    validate = commands.add_parser(
+        "validate", help="check layout files: every error and warning, file:line:col"
+    )
+    validate.add_argument("layouts", type=Path, nargs="+", metavar="FILE", help="layout files")
+    validate.add_argument(
+        "--display", metavar=":N", help="X display whose monitors to check (default $DISPLAY)"
+    )
+    commands.add_parser("schema", help="print the layout's JSON Schema (for editors)")
     return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Exit 1 if any file has an error; warnings alone pass."""
+    monitors = None
+    if args.display or os.environ.get("DISPLAY"):
+        try:
+            monitors = query_monitors(args.display)
+        except CompositorError:
+            monitors = None  # reported as a note: validation does not need a screen
+    reports = [validate_file(path, monitors=monitors) for path in args.layouts]
+    for report in reports:
+        print("\n".join(report.lines()))
+    return 0 if all(report.ok for report in reports) else 1
+
+
+def _schema() -> None:
+    schema = Layout.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "videowall layout"
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
@@ -215,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n".join(screens_report(args.display, layout)))
         elif args.command == "identify":
             _identify(args)
+        elif args.command == "validate":
+            return _validate(args)
+        elif args.command == "schema":
+            _schema()
     except LayoutError as exc:
         for issue in exc.issues:
             print(f"error: {issue}", file=sys.stderr)

@@ -13,14 +13,18 @@ __all__ = [
     "OutputConfig",
     "PlacedTile",
     "TileConfig",
+    "ParsedLayout",
     "load_layout",
     "parse_layout",
+    "parse_layout_document",
+    "read_layout_text",
     "redact_url",
 ]
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -301,7 +305,7 @@ def _wall_issues(layout: Layout) -> list[tuple[_Path, str]]:
     for s_index, span in enumerate(layout.spans):
         base: _Path = ("spans", s_index)
         if span.camera not in layout.cameras:
-            issues.append(((*base, "camera"), _unknown_camera(span.camera, layout)))
+            issues.append(((*base, "camera"), _unknown_camera(span.camera, layout.cameras)))
         if (span.rect is None) == (span.screens is None):
             issues.append((base, "a span takes either `rect` (wall pixels) or `screens`"))
             continue
@@ -323,24 +327,35 @@ def _wall_issues(layout: Layout) -> list[tuple[_Path, str]]:
 
 
 def _semantic_issues(layout: Layout) -> list[tuple[_Path, str]]:
-    issues: list[tuple[_Path, str]] = _wall_issues(layout)
+    return _wall_issues(layout) + _output_issues(
+        list(enumerate(layout.outputs)), set(layout.cameras)
+    )
+
+
+def _output_issues(
+    outputs: Sequence[tuple[int, OutputConfig]], camera_ids: set[str]
+) -> list[tuple[_Path, str]]:
+    """Checks of the outputs that need more than one field: ``outputs`` are (index, output)
+    so the outputs that validated can be checked while others have errors of their own."""
+    issues: list[tuple[_Path, str]] = []
     seen_ids: set[str] = set()
-    for o_index, output in enumerate(layout.outputs):
+    for o_index, output in outputs:
         base: _Path = ("outputs", o_index)
         if output.id in seen_ids:
             issues.append(((*base, "id"), f"duplicate output id {output.id!r}"))
         seen_ids.add(output.id)
         width, height = output.size
         shape = output.grid_shape
+        placed: list[tuple[int, TileRect]] = []
         for t_index, tile in enumerate(output.tiles):
             where: _Path = (*base, "tiles", t_index)
-            if tile.camera not in layout.cameras:
-                issues.append(((*where, "camera"), _unknown_camera(tile.camera, layout)))
+            if tile.camera not in camera_ids:
+                issues.append(((*where, "camera"), _unknown_camera(tile.camera, camera_ids)))
             if shape is not None and tile.rect is not None:
                 issues.append(((*where, "rect"), "a tile of a grid output takes no rect"))
             if shape is None and tile.rect is None:
                 issues.append((where, "tile needs a rect [x, y, w, h] (or give the output a grid)"))
-            if tile.rect is not None:
+            if tile.rect is not None and shape is None:
                 rect = TileRect(*tile.rect)
                 if not TileRect(0, 0, width, height).contains(rect):
                     issues.append(
@@ -350,6 +365,17 @@ def _semantic_issues(layout: Layout) -> list[tuple[_Path, str]]:
                             f"{output.id} ({width}x{height})",
                         )
                     )
+                for other_index, other in placed:
+                    if rect.intersection(other):
+                        issues.append(
+                            (
+                                (*where, "rect"),
+                                f"tile {t_index + 1} {list(tile.rect)} overlaps tile "
+                                f"{other_index + 1} {[other.x, other.y, other.w, other.h]} "
+                                f"of output {output.id}",
+                            )
+                        )
+                placed.append((t_index, rect))
         if shape is not None and len(output.tiles) > shape[0] * shape[1]:
             issues.append(
                 (
@@ -361,23 +387,77 @@ def _semantic_issues(layout: Layout) -> list[tuple[_Path, str]]:
     return issues
 
 
-def _unknown_camera(camera: str, layout: Layout) -> str:
-    import difflib
+def _partial_issues(data: Any) -> list[tuple[_Path, str]]:
+    """Semantic checks of the outputs that are valid on their own, in a layout that is not.
 
-    close = difflib.get_close_matches(camera, list(layout.cameras), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    So a technician sees an unknown camera in one output together with a typo in
+    another, not one after fixing the other.
+    """
+    if not isinstance(data, dict):
+        return []
+    cameras = data.get("cameras")
+    camera_ids = {str(k) for k in cameras} if isinstance(cameras, dict) else set()
+    raw_outputs = data.get("outputs")
+    if not camera_ids or not isinstance(raw_outputs, list):
+        return []
+    valid: list[tuple[int, OutputConfig]] = []
+    for index, raw in enumerate(raw_outputs):
+        try:
+            valid.append((index, OutputConfig.model_validate(raw)))
+        except ValidationError:
+            continue  # its own errors are reported already
+    return _output_issues(valid, camera_ids)
+
+
+def _nearest(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known word ``word`` most likely mistypes; a swap of letters (cam17 for cam71)
+    counts as closer than a changed letter (cam74)."""
+
+    def score(candidate: str) -> tuple[float, bool]:
+        ratio = difflib.SequenceMatcher(None, word, candidate).ratio()
+        return ratio, sorted(word) == sorted(candidate)
+
+    scored = [(score(k), k) for k in known]
+    scored = [(sc, k) for sc, k in scored if sc[0] >= cutoff]
+    if not scored:
+        return None
+    return max(scored, key=lambda item: (item[0][0] + (0.1 if item[0][1] else 0.0), item[1]))[1]
+
+
+def _unknown_camera(camera: str, camera_ids: Iterable[str]) -> str:
+    close = _nearest(camera, camera_ids)
+    hint = f" (did you mean {close!r}?)" if close else ""
     return f"unknown camera {camera!r}{hint}"
 
 
 # --- YAML with positions ----------------------------------------------------------------
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's round-trip types -> plain dict/list/str/int, so pydantic sees plain data."""
+MAX_LAYOUT_NODES = 100_000  # a real layout has a few thousand; aliases could make billions
+
+
+class _TooManyNodes(Exception):
+    pass
+
+
+def _plain(node: Any, budget: list[int] | None = None) -> Any:
+    """ruamel's round-trip types -> plain dict/list/str/int, so pydantic sees plain data.
+
+    YAML aliases are expanded here, so a "billion laughs" file of a few hundred
+    bytes would grow without bound: ``budget`` counts the nodes made and stops it.
+    """
+    if budget is None:
+        budget = [MAX_LAYOUT_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooManyNodes
     if isinstance(node, dict):
-        return {str(k) if not isinstance(k, int | float) else k: _plain(v) for k, v in node.items()}
+        return {
+            str(k) if not isinstance(k, int | float) else k: _plain(v, budget)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, budget) for v in node]
     if isinstance(node, bool):
         return bool(node)
     if isinstance(node, int):
@@ -415,21 +495,48 @@ def _position(root: Any, path: _Path, at_key: bool = False) -> tuple[int, int]:
     return line, col
 
 
+def _known_keys() -> set[str]:
+    """Every key the layout format knows, for "did you mean" hints."""
+    models: list[type[BaseModel]] = [
+        Layout,
+        CameraConfig,
+        OutputConfig,
+        TileConfig,
+        WallConfig,
+        ScreenConfig,
+        SpanConfig,
+    ]
+    return {name for model in models for name in model.model_fields}
+
+
 def _message(error: Any) -> str:
     loc = error.get("loc", ())
     kind = error.get("type", "")
     if kind == "extra_forbidden":
-        return f"unknown key {loc[-1]!r}" if loc else "unknown key"
+        if not loc:
+            return "unknown key"
+        close = _nearest(str(loc[-1]), _known_keys())
+        hint = f" (did you mean {close!r}?)" if close else ""
+        return f"unknown key {loc[-1]!r}{hint}"
     if kind == "missing":
         return f"missing required key {loc[-1]!r}" if loc else "missing required key"
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
 
 
-def parse_layout(
-    text: str, source: str = "<layout>", env: Mapping[str, str] | None = None
-) -> Layout:
-    """Parse and check layout ``text``; ``source`` names it in error messages."""
+@dataclass(frozen=True)
+class ParsedLayout:
+    """A checked layout and where its parts are in the file (for warnings)."""
+
+    layout: Layout
+    source: str
+    root: Any  # the ruamel tree, which knows each node's line and column
+
+    def issue(self, path: tuple[str | int, ...], message: str) -> LayoutIssue:
+        return LayoutIssue(self.source, *_position(self.root, path), message)
+
+
+def _read_yaml(text: str, source: str) -> CommentedMap:
     try:
         root = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -445,9 +552,33 @@ def parse_layout(
         raise LayoutError(
             [LayoutIssue(source, 1, 1, "a layout must be a mapping with 'cameras' and 'outputs'")]
         )
+    return root
+
+
+def parse_layout_document(
+    text: str, source: str = "<layout>", env: Mapping[str, str] | None = None
+) -> ParsedLayout:
+    """Parse and check layout ``text``; every problem found is in the LayoutError."""
+    root = _read_yaml(text, source)
+    try:
+        data = _plain(root)
+    except _TooManyNodes:
+        raise LayoutError(
+            [
+                LayoutIssue(
+                    source,
+                    1,
+                    1,
+                    f"the layout expands to over {MAX_LAYOUT_NODES} values "
+                    "(YAML aliases repeated?): refused",
+                )
+            ]
+        ) from None
+    except RecursionError:
+        raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
     context = {"env": os.environ if env is None else env}
     try:
-        layout = Layout.model_validate(_plain(root), context=context)
+        layout = Layout.model_validate(data, context=context)
     except ValidationError as exc:
         issues = [
             LayoutIssue(
@@ -457,33 +588,45 @@ def parse_layout(
             )
             for err in exc.errors()
         ]
+        issues += [LayoutIssue(source, *_position(root, p), m) for p, m in _partial_issues(data)]
         issues.sort(key=lambda issue: (issue.line, issue.col))
         raise LayoutError(issues) from None
+    except RecursionError:
+        raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
     semantic = _semantic_issues(layout)
     if semantic:
         raise LayoutError(
             [LayoutIssue(source, *_position(root, path), msg) for path, msg in semantic]
         )
-    return layout
+    return ParsedLayout(layout, source, root)
 
 
-def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layout:
-    """Read and check the layout file at ``path``."""
+def parse_layout(
+    text: str, source: str = "<layout>", env: Mapping[str, str] | None = None
+) -> Layout:
+    """Parse and check layout ``text``; ``source`` names it in error messages."""
+    return parse_layout_document(text, source, env).layout
+
+
+def read_layout_text(path: str | Path) -> str:
+    """The text of a layout file; LayoutError (never OSError) if it cannot be used."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_LAYOUT_BYTES:
+        # Read at most one byte past the limit: the size on disk may lie (/dev/zero).
+        with path.open("rb") as handle:
+            data = handle.read(MAX_LAYOUT_BYTES + 1)
+        if len(data) > MAX_LAYOUT_BYTES:
             raise LayoutError(
                 [
                     LayoutIssue(
                         str(path),
                         0,
                         0,
-                        f"file is {size} bytes; a layout is at most {MAX_LAYOUT_BYTES} bytes",
+                        f"file is over {MAX_LAYOUT_BYTES} bytes; a layout is a few kB",
                     )
                 ]
             )
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise LayoutError([LayoutIssue(str(path), 0, 0, "no such file")]) from None
     except UnicodeDecodeError as exc:
@@ -492,7 +635,14 @@ def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layou
         ) from None
     except OSError as exc:
         raise LayoutError([LayoutIssue(str(path), 0, 0, f"cannot read: {exc.strerror}")]) from None
-    return parse_layout(text, str(path), env)
+    if "\0" in text:
+        raise LayoutError([LayoutIssue(str(path), 0, 0, "binary data, not a YAML text file")])
+    return text.removeprefix("\ufeff")
+
+
+def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layout:
+    """Read and check the layout file at ``path``."""
+    return parse_layout(read_layout_text(path), str(path), env)
 
 
 def redact_url(url: str) -> str:

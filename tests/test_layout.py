@@ -66,7 +66,7 @@ def test_shipped_layouts_load(name: str) -> None:
 
 def test_unknown_key_is_located_at_the_key() -> None:
     text = ISSUE_EXAMPLE.replace("    grid: 2x2 ", "    gird: 2x2 ")
-    assert "wall.yaml:12:5: unknown key 'gird'" in _issues(text)
+    assert "wall.yaml:12:5: unknown key 'gird' (did you mean 'grid'?)" in _issues(text)
 
 
 def test_bad_fit_value_names_the_line() -> None:

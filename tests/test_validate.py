@@ -1,0 +1,170 @@
+"""`videowall validate` and `videowall schema`: every problem at once, located, with hints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compositor.cli import main
+from compositor.errors import LayoutError
+from compositor.layout import parse_layout
+from compositor.monitors import Monitor
+from compositor.validation import validate_text
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET = "s3cr3t-Pa55"
+# "Billion laughs": 9**7 values from a few hundred bytes once aliases are expanded.
+ALIAS_BOMB = b"a: &a [1,1,1,1,1,1,1,1,1]\n" + b"".join(
+    f"{b}: &{b} [{','.join(['*' + a] * 9)}]\n".encode()
+    for a, b in zip("abcdef", "bcdefg", strict=True)
+)
+
+BROKEN = """\
+cameras:
+  cam71: {name: North, url: "rtsp://10.0.0.1/a"}
+  cam72: {name: South, url: "http://10.0.0.2/b"}
+  cam73: {name: East}
+  cam74: {name: West, url: "rtsp://10.0.0.4/d"}
+outputs:
+  - id: A1
+    size: [1920, 1080]
+    grid: 2x2
+    tiles: [cam17, cam71, cam74, cam71, cam74]
+  - id: A2
+    size: [1920, 1080]
+    tiles:
+      - {camera: cam71, rect: [0, 0, 1000, 1080]}
+      - {camera: cam74, rect: [900, 0, 1100, 1080]}
+  - id: A3
+    size: [1920, 1080]
+    grd: 3x3
+    tiles: []
+"""
+
+
+def test_every_error_is_reported_at_once_with_its_place_and_hint() -> None:
+    report = validate_text(BROKEN, "wall.yaml")
+    assert not report.ok
+    assert [str(issue) for issue in report.errors] == [
+        "wall.yaml:3:29: URL scheme 'http' is not allowed (use rtsp://, rtsps://)",
+        "wall.yaml:4:3: missing required key 'url'",
+        "wall.yaml:10:5: grid 2x2 has 4 cells but 5 tiles are given",
+        "wall.yaml:10:13: unknown camera 'cam17' (did you mean 'cam71'?)",
+        "wall.yaml:15:25: tile [900, 0, 1100, 1080] lies outside the output A2 (1920x1080)",
+        "wall.yaml:15:25: tile 2 [900, 0, 1100, 1080] overlaps tile 1 [0, 0, 1000, 1080] "
+        "of output A2",
+        "wall.yaml:18:5: unknown key 'grd' (did you mean 'grid'?)",
+    ]
+
+
+def test_yaml_syntax_errors_and_duplicate_keys_are_located() -> None:
+    report = validate_text("cameras:\n  a: {url: rtsp://h/x\noutputs: []\n", "w.yaml")
+    assert len(report.errors) == 1 and report.errors[0].line >= 2
+    assert "YAML syntax error" in report.errors[0].message
+    duplicate = "cameras:\n  a: {url: 'rtsp://h/a'}\n  a: {url: 'rtsp://h/b'}\noutputs: []\n"
+    (issue,) = validate_text(duplicate, "d.yaml").errors
+    assert issue.line == 3 and "duplicate" in issue.message
+
+
+def test_warnings_do_not_fail() -> None:
+    text = """\
+cameras:
+  cam01: {url: "rtsp://10.0.0.1/a"}
+  spare: {url: "rtsp://10.0.0.2/b"}
+outputs:
+  - {id: A1, size: [640, 360], grid: 2x2, tiles: [cam01], monitor: DP-9}
+  - {id: A2, size: [640, 360], grid: 1x1, tiles: [cam01], monitor: 5}
+"""
+    monitors = [Monitor("DP-1", 0, 0, 640, 360), Monitor("DP-2", 640, 0, 640, 360)]
+    report = validate_text(text, "w.yaml", monitors=monitors)
+    assert report.ok
+    warnings = [f"{w.line}: {w.message}" for w in report.warnings]
+    assert warnings == [
+        "3: camera 'spare' is never shown",
+        "5: grid 2x2 has 4 cells but 1 tiles: 3 cell(s) stay black",
+        "5: monitor 'DP-9' is not connected (connected: DP-1, DP-2)",
+        "6: monitor index 5: the X server has 2 monitors",
+    ]
+    assert any(": warning: camera 'spare'" in line for line in report.lines())
+    assert validate_text(text, "w.yaml").notes == ["monitors not checked: no X display to ask"]
+
+
+def test_the_command_exits_1_on_errors_and_0_on_warnings_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    broken, good = tmp_path / "broken.yaml", tmp_path / "good.yaml"
+    broken.write_text(BROKEN)
+    good.write_text(
+        "cameras:\n  a: {url: 'rtsp://h/a'}\n  b: {url: 'rtsp://h/b'}\n"
+        "outputs:\n  - {id: A1, size: [640, 360], grid: 1x1, tiles: [a]}\n"
+    )
+    assert main(["validate", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert f"{good}:3:3: warning: camera 'b' is never shown" in out
+    assert f"{good}: ok: 2 cameras, 1 outputs, 1 tiles" in out
+    assert main(["validate", str(good), str(broken), str(tmp_path / "missing.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert f"{broken}:10:13: unknown camera 'cam17'" in out
+    assert f"{tmp_path / 'missing.yaml'}: no such file" in out
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\x01\x02binary\xff\xfe junk",
+        b"\xff\xfe\xfd not utf-8",
+        ALIAS_BOMB,
+        b"[" * 5000 + b"]" * 5000,
+        b"cameras: " + b"x" * (3 * 1024 * 1024),
+        b"\xef\xbb\xbfcameras: {}\noutputs: []\n",
+        b"? [a, b]\n: c\n1: 2\n~: null\n",
+    ],
+    ids=["binary", "latin1", "alias-bomb", "deep", "huge", "bom", "odd-keys"],
+)
+def test_hostile_files_get_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(content)
+    completed = subprocess.run(
+        [sys.executable, "-m", "compositor", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout
+    assert str(path) in completed.stdout
+
+
+def test_the_schema_is_valid_json_and_the_committed_copy_is_current(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["schema"]) == 0
+    printed = capsys.readouterr().out
+    schema = json.loads(printed)
+    assert schema["additionalProperties"] is False
+    assert {"cameras", "outputs", "wall", "spans"} <= set(schema["properties"])
+    committed = (REPO / "layouts" / "layout.schema.json").read_text()
+    assert committed == printed, "run: videowall schema > layouts/layout.schema.json"
+
+
+# -- secrets -------------------------------------------------------------------------------
+
+
+def test_credentials_never_appear_in_errors_or_validation() -> None:
+    env = {"CAM_PASS": SECRET}
+    bad_scheme = (
+        "cameras:\n  a: {url: 'http://op:${CAM_PASS}@10.0.0.1/x'}\n"
+        "  b: {url: 'rtsp://op:${CAM_PASS}@/nohost'}\n"
+        "outputs:\n  - {id: A1, size: [640, 360], grid: 1x1, tiles: [a, b]}\n"
+    )
+    with pytest.raises(LayoutError) as caught:
+        parse_layout(bad_scheme, "s.yaml", env=env)
+    text = str(caught.value)
+    assert "no host" in text and SECRET not in text
+    report = validate_text(bad_scheme, "s.yaml", env=env)
+    assert SECRET not in "\n".join(report.lines())
