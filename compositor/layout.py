@@ -18,6 +18,7 @@ __all__ = [
     "parse_layout",
     "parse_layout_document",
     "read_layout_text",
+    "redact_secrets",
     "redact_url",
 ]
 
@@ -653,3 +654,11 @@ def redact_url(url: str) -> str:
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
     return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]*@")
+
+
+def redact_secrets(text: str) -> str:
+    """Every ``scheme://user:password@`` in free text (an FFmpeg message, say) -> ``user:***@``."""
+    return _USERINFO.sub(r"\g<scheme>\g<user>:***@", text)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -168,3 +171,40 @@ def test_credentials_never_appear_in_errors_or_validation() -> None:
     assert "no host" in text and SECRET not in text
     report = validate_text(bad_scheme, "s.yaml", env=env)
     assert SECRET not in "\n".join(report.lines())
+
+
+@pytest.mark.e2e
+def test_credentials_never_appear_in_the_log_of_a_running_wall(tmp_path: Path) -> None:
+    """Cameras failing in several ways, with a password from the environment: the log
+    (every camera state change, every reason) never shows it."""
+    from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
+
+    camera = SyntheticCamera("red", "red", 160, 90, 10, (220, 30, 30))
+    with SyntheticCameraServer([camera], user="operator", password=SECRET) as server:
+        port = server.port
+        layout = tmp_path / "wall.yaml"
+        layout.write_text(
+            "cameras:\n"
+            f"  good: {{url: 'rtsp://operator:${{CAM_PASS}}@127.0.0.1:{port}/red'}}\n"
+            f"  missing: {{url: 'rtsp://operator:${{CAM_PASS}}@127.0.0.1:{port}/nope'}}\n"
+            f"  wrong: {{url: 'rtsp://operator:${{CAM_PASS}}x@127.0.0.1:{port}/red'}}\n"
+            "  refused: {url: 'rtsp://operator:${CAM_PASS}@127.0.0.1:1/x'}\n"
+            "outputs:\n"
+            "  - {id: O1, size: [320, 180], grid: 2x2, tiles: [good, missing, wrong, refused]}\n"
+        )
+        env = dict(os.environ, CAM_PASS=SECRET)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "compositor", "run", str(layout), "--headless", "-v"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        try:
+            time.sleep(6)
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=15)
+    assert "camera good" in output and "live" in output, output
+    assert "camera refused" in output and "connection refused" in output, output
+    assert SECRET not in output

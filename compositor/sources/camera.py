@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from compositor.clock import Clock
 from compositor.geometry import Fit, FitPlan, plan_fit
+from compositor.layout import redact_secrets
 from compositor.slots import CameraState, FrameSlot, StatusBoard
 from compositor.sources.backoff import Backoff
 from compositor.sources.timing import CaptureClock
@@ -131,11 +132,12 @@ def describe_error(exc: BaseException) -> str:
     for kind, text in table:
         if isinstance(exc, kind):
             return text
+    # FFmpeg's messages may quote the URL, password and all: never pass one on as is.
     if isinstance(exc, av.error.FFmpegError):
-        return f"stream error: {exc.strerror or type(exc).__name__}"
+        return redact_secrets(f"stream error: {exc.strerror or type(exc).__name__}")
     if isinstance(exc, OSError):
-        return f"network error: {exc.strerror or exc}"
-    return f"{type(exc).__name__}: {exc}"
+        return redact_secrets(f"network error: {exc.strerror or exc}")
+    return redact_secrets(f"{type(exc).__name__}: {exc}")
 
 
 class _NoVideo(Exception):
