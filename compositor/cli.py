@@ -21,10 +21,13 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+import cv2
+
 from compositor.app import RunOptions, WallApp
 from compositor.errors import CompositorError, LayoutError
 from compositor.layout import Layout, load_layout
 from compositor.monitors import query_monitors
+from compositor.preview import render_preview
 from compositor.screens import identify, screens_report
 from compositor.validation import validate_file
 
@@ -108,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--display", metavar=":N", help="X display whose monitors to check (default $DISPLAY)"
     )
     commands.add_parser("schema", help="print the layout's JSON Schema (for editors)")
+    preview = commands.add_parser(
+        "preview", help="draw the whole wall of a layout to a PNG, without any camera"
+    )
+    preview.add_argument("layout", type=Path, help="layout YAML file")
+    preview.add_argument("-o", "--output", type=Path, required=True, help="PNG file to write")
+    preview.add_argument("--width", type=int, default=3200, help="image width (default 3200)")
     return parser
 
 
@@ -130,6 +139,15 @@ def _schema() -> None:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "videowall layout"
     print(json.dumps(schema, indent=2, ensure_ascii=False))
+
+
+def _preview(args: argparse.Namespace) -> None:
+    if not 200 <= args.width <= 16384:
+        raise CompositorError("--width must be between 200 and 16384 pixels")
+    image = render_preview(load_layout(args.layout), args.width)
+    if not cv2.imwrite(str(args.output), image):
+        raise CompositorError(f"cannot write {args.output} (a .png path in a writable folder?)")
+    print(f"wrote {args.output} ({image.shape[1]}x{image.shape[0]})")
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
@@ -251,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         elif args.command == "schema":
             _schema()
+        elif args.command == "preview":
+            _preview(args)
     except LayoutError as exc:
         for issue in exc.issues:
             print(f"error: {issue}", file=sys.stderr)
