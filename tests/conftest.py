@@ -7,14 +7,17 @@ picture can be told from a live one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
+from compositor.layout import parse_layout
 
 # RGB backgrounds; pictures are checked in BGR.
 RED = (200, 40, 40)
@@ -53,3 +56,31 @@ def share_near(region: npt.NDArray[np.uint8], rgb: tuple[int, int, int], tol: in
 
 def is_black(region: npt.NDArray[np.uint8], tol: int = 24) -> bool:
     return int(region.max()) <= tol
+
+
+@pytest.fixture
+def wall() -> Iterator[Callable[..., WallApp]]:
+    """Start headless walls from layout text; all are closed after the test."""
+    apps: list[WallApp] = []
+
+    def start(text: str, workers: int | None = None) -> WallApp:
+        options = RunOptions(headless=True, workers=workers)
+        app = WallApp(parse_layout(text, "faults.yaml"), options)
+        apps.append(app)
+        app.start()
+        return app
+
+    yield start
+    for app in apps:
+        app.close()
+
+
+def tick_until(app: WallApp, condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Tick the wall (as its run loop would) until ``condition``; returns the seconds taken."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        app.tick()
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.04)
+    raise AssertionError(f"{what}: not within {timeout} s (states: {app.camera_states})")

@@ -13,16 +13,16 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-from compositor.app import RunOptions, WallApp
+from compositor.app import WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.layout import parse_layout
 from tests.conftest import BLUE, GREEN, RED, is_black, share_near
+from tests.conftest import tick_until as _tick_until
 
 pytestmark = pytest.mark.e2e
 
@@ -50,32 +50,6 @@ def _layout(cameras: dict[str, str], size: tuple[int, int] = (320, 180)) -> str:
         f"    tiles: [{', '.join(ids)}]",
     ]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def wall() -> Iterator[Callable[[str], WallApp]]:
-    apps: list[WallApp] = []
-
-    def start(text: str) -> WallApp:
-        app = WallApp(parse_layout(text, "faults.yaml"), RunOptions(headless=True))
-        apps.append(app)
-        app.start()
-        return app
-
-    yield start
-    for app in apps:
-        app.close()
-
-
-def _tick_until(app: WallApp, condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Tick the wall until ``condition``; returns the seconds it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        app.tick()
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.04)
-    raise AssertionError(f"{what}: not within {timeout} s (states: {app.camera_states})")
 
 
 def _state(app: WallApp, camera: str) -> Callable[[], bool]:

@@ -27,16 +27,16 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from compositor.app import RunOptions, WallApp
+from compositor.app import WallApp
 from compositor.clock import MonotonicClock
 from compositor.demo.testcams import SYSTEM_PYTHON, SyntheticCamera, SyntheticCameraServer
 from compositor.geometry import Fit
-from compositor.layout import parse_layout
 from compositor.slots import FrameSlot, StatusBoard
 from compositor.sources import pool as pool_module
 from compositor.sources.backoff import Backoff
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
 from tests.conftest import BLUE, GREEN, RED, is_black, share_near
+from tests.conftest import tick_until as _tick_until
 
 pytestmark = pytest.mark.e2e
 
@@ -58,33 +58,6 @@ def _layout(cameras: dict[str, str], tile: tuple[int, int] = (320, 180)) -> str:
         f"    tiles: [{', '.join(ids)}]",
     ]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def wall() -> Iterator[Callable[..., WallApp]]:
-    apps: list[WallApp] = []
-
-    def start(text: str, workers: int | None = None) -> WallApp:
-        options = RunOptions(headless=True, workers=workers)
-        app = WallApp(parse_layout(text, "faults.yaml"), options)
-        apps.append(app)
-        app.start()
-        return app
-
-    yield start
-    for app in apps:
-        app.close()
-
-
-def _tick_until(app: WallApp, condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Tick the wall (as its run loop would) until ``condition``; returns the seconds taken."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        app.tick()
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.04)
-    raise AssertionError(f"{what}: not within {timeout} s (states: {app.camera_states})")
 
 
 def _tick_for(app: WallApp, seconds: float, each: Callable[[], None] | None = None) -> None:
