@@ -14,6 +14,7 @@ __all__ = [
     "SourceError",
     "DisplayError",
     "EnvironmentSetupError",
+    "UnknownPresetError",
 ]
 
 from dataclasses import dataclass
@@ -44,6 +45,16 @@ class LayoutError(CompositorError):
     def __init__(self, issues: list[LayoutIssue]) -> None:
         self.issues = issues
         super().__init__("\n".join(str(i) for i in issues))
+
+
+class UnknownPresetError(CompositorError):
+    """A preset name the layout does not define."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        self.name = name
+        self.known = known
+        has = f"it has {', '.join(known)}" if known else "it has none"
+        super().__init__(f"unknown preset {name!r}: {has}")
 
 
 class SourceError(CompositorError):

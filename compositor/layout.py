@@ -9,10 +9,14 @@ from __future__ import annotations
 
 __all__ = [
     "CameraConfig",
+    "LabelConfig",
     "Layout",
     "OutputConfig",
     "PlacedTile",
+    "PresetConfig",
+    "PresetOutputConfig",
     "TileConfig",
+    "TileKind",
     "ParsedLayout",
     "load_layout",
     "parse_layout",
@@ -25,10 +29,10 @@ __all__ = [
 import difflib
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -36,15 +40,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from compositor.errors import LayoutError, LayoutIssue
+from compositor.errors import LayoutError, LayoutIssue, UnknownPresetError
 from compositor.geometry import Fit, TileRect, grid_cells
 from compositor.wall import ScreenGeometry, WallGeometry
 
@@ -61,29 +67,74 @@ class _StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _expand_url(url: str, env: Mapping[str, str]) -> str:
+    """``${VAR}`` from ``env``, then the scheme and host checked; messages never show a password."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ValueError(f"environment variable {name} is not set")
+        return env[name]
+
+    expanded = _ENV_REF.sub(substitute, url)
+    scheme = urlsplit(expanded).scheme.lower()
+    if scheme not in ALLOWED_URL_SCHEMES:
+        allowed = ", ".join(f"{s}://" for s in ALLOWED_URL_SCHEMES)
+        raise ValueError(f"URL scheme {scheme or '(none)'!r} is not allowed (use {allowed})")
+    if not urlsplit(expanded).hostname:
+        raise ValueError(f"URL {redact_url(expanded)!r} has no host")
+    return expanded
+
+
 class CameraConfig(_StrictModel):
     name: str = Field(default="", max_length=200, description="Shown on the tile")
     url: str = Field(description="rtsp:// URL; ${VAR} is taken from the environment")
+    url_low: str | None = Field(
+        default=None,
+        description="The camera's sub-stream (rtsp://, ${VAR} allowed), used for small tiles",
+    )
 
-    @field_validator("url")
+    @field_validator("url", "url_low")
     @classmethod
-    def _expand_and_check_url(cls, url: str, info: ValidationInfo) -> str:
-        env: Mapping[str, str] = (info.context or {}).get("env", os.environ)
+    def _expand_and_check_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url is None:
+            return None
+        return _expand_url(url, (info.context or {}).get("env", os.environ))
 
-        def substitute(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in env:
-                raise ValueError(f"environment variable {name} is not set")
-            return env[name]
 
-        expanded = _ENV_REF.sub(substitute, url)
-        scheme = urlsplit(expanded).scheme.lower()
-        if scheme not in ALLOWED_URL_SCHEMES:
-            allowed = ", ".join(f"{s}://" for s in ALLOWED_URL_SCHEMES)
-            raise ValueError(f"URL scheme {scheme or '(none)'!r} is not allowed (use {allowed})")
-        if not urlsplit(expanded).hostname:
-            raise ValueError(f"URL {redact_url(expanded)!r} has no host")
-        return expanded
+LabelPosition = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+
+
+class LabelConfig(_StrictModel):
+    """The camera's name over its tile."""
+
+    show: bool = Field(default=True, description="Show the label")
+    position: LabelPosition = Field(default="bottom-left", description="Corner of the tile")
+    size: float = Field(default=1.0, gt=0, le=4, description="Text size, 1 = normal")
+
+    def merged(self, override: LabelConfig | None) -> LabelConfig | None:
+        """This default with the keys ``override`` sets; None when the result is hidden."""
+        if override is None:
+            return self if self.show else None
+        changes = {name: getattr(override, name) for name in override.model_fields_set}
+        label = self.model_copy(update=changes)
+        return label if label.show else None
+
+
+def _label_shorthand(value: Any) -> Any:
+    # `label: false` hides a tile's label, `label: true` shows it with the layout's style.
+    return {"show": value} if isinstance(value, bool) else value
+
+
+TileKind = Literal["camera", "tour", "clock", "text", "image"]
+TILE_KINDS: tuple[TileKind, ...] = get_args(TileKind)
+DEFAULT_TOUR_SECONDS = 10.0
+
+
+def resolve_image(image: str, source_dir: Path | None) -> Path:
+    """An image tile's path: relative paths start at the layout file's folder."""
+    path = Path(image).expanduser()
+    return path if source_dir is None or path.is_absolute() else source_dir / path
 
 
 def _tile_shorthand(value: Any) -> Any:
@@ -92,11 +143,46 @@ def _tile_shorthand(value: Any) -> Any:
 
 
 class TileConfig(_StrictModel):
-    camera: Identifier
+    """One tile: exactly one of a camera, a tour, a clock, a text or an image."""
+
+    # The schema says "exactly one kind" too, so editors flag a tile with two.
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": [kind]} for kind in TILE_KINDS]}
+    )
+
+    camera: Identifier | None = Field(default=None, description="Camera id")
+    tour: list[Identifier] | None = Field(
+        default=None, min_length=2, description="Camera ids shown in turn, `every` seconds each"
+    )
+    every: float = Field(
+        default=DEFAULT_TOUR_SECONDS, ge=1, le=3600, description="Seconds per camera of a tour"
+    )
+    clock: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A clock: strftime format of the local time, e.g. '%H:%M:%S'",
+    )
+    text: str | None = Field(
+        default=None, min_length=1, max_length=500, description="A text banner"
+    )
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="A static picture (PNG, JPEG); a relative path is from the layout's folder",
+    )
     rect: tuple[int, int, int, int] | None = Field(
         default=None, description="x, y, width, height in output pixels"
     )
-    fit: Fit = Fit.LETTERBOX
+    fit: Fit = Field(default=Fit.LETTERBOX, description="letterbox | crop | fill")
+    label: Annotated[
+        LabelConfig | None,
+        BeforeValidator(_label_shorthand, json_schema_input_type=bool | LabelConfig | None),
+    ] = Field(
+        default=None,
+        description="true/false, or a style (show, position, size) over the layout's `labels`",
+    )
 
     @field_validator("rect")
     @classmethod
@@ -111,6 +197,50 @@ class TileConfig(_StrictModel):
                 raise ValueError(f"rect size must be positive, got {w}x{h}")
         return rect
 
+    @model_validator(mode="after")
+    def _one_kind(self) -> TileConfig:
+        given = [kind for kind in TILE_KINDS if getattr(self, kind) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a tile takes exactly one of camera, tour, clock, text, image"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if "every" in self.model_fields_set and given != ["tour"]:
+            raise ValueError("`every` is for a tour tile (tour: [cam01, cam02, ...])")
+        if self.label is not None and given[0] not in ("camera", "tour"):
+            raise ValueError(f"a {given[0]} tile has no label (labels name cameras)")
+        return self
+
+    @property
+    def kind(self) -> TileKind:
+        return next(kind for kind in TILE_KINDS if getattr(self, kind) is not None)
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """The cameras this tile shows: one, a tour's list, or none."""
+        if self.camera is not None:
+            return (self.camera,)
+        return tuple(self.tour or ())
+
+    def placed(
+        self, rect: TileRect, labels: LabelConfig, source_dir: Path | None = None
+    ) -> PlacedTile:
+        """This tile at ``rect``, its label and image path resolved."""
+        image = None if self.image is None else resolve_image(self.image, source_dir)
+        cameras = self.cameras
+        return PlacedTile(
+            cameras[0] if cameras else "",
+            rect,
+            self.fit,
+            kind=self.kind,
+            cameras=cameras,
+            every=self.every,
+            clock=self.clock,
+            text=self.text,
+            image=image,
+            label=labels.merged(self.label) if cameras else None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PlacedTile:
@@ -118,6 +248,7 @@ class PlacedTile:
 
     A tile of a picture that spans several screens shows only ``window`` of
     the picture's ``box_w x box_h`` box; an ordinary tile shows its whole box.
+    ``camera`` is the (first) camera shown, "" for a clock, text or image tile.
     """
 
     camera: str
@@ -126,40 +257,64 @@ class PlacedTile:
     box_w: int = 0  # 0: the box is the tile
     box_h: int = 0
     window: TileRect | None = None
+    kind: TileKind = "camera"
+    cameras: tuple[str, ...] = ()  # a camera tile: (camera,); a tour: its list; others: ()
+    every: float = DEFAULT_TOUR_SECONDS  # a tour's seconds per camera
+    clock: str | None = None  # strftime format
+    text: str | None = None
+    image: Path | None = None  # resolved against the layout file's folder
+    label: LabelConfig | None = None  # None: no label
+
+    def __post_init__(self) -> None:
+        if self.kind == "camera" and not self.cameras and self.camera:
+            object.__setattr__(self, "cameras", (self.camera,))
 
     @property
     def box(self) -> tuple[int, int]:
         return (self.box_w, self.box_h) if self.box_w else (self.rect.w, self.rect.h)
 
 
+Grid = Annotated[str, Field(pattern=r"^[1-9][0-9]?x[1-9][0-9]?$", description="rows x columns")]
+Tiles = list[
+    Annotated[TileConfig, BeforeValidator(_tile_shorthand, json_schema_input_type=str | TileConfig)]
+]
+
+
+def _grid_shape(grid: str | None) -> tuple[int, int] | None:
+    if grid is None:
+        return None
+    rows, cols = grid.split("x")
+    return int(rows), int(cols)
+
+
 class OutputConfig(_StrictModel):
     id: Identifier
     monitor: str | int | None = Field(default=None, description="Connector name or index")
     size: tuple[Annotated[int, Field(gt=0, le=16384)], Annotated[int, Field(gt=0, le=16384)]]
-    grid: str | None = Field(default=None, pattern=r"^[1-9][0-9]?x[1-9][0-9]?$")
-    tiles: list[Annotated[TileConfig, BeforeValidator(_tile_shorthand)]] = Field(
-        default_factory=list
-    )
+    grid: Grid | None = None
+    tiles: Tiles = Field(default_factory=list)
 
     @property
     def grid_shape(self) -> tuple[int, int] | None:
-        if self.grid is None:
-            return None
-        rows, cols = self.grid.split("x")
-        return int(rows), int(cols)
+        return _grid_shape(self.grid)
 
-    def placed_tiles(self) -> list[PlacedTile]:
+    def placed_tiles(
+        self, labels: LabelConfig | None = None, source_dir: Path | None = None
+    ) -> list[PlacedTile]:
         """Tiles in output pixels: grid cells in order, or each tile's own rect."""
+        labels = labels or LabelConfig()
         width, height = self.size
         shape = self.grid_shape
         if shape is not None:
             cells = grid_cells(width, height, *shape)
             return [
-                PlacedTile(t.camera, cell, t.fit)
+                t.placed(cell, labels, source_dir)
                 for t, cell in zip(self.tiles, cells, strict=False)
             ]
         return [
-            PlacedTile(t.camera, TileRect(*t.rect), t.fit) for t in self.tiles if t.rect is not None
+            t.placed(TileRect(*t.rect), labels, source_dir)
+            for t in self.tiles
+            if t.rect is not None
         ]
 
 
@@ -216,14 +371,64 @@ class SpanConfig(_StrictModel):
     fit: Fit = Fit.LETTERBOX
 
 
+class PresetOutputConfig(_StrictModel):
+    """An output's arrangement in a preset: what is given replaces the output's own."""
+
+    id: Identifier = Field(description="The output this arranges")
+    grid: Grid | None = Field(default=None, description="Omitted: the output's own grid")
+    tiles: Tiles = Field(default_factory=list, description="Omitted: the output's own tiles")
+
+    def applied_to(self, output: OutputConfig) -> OutputConfig:
+        changes: dict[str, Any] = {
+            name: getattr(self, name) for name in ("grid", "tiles") if name in self.model_fields_set
+        }
+        return output.model_copy(update=changes)
+
+
+class PresetConfig(_StrictModel):
+    """A named arrangement of the same wall: the outputs it lists, and optionally the spans."""
+
+    outputs: list[PresetOutputConfig] = Field(default_factory=list)
+    spans: list[SpanConfig] | None = Field(
+        default=None, description="Replaces the layout's spans (omitted: the layout's own)"
+    )
+
+
 class Layout(_StrictModel):
     cameras: dict[Identifier, CameraConfig]
     outputs: list[OutputConfig] = Field(min_length=1)
     wall: WallConfig | None = None
     spans: list[SpanConfig] = Field(default_factory=list)
+    labels: LabelConfig = Field(
+        default_factory=LabelConfig, description="Camera labels on every tile unless it says"
+    )
+    presets: dict[Identifier, PresetConfig] = Field(
+        default_factory=dict, description="Named arrangements: `videowall preset NAME`"
+    )
+    _source_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source_dir(self) -> Path | None:
+        """The layout file's folder (image paths are relative to it); None for a text."""
+        return self._source_dir
 
     def camera_name(self, camera_id: str) -> str:
         return self.cameras[camera_id].name or camera_id
+
+    def with_preset(self, name: str) -> Layout:
+        """The layout as preset ``name`` arranges it (``presets`` kept, so presets chain)."""
+        preset = self.presets.get(name)
+        if preset is None:
+            raise UnknownPresetError(name, tuple(self.presets))
+        changed = {p.id: p for p in preset.outputs}
+        outputs = [changed[o.id].applied_to(o) if o.id in changed else o for o in self.outputs]
+        spans = self.spans if preset.spans is None else preset.spans
+        return self.model_copy(update={"outputs": outputs, "spans": spans})
+
+    def cameras_in_use(self) -> set[str]:
+        """The cameras this arrangement shows (tiles, tours, spans), presets aside."""
+        shown = {c for o in self.outputs for t in o.tiles for c in t.cameras}
+        return shown | {s.camera for s in self.spans}
 
     def wall_positions(self) -> dict[str, tuple[int, int]]:
         """Output id -> (row, column) on the wall; empty without a wall section."""
@@ -250,7 +455,7 @@ class Layout(_StrictModel):
     def placed_tiles(self, output_id: str) -> list[PlacedTile]:
         """The tiles of one output: its own, then its pieces of the spans over it."""
         output = next(o for o in self.outputs if o.id == output_id)
-        tiles = output.placed_tiles()
+        tiles = output.placed_tiles(self.labels, self.source_dir)
         if self.wall is None or output_id not in self.wall_positions():
             return tiles
         row, column = self.wall_positions()[output_id]
@@ -261,156 +466,33 @@ class Layout(_StrictModel):
                 if (piece.row, piece.column) == (row, column):
                     tiles.append(
                         PlacedTile(
-                            span.camera, piece.on_screen, span.fit, box.w, box.h, piece.of_picture
+                            span.camera,
+                            piece.on_screen,
+                            span.fit,
+                            box.w,
+                            box.h,
+                            piece.of_picture,
+                            label=_label_on_piece(self.labels, piece.of_picture, box),
                         )
                     )
         return tiles
 
 
-# --- semantic checks (need the whole layout, located by path) -------------------------
-
-_Path = tuple[str | int, ...]
-
-
-def _wall_issues(layout: Layout) -> list[tuple[_Path, str]]:
-    issues: list[tuple[_Path, str]] = []
-    wall = layout.wall
-    if wall is None:
-        if layout.spans:
-            issues.append((("spans",), "spans need a `wall:` section (rows, columns, screen)"))
-        return issues
-    outputs = {o.id: o for o in layout.outputs}
-    ids = wall.outputs or [o.id for o in layout.outputs]
-    if len(ids) != wall.rows * wall.columns:
-        issues.append(
-            (
-                ("wall", "outputs") if wall.outputs else ("wall",),
-                f"a wall of {wall.rows}x{wall.columns} screens needs {wall.rows * wall.columns} "
-                f"outputs, {len(ids)} given",
-            )
-        )
-    for index, output_id in enumerate(wall.outputs or []):
-        if output_id not in outputs:
-            issues.append((("wall", "outputs", index), f"unknown output {output_id!r}"))
-    for o_index, output in enumerate(layout.outputs):
-        if output.id in ids and output.size != wall.screen.size_px:
-            issues.append(
-                (
-                    ("outputs", o_index, "size"),
-                    f"output {output.id} is {output.size[0]}x{output.size[1]} but the wall's "
-                    f"screens are {wall.screen.size_px[0]}x{wall.screen.size_px[1]}",
-                )
-            )
-    wall_w, wall_h = wall.geometry().size
-    where = layout.wall_positions()
-    for s_index, span in enumerate(layout.spans):
-        base: _Path = ("spans", s_index)
-        if span.camera not in layout.cameras:
-            issues.append(((*base, "camera"), _unknown_camera(span.camera, layout.cameras)))
-        if (span.rect is None) == (span.screens is None):
-            issues.append((base, "a span takes either `rect` (wall pixels) or `screens`"))
-            continue
-        if span.screens is not None:
-            unknown = [s for s in span.screens if s not in where]
-            if unknown:
-                issues.append(((*base, "screens"), f"not on the wall: {', '.join(unknown)}"))
-                continue
-        box = layout.span_box(span)
-        if box.w <= 0 or box.h <= 0 or not TileRect(0, 0, wall_w, wall_h).contains(box):
-            issues.append(
-                (
-                    (*base, "rect"),
-                    f"span {[box.x, box.y, box.w, box.h]} lies outside the wall "
-                    f"({wall_w}x{wall_h} wall pixels)",
-                )
-            )
-    return issues
+def _label_on_piece(labels: LabelConfig, piece: TileRect, box: TileRect) -> LabelConfig | None:
+    """A spanning picture's label goes on the one piece that holds the label's corner."""
+    label = labels.merged(None)
+    if label is None:
+        return None
+    vertical, horizontal = label.position.split("-")
+    x = 0 if horizontal == "left" else box.w - 1
+    y = 0 if vertical == "top" else box.h - 1
+    return label if piece.x <= x < piece.right and piece.y <= y < piece.bottom else None
 
 
-def _semantic_issues(layout: Layout) -> list[tuple[_Path, str]]:
-    return _wall_issues(layout) + _output_issues(
-        list(enumerate(layout.outputs)), set(layout.cameras)
-    )
+# --- hints -----------------------------------------------------------------------------
 
 
-def _output_issues(
-    outputs: Sequence[tuple[int, OutputConfig]], camera_ids: set[str]
-) -> list[tuple[_Path, str]]:
-    """Checks of the outputs that need more than one field: ``outputs`` are (index, output)
-    so the outputs that validated can be checked while others have errors of their own."""
-    issues: list[tuple[_Path, str]] = []
-    seen_ids: set[str] = set()
-    for o_index, output in outputs:
-        base: _Path = ("outputs", o_index)
-        if output.id in seen_ids:
-            issues.append(((*base, "id"), f"duplicate output id {output.id!r}"))
-        seen_ids.add(output.id)
-        width, height = output.size
-        shape = output.grid_shape
-        placed: list[tuple[int, TileRect]] = []
-        for t_index, tile in enumerate(output.tiles):
-            where: _Path = (*base, "tiles", t_index)
-            if tile.camera not in camera_ids:
-                issues.append(((*where, "camera"), _unknown_camera(tile.camera, camera_ids)))
-            if shape is not None and tile.rect is not None:
-                issues.append(((*where, "rect"), "a tile of a grid output takes no rect"))
-            if shape is None and tile.rect is None:
-                issues.append((where, "tile needs a rect [x, y, w, h] (or give the output a grid)"))
-            if tile.rect is not None and shape is None:
-                rect = TileRect(*tile.rect)
-                if not TileRect(0, 0, width, height).contains(rect):
-                    issues.append(
-                        (
-                            (*where, "rect"),
-                            f"tile {list(tile.rect)} lies outside the output "
-                            f"{output.id} ({width}x{height})",
-                        )
-                    )
-                for other_index, other in placed:
-                    if rect.intersection(other):
-                        issues.append(
-                            (
-                                (*where, "rect"),
-                                f"tile {t_index + 1} {list(tile.rect)} overlaps tile "
-                                f"{other_index + 1} {[other.x, other.y, other.w, other.h]} "
-                                f"of output {output.id}",
-                            )
-                        )
-                placed.append((t_index, rect))
-        if shape is not None and len(output.tiles) > shape[0] * shape[1]:
-            issues.append(
-                (
-                    (*base, "tiles"),
-                    f"grid {output.grid} has {shape[0] * shape[1]} cells "
-                    f"but {len(output.tiles)} tiles are given",
-                )
-            )
-    return issues
-
-
-def _partial_issues(data: Any) -> list[tuple[_Path, str]]:
-    """Semantic checks of the outputs that are valid on their own, in a layout that is not.
-
-    So a technician sees an unknown camera in one output together with a typo in
-    another, not one after fixing the other.
-    """
-    if not isinstance(data, dict):
-        return []
-    cameras = data.get("cameras")
-    camera_ids = {str(k) for k in cameras} if isinstance(cameras, dict) else set()
-    raw_outputs = data.get("outputs")
-    if not camera_ids or not isinstance(raw_outputs, list):
-        return []
-    valid: list[tuple[int, OutputConfig]] = []
-    for index, raw in enumerate(raw_outputs):
-        try:
-            valid.append((index, OutputConfig.model_validate(raw)))
-        except ValidationError:
-            continue  # its own errors are reported already
-    return _output_issues(valid, camera_ids)
-
-
-def _nearest(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+def nearest_known(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The known word ``word`` most likely mistypes; a swap of letters (cam17 for cam71)
     counts as closer than a changed letter (cam74)."""
 
@@ -423,12 +505,6 @@ def _nearest(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None
     if not scored:
         return None
     return max(scored, key=lambda item: (item[0][0] + (0.1 if item[0][1] else 0.0), item[1]))[1]
-
-
-def _unknown_camera(camera: str, camera_ids: Iterable[str]) -> str:
-    close = _nearest(camera, camera_ids)
-    hint = f" (did you mean {close!r}?)" if close else ""
-    return f"unknown camera {camera!r}{hint}"
 
 
 # --- YAML with positions ----------------------------------------------------------------
@@ -470,6 +546,9 @@ def _plain(node: Any, budget: list[int] | None = None) -> Any:
     return node
 
 
+_Path = tuple[str | int, ...]
+
+
 def _position(root: Any, path: _Path, at_key: bool = False) -> tuple[int, int]:
     """1-based line and column of the deepest node of ``path`` present in the YAML tree.
 
@@ -503,9 +582,12 @@ def _known_keys() -> set[str]:
         CameraConfig,
         OutputConfig,
         TileConfig,
+        LabelConfig,
         WallConfig,
         ScreenConfig,
         SpanConfig,
+        PresetConfig,
+        PresetOutputConfig,
     ]
     return {name for model in models for name in model.model_fields}
 
@@ -516,7 +598,7 @@ def _message(error: Any) -> str:
     if kind == "extra_forbidden":
         if not loc:
             return "unknown key"
-        close = _nearest(str(loc[-1]), _known_keys())
+        close = nearest_known(str(loc[-1]), _known_keys())
         hint = f" (did you mean {close!r}?)" if close else ""
         return f"unknown key {loc[-1]!r}{hint}"
     if kind == "missing":
@@ -557,9 +639,19 @@ def _read_yaml(text: str, source: str) -> CommentedMap:
 
 
 def parse_layout_document(
-    text: str, source: str = "<layout>", env: Mapping[str, str] | None = None
+    text: str,
+    source: str = "<layout>",
+    env: Mapping[str, str] | None = None,
+    source_dir: Path | None = None,
 ) -> ParsedLayout:
-    """Parse and check layout ``text``; every problem found is in the LayoutError."""
+    """Parse and check layout ``text``; every problem found is in the LayoutError.
+
+    ``source_dir`` is the folder relative image paths start from (default: the
+    current one).
+    """
+    # Imported here, not at the top: the checks are written against this module's models.
+    from compositor.layout_checks import layout_issues, partial_issues
+
     root = _read_yaml(text, source)
     try:
         data = _plain(root)
@@ -589,12 +681,15 @@ def parse_layout_document(
             )
             for err in exc.errors()
         ]
-        issues += [LayoutIssue(source, *_position(root, p), m) for p, m in _partial_issues(data)]
+        issues += [
+            LayoutIssue(source, *_position(root, p), m) for p, m in partial_issues(data, source_dir)
+        ]
         issues.sort(key=lambda issue: (issue.line, issue.col))
         raise LayoutError(issues) from None
     except RecursionError:
         raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
-    semantic = _semantic_issues(layout)
+    layout._source_dir = source_dir
+    semantic = layout_issues(layout)
     if semantic:
         raise LayoutError(
             [LayoutIssue(source, *_position(root, path), msg) for path, msg in semantic]
@@ -603,10 +698,13 @@ def parse_layout_document(
 
 
 def parse_layout(
-    text: str, source: str = "<layout>", env: Mapping[str, str] | None = None
+    text: str,
+    source: str = "<layout>",
+    env: Mapping[str, str] | None = None,
+    source_dir: Path | None = None,
 ) -> Layout:
     """Parse and check layout ``text``; ``source`` names it in error messages."""
-    return parse_layout_document(text, source, env).layout
+    return parse_layout_document(text, source, env, source_dir).layout
 
 
 def read_layout_text(path: str | Path) -> str:
@@ -643,7 +741,7 @@ def read_layout_text(path: str | Path) -> str:
 
 def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layout:
     """Read and check the layout file at ``path``."""
-    return parse_layout(read_layout_text(path), str(path), env)
+    return parse_layout(read_layout_text(path), str(path), env, Path(path).absolute().parent)
 
 
 def redact_url(url: str) -> str:

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from compositor.errors import LayoutError
+from compositor.errors import LayoutError, UnknownPresetError
 from compositor.geometry import Fit, TileRect
-from compositor.layout import load_layout, parse_layout, redact_url
+from compositor.layout import LabelConfig, load_layout, parse_layout, redact_url
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {"CAM_USER": "operator", "CAM_PASS": "s3cret"}
@@ -127,3 +127,156 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_redact_url_hides_the_password() -> None:
     assert redact_url("rtsp://u:p@h:554/x") == "rtsp://u:***@h:554/x"
     assert redact_url("rtsp://h/x") == "rtsp://h/x"
+
+
+# -- labels, tile kinds, sub-streams, presets ----------------------------------------------
+
+EXTENDED = """\
+labels: {position: top-left, size: 1.2}
+cameras:
+  cam01: {name: "Concorde North", url: "rtsp://h/1", url_low: "rtsp://${CAM_USER}:${CAM_PASS}@h/1s"}
+  cam02: {url: "rtsp://h/2"}
+  cam03: {url: "rtsp://h/3"}
+  cam04: {url: "rtsp://h/4"}
+  cam05: {url: "rtsp://h/5"}
+  cam07: {url: "rtsp://h/7"}
+outputs:
+  - id: A1
+    size: [1920, 1080]
+    grid: 3x3
+    tiles:
+      - cam01
+      - {camera: cam02, label: false}
+      - {camera: cam03, label: {position: bottom-right, size: 1.5}}
+      - {tour: [cam04, cam05], every: 4}
+      - {clock: "%H:%M:%S"}
+      - {text: "Incident room B - call 2200"}
+      - {image: maps/city.png}
+  - id: A2
+    size: [1920, 1080]
+    tiles:
+      - {camera: cam01, rect: [0, 0, 960, 1080]}
+      - {text: "North", rect: [960, 0, 960, 1080]}
+presets:
+  incident-north:
+    outputs:
+      - {id: A1, grid: 1x1, tiles: [cam07]}
+  tiles-only:
+    outputs:
+      - {id: A1, tiles: [cam05, cam04]}
+"""
+
+
+@pytest.fixture
+def layout_dir(tmp_path: Path) -> Path:
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "city.png").write_bytes(_png())
+    (tmp_path / "wall.yaml").write_text(EXTENDED)
+    return tmp_path
+
+
+def _png() -> bytes:
+    import cv2
+    import numpy as np
+
+    ok, data = cv2.imencode(".png", np.zeros((4, 4, 3), np.uint8))
+    assert ok
+    return bytes(data)
+
+
+def test_tile_kinds_labels_and_image_paths_are_resolved(layout_dir: Path) -> None:
+    layout = load_layout(layout_dir / "wall.yaml", env=ENV)
+    assert layout.source_dir == layout_dir
+    assert layout.cameras["cam01"].url_low == "rtsp://operator:s3cret@h/1s"
+    tiles = layout.placed_tiles("A1")
+    assert [t.kind for t in tiles] == ["camera"] * 3 + ["tour", "clock", "text", "image"]
+    assert [t.camera for t in tiles] == ["cam01", "cam02", "cam03", "cam04", "", "", ""]
+    assert tiles[0].cameras == ("cam01",) and tiles[3].cameras == ("cam04", "cam05")
+    assert tiles[3].every == 4
+    assert (tiles[4].clock, tiles[5].text) == ("%H:%M:%S", "Incident room B - call 2200")
+    assert tiles[6].image == layout_dir / "maps" / "city.png"
+    assert tiles[0].label == LabelConfig(position="top-left", size=1.2)
+    assert tiles[1].label is None
+    assert tiles[2].label == LabelConfig(position="bottom-right", size=1.5)
+    assert tiles[3].label == tiles[0].label  # a tour names the camera it shows
+    assert all(t.label is None for t in tiles[4:])
+    assert tiles[0].box == (640, 360)  # WallApp's decoder key still works
+
+
+def test_layout_wide_labels_off_and_a_tile_turning_its_own_on(layout_dir: Path) -> None:
+    text = EXTENDED.replace("labels: {position: top-left, size: 1.2}", "labels: {show: false}")
+    text = text.replace("{camera: cam02, label: false}", "{camera: cam02, label: true}")
+    layout = parse_layout(text, "wall.yaml", ENV, source_dir=layout_dir)
+    labels = [t.label for t in layout.placed_tiles("A1")[:3]]
+    assert labels == [None, LabelConfig(), None]
+
+
+def test_presets_replace_what_they_give(layout_dir: Path) -> None:
+    layout = load_layout(layout_dir / "wall.yaml", env=ENV)
+    north = layout.with_preset("incident-north")
+    assert [(t.camera, t.rect) for t in north.placed_tiles("A1")] == [
+        ("cam07", TileRect(0, 0, 1920, 1080))
+    ]
+    assert north.placed_tiles("A2") == layout.placed_tiles("A2")
+    assert north.presets == layout.presets and north.source_dir == layout_dir
+    kept_grid = layout.with_preset("tiles-only").outputs[0]
+    assert kept_grid.grid == "3x3" and [t.camera for t in kept_grid.tiles] == ["cam05", "cam04"]
+    assert layout.cameras_in_use() == {"cam01", "cam02", "cam03", "cam04", "cam05"}
+    assert north.cameras_in_use() == {"cam01", "cam07"}
+    with pytest.raises(UnknownPresetError, match="'nope': it has incident-north, tiles-only"):
+        layout.with_preset("nope")
+
+
+@pytest.mark.parametrize(
+    ("tile", "message"),
+    [
+        ("{camera: cam01, text: hi}", "exactly one of camera, tour, clock, text, image (got"),
+        ("{rect: [0, 0, 10, 10]}", "exactly one of camera, tour, clock, text, image"),
+        ("{tour: [cam01]}", "at least 2 items"),
+        ("{camera: cam01, every: 5}", "`every` is for a tour tile"),
+        ("{tour: [cam01, cam02], every: 0.5}", "greater than or equal to 1"),
+        ("{clock: '%H:%M', label: false}", "a clock tile has no label"),
+        ("{camera: cam01, label: {size: 9}}", "less than or equal to 4"),
+        ("{camera: cam01, label: {position: middle}}", "'top-left'"),
+        ("{text: '" + "x" * 501 + "'}", "at most 500 characters"),
+        ("{tour: [cam01, cam_9]}", "unknown camera 'cam_9'"),
+        ("{image: nowhere.png}", "image 'nowhere.png' ("),
+    ],
+)
+def test_bad_tiles_are_located(tile: str, message: str, layout_dir: Path) -> None:
+    text = EXTENDED.replace('- {text: "North", rect: [960, 0, 960, 1080]}', f"- {tile}")
+    with pytest.raises(LayoutError) as info:
+        parse_layout(text, "wall.yaml", ENV, source_dir=layout_dir)
+    hits = [str(i) for i in info.value.issues if message in i.message]
+    assert hits and all(h.startswith("wall.yaml:25:") for h in hits), info.value.issues
+
+
+def test_an_image_that_is_not_a_picture_is_refused(layout_dir: Path) -> None:
+    (layout_dir / "maps" / "city.png").write_text("not a png")
+    with pytest.raises(LayoutError, match=r"wall.yaml:20:\d+: image 'maps/city.png' .* not a pic"):
+        load_layout(layout_dir / "wall.yaml", env=ENV)
+
+
+def test_url_low_is_checked_like_url() -> None:
+    text = EXTENDED.replace("rtsp://${CAM_USER}:${CAM_PASS}@h/1s", "http://h/1s")
+    issues = _issues(text)
+    assert any(i.startswith("wall.yaml:3:") and "scheme 'http'" in i for i in issues)
+
+
+def test_every_preset_is_checked_at_its_own_lines(layout_dir: Path) -> None:
+    text = EXTENDED.replace("{id: A1, grid: 1x1, tiles: [cam07]}", "{id: A9, tiles: [cam07]}")
+    text = text.replace("{id: A1, tiles: [cam05, cam04]}", "{id: A1, grid: 1x1, tiles: [cam8]}")
+    with pytest.raises(LayoutError) as info:
+        parse_layout(text, "wall.yaml", ENV, source_dir=layout_dir)
+    assert [str(i) for i in info.value.issues] == [
+        "wall.yaml:29:14: preset incident-north: unknown output 'A9' (outputs: A1, A2)",
+        "wall.yaml:32:37: unknown camera 'cam8' (did you mean 'cam07'?)",
+    ]
+
+
+def test_a_preset_grid_too_small_for_the_output_tiles(layout_dir: Path) -> None:
+    text = EXTENDED.replace("{id: A1, tiles: [cam05, cam04]}", "{id: A1, grid: 2x2}")
+    with pytest.raises(LayoutError) as info:
+        parse_layout(text, "wall.yaml", ENV, source_dir=layout_dir)
+    (issue,) = info.value.issues
+    assert str(issue).startswith("wall.yaml:32:9: grid 2x2 has 4 cells but 7 tiles")
