@@ -21,13 +21,12 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
-import cv2
-
 from compositor.app import RunOptions, WallApp
+from compositor.clock import MonotonicClock
 from compositor.errors import CompositorError, LayoutError
 from compositor.layout import Layout, load_layout
 from compositor.monitors import query_monitors
-from compositor.preview import render_preview
+from compositor.preview import DEFAULT_WIDTH, write_preview
 from compositor.screens import identify, screens_report
 from compositor.validation import validate_file
 
@@ -116,7 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("layout", type=Path, help="layout YAML file")
     preview.add_argument("-o", "--output", type=Path, required=True, help="PNG file to write")
-    preview.add_argument("--width", type=int, default=3200, help="image width (default 3200)")
+    preview.add_argument(
+        "--live", action="store_true", help="fill camera tiles with one current frame each"
+    )
+    preview.add_argument("--preset", metavar="NAME", help="draw the layout as this preset has it")
+    size = preview.add_mutually_exclusive_group()
+    size.add_argument(
+        "--scale", type=_positive_float, help="preview pixels per wall pixel (e.g. 0.25)"
+    )
+    size.add_argument(
+        "--width", type=int, default=DEFAULT_WIDTH, help=f"image width (default {DEFAULT_WIDTH})"
+    )
     return parser
 
 
@@ -142,12 +151,16 @@ def _schema() -> None:
 
 
 def _preview(args: argparse.Namespace) -> None:
-    if not 200 <= args.width <= 16384:
-        raise CompositorError("--width must be between 200 and 16384 pixels")
-    image = render_preview(load_layout(args.layout), args.width)
-    if not cv2.imwrite(str(args.output), image):
-        raise CompositorError(f"cannot write {args.output} (a .png path in a writable folder?)")
-    print(f"wrote {args.output} ({image.shape[1]}x{image.shape[0]})")
+    width, height = write_preview(
+        args.layout,
+        args.output,
+        preset=args.preset,
+        scale=args.scale,
+        width=args.width,
+        live=args.live,
+        wall_time=MonotonicClock().wall_time(),
+    )
+    print(f"wrote {args.output} ({width}x{height})")
 
 
 def _options(args: argparse.Namespace) -> RunOptions:

@@ -1,32 +1,62 @@
-"""``videowall preview``: the whole wall drawn from its layout, without any camera.
+"""``videowall preview``: the whole wall drawn from its layout, without touching the wall.
 
 Every output sits where it hangs: on a described wall (``wall:``), in its row and
 column with the bezels as gaps to scale; otherwise in rows of up to seven, in
-order. Each tile is labelled with its camera's name and id and its tile id
-(``A2.3``: output A2, third tile); each screen with its output id. Pure
-numpy/OpenCV: a technician can look at a change before it reaches the wall.
+monitor order. Camera tiles show their camera's name and id and the tile id
+(``A2.3``: output A2, third tile); tours list their cameras; clocks, texts,
+images and labels are drawn as the wall will draw them. A picture spanning
+screens is drawn whole and cut at the bezels like the real one. Given
+``frames`` (``--live``: one picture per camera, or why there is none), camera
+tiles show those instead. Pure numpy/OpenCV: no camera is contacted here.
 """
 
 from __future__ import annotations
 
-__all__ = ["render_preview"]
+__all__ = [
+    "BACKGROUND",
+    "DEFAULT_WIDTH",
+    "preview_scale",
+    "render_preview",
+    "screen_places",
+    "shown_cameras",
+    "write_preview",
+]
 
 import hashlib
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from compositor.canvas import TileNotice
-from compositor.geometry import TileRect
-from compositor.layout import Layout, OutputConfig
-from compositor.overlay import BannerPainter
+from compositor.errors import CompositorError
+from compositor.geometry import Fit, TileRect
+from compositor.layout import Layout, OutputConfig, PlacedTile, SpanConfig, load_layout
+from compositor.overlay import BannerPainter, TextFace
+from compositor.tiles import (
+    ClockTile,
+    fit_picture,
+    label_strip,
+    load_picture,
+    paint_missing_image,
+    paint_text,
+)
 
 Pixels = npt.NDArray[np.uint8]
+Frames = Mapping[str, "Pixels | str"]  # camera id -> its picture, or why there is none
 
 BACKGROUND = (32, 32, 32)  # BGR: the room behind the screens, and the bezels
 SCREEN = (12, 12, 12)  # an output's empty area
-PER_ROW = 7  # outputs per row without a wall section: the poc wall's 7x2
+DEFAULT_WIDTH = 2800  # the preview's width when no scale is asked for
+MAX_PER_ROW = 7  # outputs per row without a wall section: the poc wall's 7x2
+MARGIN = 16
+TAG_PX = 9  # smallest text of the tags and labels in a preview
+MAX_SIDE = 20000  # pixels: a bigger PNG is a mistake, not a preview
 
 
 def _tile_colour(camera_id: str) -> tuple[int, int, int]:
@@ -35,18 +65,23 @@ def _tile_colour(camera_id: str) -> tuple[int, int, int]:
     return (60 + digest[0] % 110, 60 + digest[1] % 110, 60 + digest[2] % 110)
 
 
-def _screen_rects(layout: Layout, gap: int) -> dict[str, TileRect]:
-    """Each output's place in preview space, at full scale (output pixels)."""
-    if layout.wall is not None:
-        geometry = layout.wall.geometry()
-        return {
-            output_id: geometry.screen_rect(row, column)
-            for output_id, (row, column) in layout.wall_positions().items()
-        }
+def _screen_order(layout: Layout) -> list[OutputConfig]:
+    """Outputs in monitor order when every output names a monitor index, else as listed."""
+    outputs = list(layout.outputs)
+    if all(isinstance(o.monitor, int) and not isinstance(o.monitor, bool) for o in outputs):
+        outputs.sort(key=lambda o: int(o.monitor or 0))
+    return outputs
+
+
+def _rows(outputs: list[OutputConfig], gap: int, top: int = 0) -> dict[str, TileRect]:
+    """Outputs in rows of up to seven, as even as the count allows (8 -> 4 + 4), with gaps."""
+    if not outputs:
+        return {}
+    per_row = math.ceil(len(outputs) / math.ceil(len(outputs) / MAX_PER_ROW))
     rects: dict[str, TileRect] = {}
-    x = y = row_h = 0
-    for index, output in enumerate(layout.outputs):
-        if index and index % PER_ROW == 0:
+    x, y, row_h = 0, top, 0
+    for index, output in enumerate(outputs):
+        if index and index % per_row == 0:
             x, y, row_h = 0, y + row_h + gap, 0
         rects[output.id] = TileRect(x, y, *output.size)
         x += output.size[0] + gap
@@ -54,70 +89,306 @@ def _screen_rects(layout: Layout, gap: int) -> dict[str, TileRect]:
     return rects
 
 
+def screen_places(layout: Layout) -> dict[str, TileRect]:
+    """Each output's place in wall pixels (output pixels when there is no wall)."""
+    gap = max(o.size[0] for o in layout.outputs) // 25
+    if layout.wall is None:
+        return _rows(_screen_order(layout), gap)
+    geometry = layout.wall.geometry()
+    rects = {
+        output_id: geometry.screen_rect(row, column)
+        for output_id, (row, column) in layout.wall_positions().items()
+    }
+    # Outputs that are not on the wall (a desk monitor, say) in a row under it.
+    others = [o for o in _screen_order(layout) if o.id not in rects]
+    return rects | _rows(others, gap, geometry.size[1] + 2 * gap)
+
+
 def _scaled(rect: TileRect, scale: float) -> TileRect:
     x0, y0 = round(rect.x * scale), round(rect.y * scale)
     return TileRect(x0, y0, round(rect.right * scale) - x0, round(rect.bottom * scale) - y0)
 
 
-def render_preview(layout: Layout, width: int = 3200) -> Pixels:
-    """The wall as a BGR image about ``width`` pixels wide (plus a margin)."""
-    gap = max(o.size[0] for o in layout.outputs) // 25
-    screens = _screen_rects(layout, gap)
-    right = max(r.right for r in screens.values())
-    bottom = max(r.bottom for r in screens.values())
-    scale = width / right
-    margin = 16
-    image = np.full(
-        (round(bottom * scale) + 2 * margin, round(right * scale) + 2 * margin, 3),
-        BACKGROUND,
-        dtype=np.uint8,
-    )
-    painter = BannerPainter()
+def _extent(layout: Layout, places: Mapping[str, TileRect]) -> tuple[int, int]:
+    """Width and height of everything drawn, in wall pixels: a wall with its outer bezels."""
+    right = max(r.right for r in places.values())
+    bottom = max(r.bottom for r in places.values())
+    if layout.wall is not None:
+        wall_w, wall_h = layout.wall.geometry().size
+        right, bottom = max(right, wall_w), max(bottom, wall_h)
+    return right, bottom
+
+
+def preview_scale(layout: Layout, width: int = DEFAULT_WIDTH) -> float:
+    """The scale (preview pixels per wall pixel) that makes the wall ``width`` wide."""
+    return width / _extent(layout, screen_places(layout))[0]
+
+
+def shown_cameras(layout: Layout) -> list[str]:
+    """The cameras a still preview shows: each camera tile's, a tour's first, each span's."""
+    shown: dict[str, None] = {}
+    for output in layout.outputs:
+        for tile in layout.placed_tiles(output.id):
+            if tile.cameras:
+                shown[tile.cameras[0]] = None
+    return list(shown)
+
+
+@dataclass
+class _Painter:
+    """What the drawing of one preview shares: the layout, the scale, caches."""
+
+    layout: Layout
+    scale: float
+    frames: Frames | None
+    wall_time: float
+    banner: BannerPainter = field(default_factory=BannerPainter)
+    face: TextFace = field(default_factory=TextFace)
+    boxes: dict[tuple[object, ...], Pixels] = field(default_factory=dict)
+    pictures: dict[Path, Pixels | str] = field(default_factory=dict)
+
+    # -- pictures of whole boxes ---------------------------------------------------------
+
+    def camera_box(self, camera_id: str, width: int, height: int, fit: Fit) -> Pixels:
+        """A camera's picture for a box of ``width x height`` (preview pixels)."""
+        key = ("camera", camera_id, width, height, fit)
+        if key in self.boxes:
+            return self.boxes[key]
+        if self.frames is None:
+            box = np.full((height, width, 3), _tile_colour(camera_id), dtype=np.uint8)
+            cv2.rectangle(box, (0, 0), (width - 1, height - 1), SCREEN, 1)
+        else:
+            frame = self.frames.get(camera_id, "no picture")
+            if isinstance(frame, str):
+                box = np.full((height, width, 3), (40, 40, 40), dtype=np.uint8)
+                name = self.layout.camera_name(camera_id)
+                self.banner(box, TileNotice((name, frame), dim=False))
+            else:
+                box = fit_picture(frame, width, height, fit)
+        self.boxes[key] = box
+        return box
+
+    def span_box(self, index: int, span: SpanConfig, width: int, height: int) -> Pixels:
+        """A spanning picture, whole; the screens show its pieces between the bezels."""
+        key = ("span", index, width, height)
+        if key in self.boxes:
+            return self.boxes[key]
+        box = self.camera_box(span.camera, width, height, span.fit).copy()
+        if self.frames is None:
+            # Diagonals and a circle: straight lines stay straight across the bezels.
+            light = tuple(min(255, c + 60) for c in _tile_colour(span.camera))
+            thick = max(2, width // 250)
+            cv2.line(box, (0, 0), (width - 1, height - 1), light, thick, cv2.LINE_AA)
+            cv2.line(box, (0, height - 1), (width - 1, 0), light, thick, cv2.LINE_AA)
+            radius = min(width, height) // 3
+            cv2.circle(box, (width // 2, height // 2), radius, light, thick, cv2.LINE_AA)
+            # The caption on the largest piece, where no bezel cuts it.
+            assert self.layout.wall is not None
+            wall_box = self.layout.span_box(span)
+            pieces = self.layout.wall.geometry().project(wall_box)
+            if pieces:
+                piece = _scaled(max(pieces, key=lambda p: p.of_picture.area).of_picture, self.scale)
+                region = box[piece.y : piece.bottom, piece.x : piece.right]
+                lines = (
+                    self.layout.camera_name(span.camera),
+                    f"{span.camera} · span {index + 1}",
+                )
+                self.banner(region, TileNotice(lines, dim=False, severity="info"))
+        self.boxes[key] = box
+        return box
+
+    def picture(self, path: Path | None) -> Pixels | str:
+        if path is None:
+            return "image not found"
+        if path not in self.pictures:
+            self.pictures[path] = load_picture(path)
+        return self.pictures[path]
+
+    # -- one tile ------------------------------------------------------------------------
+
+    def tile(self, tile: PlacedTile, tile_id: str, width: int, height: int) -> Pixels:
+        """A tile of an output's own (not a span piece), ``width x height`` preview pixels."""
+        if tile.kind == "clock":
+            clock = ClockTile(tile.clock or "", width, height)
+            clock.update(self.wall_time)
+            image = clock.pixels.copy()
+        elif tile.kind == "text":
+            image = paint_text(tile.text or "", width, height)
+        elif tile.kind == "image":
+            picture = self.picture(tile.image)
+            if isinstance(picture, str):
+                image = paint_missing_image(picture, width, height)
+            else:
+                image = fit_picture(picture, width, height, tile.fit)
+        else:
+            image = self.camera_box(tile.cameras[0], width, height, tile.fit).copy()
+        if tile.kind in ("camera", "tour") and self.frames is None:
+            self.banner(image, TileNotice(self._caption(tile, tile_id), dim=False, severity="info"))
+        self._label(image, tile)
+        if tile.kind not in ("camera", "tour") or self.frames is not None:
+            self._tag(image, tile, tile_id)
+        return image
+
+    def _caption(self, tile: PlacedTile, tile_id: str) -> tuple[str, ...]:
+        name = self.layout.camera_name
+        if tile.kind == "camera":
+            return (name(tile.camera), f"{tile.camera} · {tile_id}")
+        listed = [f"{name(c)} ({c})" for c in tile.cameras]
+        if len(listed) > 3:
+            listed = [*listed[:2], f"+{len(listed) - 2} more"]
+        return (f"tour · every {tile.every:g} s", *listed, tile_id)
+
+    def _label(self, image: Pixels, tile: PlacedTile) -> None:
+        if tile.label is None or not tile.cameras:
+            return
+        height, width = image.shape[:2]
+        strip = label_strip(
+            self.layout.camera_name(tile.cameras[0]),
+            width,
+            height,
+            tile.label.position,
+            tile.label.size,
+            self.scale,
+            TAG_PX,
+        )
+        if strip is not None:
+            strip.apply(image)
+
+    def _tag(self, image: Pixels, tile: PlacedTile, tile_id: str) -> None:
+        """A small tag naming the tile, in a top corner the label does not use."""
+        text = tile_id
+        if tile.kind == "camera":
+            text = f"{tile_id} · {tile.camera}"
+        elif tile.kind == "tour":
+            text = f"{tile_id} · tour 1/{len(tile.cameras)}"
+        corner = "top-left" if tile.label and tile.label.position == "top-right" else "top-right"
+        height, width = image.shape[:2]
+        strip = label_strip(text, width, height, corner, 0.8, self.scale, TAG_PX)
+        if strip is not None:
+            strip.apply(image)
+
+    # -- one output ----------------------------------------------------------------------
+
+    def output(self, output: OutputConfig, width: int, height: int) -> Pixels:
+        screen = np.full((height, width, 3), SCREEN, dtype=np.uint8)
+        sx, sy = width / output.size[0], height / output.size[1]
+        own = 0
+        for tile in self.layout.placed_tiles(output.id):
+            rect = TileRect(
+                round(tile.rect.x * sx),
+                round(tile.rect.y * sy),
+                max(1, round(tile.rect.right * sx) - round(tile.rect.x * sx)),
+                max(1, round(tile.rect.bottom * sy) - round(tile.rect.y * sy)),
+            )
+            region = screen[rect.y : rect.bottom, rect.x : rect.right]
+            if tile.window is None:  # the output's own tile
+                own += 1
+                region[:] = self.tile(tile, f"{output.id}.{own}", rect.w, rect.h)
+            else:
+                self._span_piece(region, tile)
+        self._badge(screen, output.id)
+        return screen
+
+    def _span_piece(self, region: Pixels, tile: PlacedTile) -> None:
+        assert tile.window is not None
+        index, span = next(
+            (i, s)
+            for i, s in enumerate(self.layout.spans)
+            if s.camera == tile.camera
+            and (self.layout.span_box(s).w, self.layout.span_box(s).h) == tile.box
+        )
+        box_w, box_h = round(tile.box_w * self.scale), round(tile.box_h * self.scale)
+        box = self.span_box(index, span, max(1, box_w), max(1, box_h))
+        window = _scaled(tile.window, self.scale)
+        piece = box[window.y : window.y + region.shape[0], window.x : window.x + region.shape[1]]
+        region[: piece.shape[0], : piece.shape[1]] = piece
+        if tile.label is not None:
+            self._label(region, tile)
+
+    def _badge(self, screen: Pixels, output_id: str) -> None:
+        """The output id, large, in a dark badge at the top centre (labels use the corners)."""
+        height, width = screen.shape[:2]
+        size = max(10, height // 12)
+        face = self.face
+        pad = max(2, size // 4)
+        text_w = face.width(output_id, size, 700)
+        x = max(0, (width - text_w) // 2 - pad)
+        cv2.rectangle(screen, (x, 0), (x + text_w + 2 * pad, size + 2 * pad), SCREEN, -1)
+        face.put(screen, output_id, (x + pad, size + pad // 2), (255, 255, 255), size, 700)
+
+
+def render_preview(
+    layout: Layout,
+    *,
+    scale: float | None = None,
+    width: int = DEFAULT_WIDTH,
+    frames: Frames | None = None,
+    wall_time: float | None = None,
+    title: str = "",
+) -> Pixels:
+    """The wall as a BGR image: ``scale`` preview pixels per wall pixel (default: the
+    scale that makes it ``width`` wide), plus a margin and a title line."""
+    screens = screen_places(layout)
+    if scale is None:
+        scale = preview_scale(layout, width)
+    right, bottom = _extent(layout, screens)
+    title_h = 28 if title else 0
+    size_w = round(right * scale) + 2 * MARGIN
+    size_h = round(bottom * scale) + 2 * MARGIN + title_h
+    if max(size_w, size_h) > MAX_SIDE:
+        raise CompositorError(f"the preview would be {size_w}x{size_h}: use a smaller --scale")
+    image = np.full((size_h, size_w, 3), BACKGROUND, dtype=np.uint8)
+    painter = _Painter(layout, scale, frames, time.time() if wall_time is None else wall_time)
+    if title:
+        painter.face.put(image, title, (MARGIN, MARGIN + 14), (220, 220, 220), 18, 400)
     outputs = {o.id: o for o in layout.outputs}
     for output_id, place in screens.items():
-        if output_id not in outputs:
+        target = _scaled(place, scale).offset(MARGIN, MARGIN + title_h)
+        if target.w < 1 or target.h < 1:
             continue
-        target = _scaled(place, scale).offset(margin, margin)
-        screen = _draw_output(layout, outputs[output_id], target.w, target.h, painter)
+        screen = painter.output(outputs[output_id], target.w, target.h)
         image[target.y : target.bottom, target.x : target.right] = screen
-    if layout.wall is not None:
-        for span in layout.spans:
-            box = _scaled(layout.span_box(span), scale).offset(margin, margin)
-            box = box.intersection(TileRect(0, 0, image.shape[1], image.shape[0])) or box
-            region = image[box.y : box.bottom, box.x : box.right]
-            lines = (layout.camera_name(span.camera), f"{span.camera} · span")
-            painter(region, TileNotice(lines, dim=False, severity="info"))
     return image
 
 
-def _draw_output(
-    layout: Layout, output: OutputConfig, width: int, height: int, painter: BannerPainter
-) -> Pixels:
-    screen = np.full((height, width, 3), SCREEN, dtype=np.uint8)
-    sx, sy = width / output.size[0], height / output.size[1]
-    own = len(output.placed_tiles())
-    for index, tile in enumerate(layout.placed_tiles(output.id)):
-        rect = TileRect(
-            round(tile.rect.x * sx),
-            round(tile.rect.y * sy),
-            max(1, round(tile.rect.w * sx)),
-            max(1, round(tile.rect.h * sy)),
+LIVE_TIMEOUT_S = 5.0  # per camera, for --live: a dead camera costs this, once
+
+
+def write_preview(
+    layout_path: Path,
+    output: Path,
+    *,
+    preset: str | None = None,
+    scale: float | None = None,
+    width: int = DEFAULT_WIDTH,
+    live: bool = False,
+    wall_time: float | None = None,
+) -> tuple[int, int]:
+    """``videowall preview``: draw ``layout_path`` into the PNG ``output``; returns its size.
+
+    With ``live``, one current picture of each camera shown is grabbed first
+    (in parallel, ``LIVE_TIMEOUT_S`` each); only then are cameras contacted.
+    """
+    layout = load_layout(layout_path)
+    if preset is not None:
+        layout = layout.with_preset(preset)
+    if scale is not None and not 0.01 <= scale <= 2.0:
+        raise CompositorError("--scale must be between 0.01 and 2 (preview pixels per pixel)")
+    if not 200 <= width <= 16384:
+        raise CompositorError("--width must be between 200 and 16384 pixels")
+    frames: Frames | None = None
+    if live:
+        from compositor.sources.grab import grab_frames  # PyAV, only when asked for
+
+        frames = grab_frames(
+            {cid: layout.cameras[cid].url for cid in shown_cameras(layout)}, LIVE_TIMEOUT_S
         )
-        region = screen[rect.y : rect.bottom, rect.x : rect.right]
-        region[:] = _tile_colour(tile.camera)
-        # A thin dark edge so neighbouring tiles of similar colours stay apart.
-        cv2.rectangle(region, (0, 0), (rect.w - 1, rect.h - 1), SCREEN, 1)
-        if index < own:  # the output's own tiles; span pieces are labelled once, whole
-            lines = (
-                layout.camera_name(tile.camera),
-                f"{tile.camera} · {output.id}.{index + 1}",
-            )
-            painter(region, TileNotice(lines, dim=False, severity="info"))
-    # The output id in a dark badge at the top-left corner, readable over any tile.
-    size = max(10, height // 12)
-    font = cv2.FontFace("sans")
-    _, _, text_w, _ = cv2.getTextSize((4096, 512), output.id, (0, 0), font, size, 700)
-    pad = max(2, size // 4)
-    cv2.rectangle(screen, (0, 0), (int(text_w) + 2 * pad, size + 2 * pad), SCREEN, -1)
-    cv2.putText(screen, output.id, (pad, size + pad // 2), (255, 255, 255), font, size, 700)
-    return screen
+    title = (
+        layout_path.name + (f" · preset {preset}" if preset else "") + (" · live" if live else "")
+    )
+    image = render_preview(
+        layout, scale=scale, width=width, frames=frames, wall_time=wall_time, title=title
+    )
+    if not cv2.imwrite(str(output), image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
+        raise CompositorError(f"cannot write {output} (a .png path in a writable folder?)")
+    return image.shape[1], image.shape[0]

@@ -129,6 +129,20 @@ def _fits(text: str, size: int, width: int, height: int) -> list[str] | None:
     return lines
 
 
+def _balanced(text: str, size: int, max_width: int, count: int) -> list[str]:
+    """The wrap into ``count`` lines with the narrowest widest line: no lone last word."""
+    low, high = 1, max_width
+    best = _wrap(text, size, max_width) or [text]
+    while low < high:
+        middle = (low + high) // 2
+        lines = _wrap(text, size, middle)
+        if lines is not None and len(lines) <= count:
+            high, best = middle, lines
+        else:
+            low = middle + 1
+    return best
+
+
 def paint_text(text: str, width: int, height: int) -> Pixels:
     """A banner: ``text`` wrapped at word boundaries, as large as fits, centred."""
     image = _blank(width, height, TEXT_BACKGROUND)
@@ -148,6 +162,8 @@ def paint_text(text: str, width: int, height: int) -> Pixels:
             low, best = middle, lines
     if best is None:  # not even the smallest size fits: show what fits, cut at the edges
         best = [text[i : i + 40] for i in range(0, len(text), 40)]
+    else:
+        best = _balanced(text, low, inner_w, len(best))
     _put_centred(image, best, low, 400)
     return image
 
