@@ -12,17 +12,21 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compositor.canvas import CanvasTile, OutputCanvas
 from compositor.clock import Clock, MonotonicClock
+from compositor.control import CONTROL_SOCKET, ControlServer
 from compositor.errors import CompositorError
+from compositor.geometry import TileRect
 from compositor.health import assess
-from compositor.layout import Layout, OutputConfig
+from compositor.layout import Layout, OutputConfig, PlacedTile, redact_url
 from compositor.metrics import FrameAges
 from compositor.overlay import BannerPainter
+from compositor.reload import LiveLayout, default_state_dir, local_iso
 from compositor.snapshot import SnapshotWriter
 from compositor.sources.pool import DecoderPool, RenditionKey
+from compositor.status import STATUS_FILE, StatusWriter, process_identity
 
 if TYPE_CHECKING:
     from compositor.display import WallDisplay
@@ -44,6 +48,11 @@ class RunOptions:
     snapshot_every: float = 1.0
     display_name: str | None = None
     workers: int | None = None
+    # The layout's file: watched and reloaded live, its applied versions kept, a
+    # control socket and status file in the state folder (None: a layout from memory).
+    layout_path: Path | None = None
+    state_dir: Path | None = None  # None: default_state_dir(layout_path)
+    watch: bool = True  # poll the file for changes (SIGHUP reloads either way)
 
 
 def select_outputs(layout: Layout, wanted: tuple[str, ...]) -> list[OutputConfig]:
@@ -59,6 +68,15 @@ def select_outputs(layout: Layout, wanted: tuple[str, ...]) -> list[OutputConfig
     return [known[name] for name in wanted]
 
 
+def rendition_keys(placed: dict[str, list[PlacedTile]]) -> list[RenditionKey]:
+    """What the decoders must produce for these tiles: camera, box size and fit."""
+    return [(tile.camera, *tile.box, tile.fit) for tiles in placed.values() for tile in tiles]
+
+
+def _output_shape(outputs: list[OutputConfig]) -> list[tuple[str, tuple[int, int], object]]:
+    return [(o.id, (o.size[0], o.size[1]), o.monitor) for o in outputs]
+
+
 class WallApp:
     """A running wall. ``start()``, then ``run()`` (or ``tick()`` from a test), then ``close()``."""
 
@@ -70,38 +88,23 @@ class WallApp:
         self.clock = clock or MonotonicClock()
         self.outputs = select_outputs(layout, options.outputs)
         placed = {output.id: layout.placed_tiles(output.id) for output in self.outputs}
-        keys: list[RenditionKey] = [
-            (tile.camera, *tile.box, tile.fit) for tiles in placed.values() for tile in tiles
-        ]
         self.pool = DecoderPool(
             layout.cameras,
-            keys,
+            rendition_keys(placed),
             self.clock,
             workers=options.workers,
             log_level=log.getEffectiveLevel(),
         )
-        painter = BannerPainter()
+        self._painter = BannerPainter()
         self.frame_ages = FrameAges()
+        self._placed = placed
         self.canvases = {
-            output.id: OutputCanvas(
-                output.size[0],
-                output.size[1],
-                [
-                    CanvasTile(
-                        tile.rect,
-                        self.pool.slot((tile.camera, *tile.box, tile.fit)),
-                        tile.camera,
-                        tile.box_w,
-                        tile.box_h,
-                        tile.window,
-                    )
-                    for tile in placed[output.id]
-                ],
-                painter,
-                self.frame_ages,
-            )
-            for output in self.outputs
+            output.id: self._build_canvas(output, placed[output.id]) for output in self.outputs
         }
+        self.live: LiveLayout | None = None  # with a layout file: reloads, presets, history
+        self._control: ControlServer | None = None
+        self._status: StatusWriter | None = None
+        self._redraw: set[str] = set()  # outputs whose whole canvas must go to the screen
         self.display: WallDisplay | None = None
         self.snapshots = (
             SnapshotWriter(options.snapshot_dir, options.snapshot_every)
@@ -116,6 +119,25 @@ class WallApp:
         self._costs: dict[str, tuple[int, float]] = {}
         self._costs_since = 0.0
         self.ticks = 0
+
+    def _build_canvas(self, output: OutputConfig, placed: list[PlacedTile]) -> OutputCanvas:
+        return OutputCanvas(
+            output.size[0],
+            output.size[1],
+            [
+                CanvasTile(
+                    tile.rect,
+                    self.pool.slot((tile.camera, *tile.box, tile.fit)),
+                    tile.camera,
+                    tile.box_w,
+                    tile.box_h,
+                    tile.window,
+                )
+                for tile in placed
+            ],
+            self._painter,
+            self.frame_ages,
+        )
 
     # -- lifecycle --
 
@@ -137,6 +159,43 @@ class WallApp:
             len(self.pool.camera_ids),
             self.fps,
         )
+        if self.options.layout_path is not None:
+            self._start_live_layout(self.options.layout_path)
+
+    def _start_live_layout(self, path: Path) -> None:
+        """Reloads, history, presets, the control socket and the status file."""
+        state_dir = self.options.state_dir or default_state_dir(path)
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            control = ControlServer(state_dir / CONTROL_SOCKET, self._on_request)
+        except (OSError, CompositorError) as exc:
+            # The wall itself runs on: it is what the room looks at.
+            log.error(
+                "no reloads, presets or status for this wall (state folder %s): %s",
+                state_dir,
+                exc,
+            )
+            return
+        self.live = LiveLayout(
+            path, state_dir, self.layout, self.apply_layout, self.clock, self.options.watch
+        )
+        self.live.start()
+        self._control = control
+        control.start()
+        self._status = StatusWriter(state_dir / STATUS_FILE)
+        log.info(
+            "layout %s: %s; state (status.json, history, control socket) in %s",
+            path,
+            "changes are applied live (and on SIGHUP)"
+            if self.options.watch
+            else "reloaded on SIGHUP",
+            state_dir,
+        )
+
+    def request_reload(self) -> None:
+        """Read the layout file again at the next tick (SIGHUP); safe from a signal handler."""
+        if self.live is not None:
+            self.live.request_reload()
 
     @property
     def fps(self) -> float:
@@ -160,6 +219,9 @@ class WallApp:
         return self._stop.is_set()
 
     def close(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         if self.display is not None:
             self.display.close()
             self.display = None
@@ -187,6 +249,10 @@ class WallApp:
 
     def tick(self) -> None:
         now = self.clock.now()
+        if self.live is not None:
+            if self._control is not None:
+                self._control.serve_pending()
+            self.live.poll(now)
         if now >= self._next_health:
             self._next_health = now + HEALTH_EVERY_S
             self._refresh_health(now)
@@ -195,6 +261,10 @@ class WallApp:
                 self.display.check_monitors()
         for output_id, canvas in self.canvases.items():
             dirty = canvas.compose(now)
+            if output_id in self._redraw:
+                # A new arrangement: parts no tile covers now must be cleared on screen too.
+                self._redraw.discard(output_id)
+                dirty = [TileRect(0, 0, canvas.width, canvas.height)]
             if self.display is not None:
                 self.display.present(output_id, canvas.pixels, dirty)
         if self.display is not None and not self.display.dispatch_events():
@@ -207,7 +277,104 @@ class WallApp:
         if self._report.is_set():
             self._report.clear()
             self.log_frame_ages()
+        if self._status is not None:
+            self._status.maybe_write(now, self.status)
         self.ticks += 1
+
+    # -- changing the layout while running --
+
+    def apply_layout(self, layout: Layout) -> str:
+        """Show ``layout`` from the next frame on; says what changed.
+
+        Cameras that stay keep their decoders (no reconnect; a tile whose
+        camera and size are unchanged keeps its picture); a new tile size is
+        one more rendition of the running decoder. Raises CompositorError, and
+        changes nothing, if the change needs a restart.
+        """
+        outputs = select_outputs(layout, self.options.outputs)
+        if self.display is not None and _output_shape(outputs) != _output_shape(self.outputs):
+            raise CompositorError(
+                "the outputs changed (added, removed, resized or moved to another monitor): "
+                "that needs a restart of the wall; nothing of this change was applied"
+            )
+        placed = {output.id: layout.placed_tiles(output.id) for output in outputs}
+        change = self.pool.apply(layout.cameras, rendition_keys(placed))
+        canvases = {}
+        for output in outputs:
+            old = self.canvases.get(output.id)
+            if (
+                old is not None
+                and placed[output.id] == self._placed.get(output.id)
+                and (old.width, old.height) == (output.size[0], output.size[1])
+                and all(
+                    tile.source is self.pool.slot((p.camera, *p.box, p.fit))
+                    for tile, p in zip(old.tiles, placed[output.id], strict=True)
+                )
+            ):
+                canvases[output.id] = old  # nothing moved here: not even a copy
+            else:
+                canvases[output.id] = self._build_canvas(output, placed[output.id])
+                self._redraw.add(output.id)
+        self.layout, self.outputs, self._placed, self.canvases = layout, outputs, placed, canvases
+        self._redraw &= set(canvases)
+        self.pool.release_retired()  # no canvas reads the old slots any more
+        for camera_id in set(self.camera_states) - set(self.pool.camera_ids):
+            del self.camera_states[camera_id]
+        self._refresh_health(self.clock.now())  # the new tiles get their notices at once
+        return change.describe()
+
+    def _on_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A control socket request, on the render loop (see compositor.control)."""
+        live = self.live
+        assert live is not None
+        command = request.get("command")
+        if command == "preset":
+            name = request.get("name")
+            if name is not None and not isinstance(name, str):
+                raise CompositorError("a preset name is a string")
+            result = live.select_preset(name)
+            self._write_status_now()
+            return {"ok": True, "message": result.message, "preset": live.preset}
+        if command == "presets":
+            return {"ok": True, "presets": live.presets, "preset": live.preset}
+        if command == "reload":
+            live.request_reload()
+            return {"ok": True, "message": "reload requested"}
+        if command == "status":
+            return {"ok": True, "status": self.status()}
+        raise CompositorError(f"unknown request {command!r}")
+
+    def _write_status_now(self) -> None:
+        if self._status is not None:
+            self._status.maybe_write(self.clock.now(), self.status, force=True)
+
+    def status(self) -> dict[str, Any]:
+        """What status.json says: the layout, the last change, each camera's state."""
+        now, wall_now = self.clock.now(), self.clock.wall_time()
+        cameras = {}
+        for camera_id in self.pool.camera_ids:
+            status = self.pool.status(camera_id)
+            config = self.layout.cameras[camera_id]
+            cameras[camera_id] = {
+                "name": self.layout.camera_name(camera_id),
+                "url": redact_url(config.url),
+                "state": self.camera_states.get(camera_id, "starting"),
+                "reason": status.reason,
+                "frames": status.frames,
+                "since": local_iso(wall_now - (now - status.since)) if status.since else None,
+                "source_size": list(status.source_size),
+            }
+        return {
+            **process_identity(),
+            "updated_at": local_iso(wall_now),
+            **(self.live.describe() if self.live is not None else {}),
+            "outputs": [
+                {"id": o.id, "size": list(o.size), "tiles": len(self._placed[o.id])}
+                for o in self.outputs
+            ],
+            "decoder_pids": self.pool.worker_pids(),
+            "cameras": cameras,
+        }
 
     def log_frame_ages(self) -> None:
         """Log p50/p99 frame age per camera (the age of what is on screen)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = ["main"]
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -20,14 +21,18 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from compositor.app import RunOptions, WallApp
 from compositor.clock import MonotonicClock
+from compositor.control import CONTROL_SOCKET, send_request
 from compositor.errors import CompositorError, LayoutError
 from compositor.layout import Layout, load_layout
 from compositor.monitors import query_monitors
 from compositor.preview import DEFAULT_WIDTH, write_preview
+from compositor.reload import LayoutHistory, revert_layout
 from compositor.screens import identify, screens_report
+from compositor.status import format_status, locate_state_dir, read_status, wall_alive
 from compositor.validation import validate_file
 
 log = logging.getLogger("videowall")
@@ -68,6 +73,18 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--display", metavar=":N", help="X display to use (default $DISPLAY)")
     parser.add_argument("--workers", type=int, help="decoder processes (default: one per core)")
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        type=Path,
+        help="status.json, history of applied layouts, control socket "
+        "(default: ~/.local/state/videowall/<layout>-<hash>)",
+    )
+    parser.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="do not apply changes of the layout file as it is saved (SIGHUP still reloads)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
@@ -126,7 +143,39 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument(
         "--width", type=int, default=DEFAULT_WIDTH, help=f"image width (default {DEFAULT_WIDTH})"
     )
+    _live_commands(commands)
     return parser
+
+
+def _live_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """status, revert, preset: they talk to a running wall through its state folder."""
+
+    def where(command: argparse.ArgumentParser, layout_flag: bool = False) -> None:
+        if layout_flag:
+            command.add_argument("--layout", type=Path, metavar="FILE", help="the wall's layout")
+        else:
+            command.add_argument(
+                "layout", type=Path, nargs="?", help="the wall's layout (default: the running wall)"
+            )
+        command.add_argument(
+            "--state-dir", metavar="DIR", type=Path, help="the wall's state folder, if not default"
+        )
+
+    status = commands.add_parser("status", help="what the running wall shows, and how it is")
+    where(status)
+    status.add_argument("--json", action="store_true", help="print status.json as it is")
+    revert = commands.add_parser(
+        "revert", help="put the previously applied layout back into the layout file"
+    )
+    where(revert)
+    preset = commands.add_parser("preset", help="switch the running wall to a preset")
+    preset.add_argument("name", nargs="?", help="the preset to show")
+    which = preset.add_mutually_exclusive_group()
+    which.add_argument("--list", action="store_true", help="list the presets, the active one *")
+    which.add_argument(
+        "--default", action="store_true", help="back to the layout's own arrangement"
+    )
+    where(preset, layout_flag=True)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -173,6 +222,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
         snapshot_every=args.every,
         display_name=args.display,
         workers=args.workers,
+        state_dir=args.state_dir,
+        watch=not args.no_watch,
     )
 
 
@@ -187,8 +238,12 @@ def run_wall(layout: Layout, options: RunOptions) -> None:
     def on_report(signum: int, frame: FrameType | None) -> None:
         app.request_report()
 
+    def on_reload(signum: int, frame: FrameType | None) -> None:
+        app.request_reload()
+
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_report)
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_reload)
     try:
         app.start()
         if options.snapshot_dir is not None:
@@ -213,7 +268,7 @@ def _demo(args: argparse.Namespace) -> None:
     with ExitStack() as stack:
         server = stack.enter_context(demo_server_for(layout))
         log.info("test cameras: %d on rtsp://127.0.0.1:%d/", len(layout.cameras), server.port)
-        options = _options(args)
+        options = replace(_options(args), layout_path=Path(layout_path))
         if not options.headless and options.display_name is None and not os.environ.get("DISPLAY"):
             options = _demo_without_screen(stack, options)
         run_wall(layout, options)
@@ -262,6 +317,66 @@ def _identify(args: argparse.Namespace) -> None:
             signal.signal(sig, handler)
 
 
+def _status(args: argparse.Namespace) -> int:
+    """Exit 0 if the wall runs, 2 if the status is that of a wall no longer running."""
+    state_dir = locate_state_dir(args.layout, args.state_dir)
+    status = read_status(state_dir)
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        print("\n".join(format_status(status)))
+    if not wall_alive(status):
+        print(f"note: no wall is running; this is the last status written in {state_dir}")
+        return 2
+    return 0
+
+
+def _revert(args: argparse.Namespace) -> None:
+    state_dir = locate_state_dir(args.layout, args.state_dir)
+    layout_path = args.layout
+    status = None
+    with contextlib.suppress(CompositorError):
+        status = read_status(state_dir)
+    if layout_path is None:
+        if status is None or not status.get("layout"):
+            raise CompositorError(f"no layout recorded in {state_dir}: name the layout file")
+        layout_path = Path(status["layout"])
+    entry = revert_layout(layout_path, LayoutHistory(state_dir / "history"))
+    print(f"restored {layout_path} to the version applied at {entry.applied_at} ({entry.path})")
+    if status is not None and wall_alive(status):
+        # A wall watching its file picks the change up by itself; one that does not watch
+        # (--no-watch) is told.
+        with contextlib.suppress(CompositorError):
+            send_request(state_dir / CONTROL_SOCKET, {"command": "reload"})
+        print("the running wall applies it within a second")
+    else:
+        print("no wall is running: it is used at the next start")
+
+
+def _preset(args: argparse.Namespace) -> None:
+    if not (args.name or args.list or args.default):
+        raise CompositorError("name a preset, or --list, or --default")
+    if args.name and (args.list or args.default):
+        raise CompositorError("a preset name goes alone, without --list or --default")
+    socket_path = locate_state_dir(args.layout, args.state_dir) / CONTROL_SOCKET
+    if args.list:
+        reply = _ask(socket_path, {"command": "presets"})
+        active = reply.get("preset")
+        for name in reply.get("presets") or []:
+            print(f"{'*' if name == active else ' '} {name}")
+        print(f"{'*' if active is None else ' '} (default: the layout as written)")
+        return
+    reply = _ask(socket_path, {"command": "preset", "name": None if args.default else args.name})
+    print(reply.get("message") or "done")
+
+
+def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
+    reply = send_request(socket_path, request)
+    if not reply.get("ok"):
+        raise CompositorError(str(reply.get("error") or "the wall refused"))
+    return reply
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -270,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command == "run":
-            run_wall(load_layout(args.layout), _options(args))
+            run_wall(load_layout(args.layout), replace(_options(args), layout_path=args.layout))
         elif args.command == "demo":
             _demo(args)
         elif args.command == "screens":
@@ -284,6 +399,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _schema()
         elif args.command == "preview":
             _preview(args)
+        elif args.command == "status":
+            return _status(args)
+        elif args.command == "revert":
+            _revert(args)
+        elif args.command == "preset":
+            _preset(args)
     except LayoutError as exc:
         for issue in exc.issues:
             print(f"error: {issue}", file=sys.stderr)

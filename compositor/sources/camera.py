@@ -6,7 +6,14 @@ module and :mod:`worker` are the only ones that import ``av``.
 
 from __future__ import annotations
 
-__all__ = ["CameraJob", "Rendition", "RenditionSpec", "describe_error", "run_camera"]
+__all__ = [
+    "CameraJob",
+    "Rendition",
+    "RenditionSet",
+    "RenditionSpec",
+    "describe_error",
+    "run_camera",
+]
 
 import logging
 import threading
@@ -174,7 +181,7 @@ def _open(job: CameraJob, clock: Clock) -> Any:
 
 def _decode(
     job: CameraJob,
-    renditions: Sequence[Rendition],
+    renditions: RenditionSet,
     status: StatusBoard,
     stop: threading.Event,
     clock: Clock,
@@ -203,7 +210,7 @@ def _decode(
                 break
             now = capture.capture_time(frame.time, clock.now())
             sar = Fraction(codec.sample_aspect_ratio or 1)
-            for rendition in renditions:
+            for rendition in renditions.current():
                 rendition.publish(frame, sar, now)
             if not live_since:
                 live_since = now
@@ -223,15 +230,65 @@ def _decode(
     return live_since
 
 
+class RenditionSet:
+    """The tile sizes a running camera is published at, replaceable while it runs.
+
+    A layout reload may change the sizes a camera is shown at. The worker
+    replaces the set from its own thread; the camera's thread switches at its
+    next frame, keeping the renditions that stay: no reconnect, no gap.
+    """
+
+    def __init__(self, specs: Sequence[RenditionSpec]) -> None:
+        self._wanted: tuple[RenditionSpec, ...] = tuple(specs)
+        self._applied: tuple[RenditionSpec, ...] | None = None
+        self._open: dict[RenditionSpec, Rendition] = {}
+        self._current: list[Rendition] = []
+
+    def replace(self, specs: Sequence[RenditionSpec]) -> None:
+        """Called from another thread: one attribute store, atomic under the GIL."""
+        self._wanted = tuple(specs)
+
+    def current(self) -> list[Rendition]:
+        """The renditions to publish this frame to (camera thread only)."""
+        wanted = self._wanted
+        if wanted is not self._applied:
+            self._switch(wanted)
+        return self._current
+
+    def _switch(self, wanted: tuple[RenditionSpec, ...]) -> None:
+        for spec in set(self._open) - set(wanted):
+            self._open.pop(spec).close()
+        for spec in wanted:
+            if spec not in self._open:
+                try:
+                    self._open[spec] = Rendition(spec)
+                except OSError as exc:  # its slot is gone already: a newer reload dropped it
+                    log.debug("rendition %s not opened: %s", spec.slot_path, exc)
+        self._current = [self._open[spec] for spec in wanted if spec in self._open]
+        self._applied = wanted
+
+    def close(self) -> None:
+        for rendition in self._open.values():
+            rendition.close()
+        self._open.clear()
+        self._current = []
+        self._applied = None
+
+
 def run_camera(
     job: CameraJob,
     status: StatusBoard,
     stop: threading.Event,
     clock: Clock,
     backoff_factory: Callable[[], Backoff] = Backoff,
+    renditions: RenditionSet | None = None,
 ) -> None:
-    """Thread body: keep one camera on the wall until ``stop`` is set; never raises."""
-    renditions = [Rendition(spec) for spec in job.renditions]
+    """Thread body: keep one camera on the wall until ``stop`` is set; never raises.
+
+    ``renditions`` (default: the job's) may be replaced while the camera runs.
+    """
+    if renditions is None:
+        renditions = RenditionSet(job.renditions)
     backoff = backoff_factory()
     attempts = 0
     down_since = clock.now()  # "since" on the tile counts from the first failure, not the last
@@ -267,5 +324,4 @@ def run_camera(
             stop.wait(delay)
     finally:
         status.publish(job.index, state=CameraState.STOPPED, since=clock.now())
-        for rendition in renditions:
-            rendition.close()
+        renditions.close()

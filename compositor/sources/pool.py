@@ -3,20 +3,29 @@
 The pool turns the cameras a layout uses into decoder jobs, spreads them over
 a few worker processes, and owns the shared memory they write into. It never
 imports ``av``: decoding happens only in the workers.
+
+A running pool follows layout changes (:meth:`DecoderPool.apply`): a camera
+that stays keeps its decoder (a new tile size is one more rendition of the
+running stream); a camera no longer shown is stopped, a new one started, and
+one whose URL changed restarted. Workers learn of changes through a command
+pipe each; a worker that is restarted starts from its cameras of the moment.
 """
 
 from __future__ import annotations
 
-__all__ = ["DecoderPool", "RenditionKey"]
+__all__ = ["DecoderPool", "PoolChange", "RenditionKey"]
 
 import contextlib
 import logging
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 
 from compositor.clock import Clock
+from compositor.errors import SourceError
 from compositor.geometry import Fit
 from compositor.layout import CameraConfig
 from compositor.slots import (
@@ -28,29 +37,114 @@ from compositor.slots import (
     StatusBoard,
 )
 from compositor.sources.camera import CameraJob, RenditionSpec
-from compositor.sources.worker import WorkerSpec, worker_main
+from compositor.sources.worker import (
+    AddCamera,
+    RemoveCamera,
+    SetRenditions,
+    WorkerCommand,
+    WorkerSpec,
+    worker_main,
+)
 
 log = logging.getLogger(__name__)
 
 RenditionKey = tuple[str, int, int, Fit]  # camera id, tile width, tile height, fit
+_Size = tuple[int, int, Fit]  # a rendition of one camera: tile width, height, fit
 WORKER_SILENT_AFTER_S = 5.0  # a worker that has not beaten its heartbeat for this long is hung
 # A camera's status moves at least every ~18 s: an open ends within its open timeout
 # (15 s), and FFmpeg ends a session whose RTP stopped within 16-18 s (measured). Silent
 # this long, its thread is stuck inside FFmpeg (a decoder loop, a resolver): only
 # restarting its worker process, and so its other cameras, frees it.
 CAMERA_STUCK_AFTER_S = 30.0
+# Status records are never reused (a removed camera's thread may still write its last
+# state), so the board has room for the cameras of many reloads: 224 bytes each.
+STATUS_RECORDS_MIN = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PoolChange:
+    """What :meth:`DecoderPool.apply` did, camera ids by kind of change."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    restarted: tuple[str, ...] = ()  # its URL changed: a new connection
+    resized: tuple[str, ...] = ()  # tile sizes changed: renditions added or dropped, live
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.restarted or self.resized)
+
+    def describe(self) -> str:
+        parts = [
+            f"{what} {', '.join(ids)}"
+            for what, ids in (
+                ("added", self.added),
+                ("removed", self.removed),
+                ("restarted", self.restarted),
+                ("new tile sizes for", self.resized),
+            )
+            if ids
+        ]
+        return "; ".join(parts) or "no camera changed"
+
+
+class _Camera:
+    """One decoded camera: its status record, stream and renditions (one slot each)."""
+
+    def __init__(self, camera_id: str, index: int, url: str) -> None:
+        self.camera_id = camera_id
+        self.index = index
+        self.url = url
+        self.renditions: dict[_Size, RenditionSpec] = {}
+
+    @property
+    def job(self) -> CameraJob:
+        return CameraJob(self.index, self.camera_id, self.url, tuple(self.renditions.values()))
 
 
 class _Worker:
     def __init__(self, spec: WorkerSpec) -> None:
-        self.spec = spec
+        self._base = spec
+        self.cameras: dict[str, _Camera] = {}
         self.process: SpawnProcess | None = None
+        self.commands: Connection | None = None  # our end of its command pipe
         self.started_at = 0.0
         self.restarts = 0
 
     @property
-    def cameras(self) -> str:
-        return ", ".join(job.camera_id for job in self.spec.jobs)
+    def index(self) -> int:
+        return self._base.index
+
+    @property
+    def spec(self) -> WorkerSpec:
+        """What a (re)started process gets: the cameras it has now."""
+        jobs = tuple(camera.job for camera in self.cameras.values())
+        return WorkerSpec(
+            index=self._base.index,
+            jobs=jobs,
+            status_path=self._base.status_path,
+            cameras_total=self._base.cameras_total,
+            heartbeat_path=self._base.heartbeat_path,
+            workers_total=self._base.workers_total,
+            log_level=self._base.log_level,
+        )
+
+    @property
+    def camera_list(self) -> str:
+        return ", ".join(self.cameras) or "none"
+
+    def send(self, command: WorkerCommand) -> None:
+        """Tell a running process; one that is not running gets it with its next start."""
+        if self.commands is None:
+            return
+        try:
+            self.commands.send(command)
+        except OSError as exc:  # it died: the supervisor restarts it with its cameras
+            log.debug("decoder worker %d missed a command: %s", self.index, exc)
+
+    def close_pipe(self) -> None:
+        if self.commands is not None:
+            self.commands.close()
+            self.commands = None
 
 
 class DecoderPool:
@@ -70,6 +164,8 @@ class DecoderPool:
     ) -> None:
         self._clock = clock
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
+        self._log_level = log_level
+        self._started = False
         self._stopping = False
         self._shared = SharedDir()
         if self._shared.swept:
@@ -78,71 +174,189 @@ class DecoderPool:
                 len(self._shared.swept),
                 ", ".join(str(path) for path in self._shared.swept),
             )
-        by_camera: dict[str, list[tuple[int, int, Fit]]] = {}
-        for camera_id, w, h, fit in renditions:
-            sizes = by_camera.setdefault(camera_id, [])
-            if (w, h, fit) not in sizes:
-                sizes.append((w, h, fit))
-        self._camera_index = {camera_id: i for i, camera_id in enumerate(by_camera)}
-        self._camera_seen: dict[int, tuple[int, float]] = {}  # index -> (version, when it moved)
-        self.status_board = StatusBoard(self._shared.path / "status", len(by_camera), create=True)
+        keys = list(renditions)
+        self._max_workers = max(1, workers or os.cpu_count() or 2)
+        self._status_records = max(STATUS_RECORDS_MIN, 4 * len({key[0] for key in keys}))
+        self.status_board = StatusBoard(
+            self._shared.path / "status", self._status_records, create=True
+        )
+        self.heartbeats = HeartbeatBoard(
+            self._shared.path / "heartbeat", self._max_workers, create=True
+        )
+        self._next_index = 0
+        self._next_slot = 0
+        self._cameras: dict[str, _Camera] = {}
         self._slots: dict[RenditionKey, FrameSlot] = {}
-        jobs: list[CameraJob] = []
-        for camera_id, sizes in by_camera.items():
-            specs = []
-            for w, h, fit in sizes:
-                path = self._shared.path / f"slot-{len(self._slots)}"
-                self._slots[(camera_id, w, h, fit)] = FrameSlot(path, w, h, create=True)
-                specs.append(RenditionSpec(str(path), w, h, fit))
-            index = self._camera_index[camera_id]
-            jobs.append(CameraJob(index, camera_id, cameras[camera_id].url, tuple(specs)))
-        count = max(1, min(len(jobs), workers or os.cpu_count() or 2))
-        self.heartbeats = HeartbeatBoard(self._shared.path / "heartbeat", count, create=True)
-        self._workers = [
-            _Worker(
-                WorkerSpec(
-                    index=i,
-                    jobs=tuple(jobs[i::count]),
-                    status_path=str(self.status_board.path),
-                    cameras_total=len(by_camera),
-                    heartbeat_path=str(self.heartbeats.path),
-                    workers_total=count,
-                    log_level=log_level,
-                )
-            )
-            for i in range(count)
-            if jobs[i::count]
-        ]
+        self._retired: list[FrameSlot] = []  # slots no tile uses; freed by release_retired()
+        self._workers: list[_Worker] = []
+        self._camera_seen: dict[int, tuple[int, float]] = {}  # index -> (version, when it moved)
+        self.apply(cameras, keys)
+
+    # -- what the render loop reads --
 
     @property
     def camera_ids(self) -> list[str]:
-        return list(self._camera_index)
+        return list(self._cameras)
 
     def slot(self, key: RenditionKey) -> FrameSlot:
         return self._slots[key]
 
     def status(self, camera_id: str) -> CameraStatus:
-        return self.status_board.read(self._camera_index[camera_id])
+        return self.status_board.read(self._cameras[camera_id].index)
+
+    def index_of(self, camera_id: str) -> int:
+        """The camera's status record (it keeps it until the camera is removed)."""
+        return self._cameras[camera_id].index
 
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers if w.process and w.process.pid]
 
+    # -- following the layout --
+
+    def apply(
+        self, cameras: Mapping[str, CameraConfig], renditions: Iterable[RenditionKey]
+    ) -> PoolChange:
+        """Decode exactly the cameras and tile sizes of ``renditions`` from now on.
+
+        Cameras that stay keep their decoder; slots of sizes no longer wanted
+        stay mapped until :meth:`release_retired`, so the render loop can
+        switch to the new slots first.
+        """
+        wanted: dict[str, list[_Size]] = {}
+        for camera_id, w, h, fit in renditions:
+            sizes = wanted.setdefault(camera_id, [])
+            if (w, h, fit) not in sizes:
+                sizes.append((w, h, fit))
+        starting = [
+            camera_id
+            for camera_id in wanted
+            if camera_id not in self._cameras
+            or cameras[camera_id].url != self._cameras[camera_id].url
+        ]
+        if self._next_index + len(starting) > self._status_records:
+            raise SourceError(
+                f"the wall has started {self._next_index} cameras since it began, "
+                f"room for {self._status_records}: restart it to add more"
+            )
+        removed: list[str] = []
+        restarted: list[str] = []
+        added: list[str] = []
+        resized: list[str] = []
+        for camera_id, camera in list(self._cameras.items()):
+            if camera_id not in wanted:
+                self._remove(camera)
+                removed.append(camera_id)
+            elif cameras[camera_id].url != camera.url:
+                self._remove(camera)
+                restarted.append(camera_id)
+        fresh: list[_Worker] = []
+        for camera_id, sizes in wanted.items():
+            running = self._cameras.get(camera_id)
+            if running is None:
+                self._add(camera_id, cameras[camera_id].url, sizes, fresh)
+                if camera_id not in restarted:
+                    added.append(camera_id)
+            elif list(running.renditions) != sizes:
+                self._resize(running, sizes)
+                resized.append(camera_id)
+        if self._started:
+            for worker in fresh:
+                self._launch(worker)
+        return PoolChange(tuple(added), tuple(removed), tuple(restarted), tuple(resized))
+
+    def release_retired(self) -> None:
+        """Free the slots of sizes and cameras no longer shown (after the canvases moved on)."""
+        for slot in self._retired:
+            slot.close()
+            # The decoder's own mapping keeps the memory until it lets go.
+            with contextlib.suppress(OSError):
+                slot.path.unlink()
+        self._retired.clear()
+
+    def _new_slot(self, camera_id: str, size: _Size) -> RenditionSpec:
+        w, h, fit = size
+        path = self._shared.path / f"slot-{self._next_slot}"
+        self._next_slot += 1
+        self._slots[(camera_id, w, h, fit)] = FrameSlot(path, w, h, create=True)
+        return RenditionSpec(str(path), w, h, fit)
+
+    def _retire_slot(self, camera_id: str, size: _Size) -> None:
+        self._retired.append(self._slots.pop((camera_id, *size)))
+
+    def _add(self, camera_id: str, url: str, sizes: list[_Size], fresh: list[_Worker]) -> None:
+        camera = _Camera(camera_id, self._next_index, url)
+        self._next_index += 1
+        for size in sizes:
+            camera.renditions[size] = self._new_slot(camera_id, size)
+        worker = self._worker_for_new_camera(fresh)
+        worker.cameras[camera_id] = camera
+        self._cameras[camera_id] = camera
+        worker.send(AddCamera(camera.job))
+
+    def _remove(self, camera: _Camera) -> None:
+        for worker in self._workers:
+            if worker.cameras.pop(camera.camera_id, None) is not None:
+                worker.send(RemoveCamera(camera.camera_id))
+        for size in camera.renditions:
+            self._retire_slot(camera.camera_id, size)
+        self._camera_seen.pop(camera.index, None)
+        del self._cameras[camera.camera_id]
+
+    def _resize(self, camera: _Camera, sizes: list[_Size]) -> None:
+        kept = {size: spec for size, spec in camera.renditions.items() if size in sizes}
+        for size in camera.renditions.keys() - kept.keys():
+            self._retire_slot(camera.camera_id, size)
+        camera.renditions = {
+            size: kept.get(size) or self._new_slot(camera.camera_id, size) for size in sizes
+        }
+        for worker in self._workers:
+            if camera.camera_id in worker.cameras:
+                worker.send(SetRenditions(camera.camera_id, tuple(camera.renditions.values())))
+
+    def _worker_for_new_camera(self, fresh: list[_Worker]) -> _Worker:
+        """A new worker while there are fewer than asked, else the least busy one."""
+        if len(self._workers) < self._max_workers:
+            worker = _Worker(
+                WorkerSpec(
+                    index=len(self._workers),
+                    jobs=(),
+                    status_path=str(self.status_board.path),
+                    cameras_total=self._status_records,
+                    heartbeat_path=str(self.heartbeats.path),
+                    workers_total=self._max_workers,
+                    log_level=self._log_level,
+                )
+            )
+            self._workers.append(worker)
+            fresh.append(worker)
+            return worker
+        return min(self._workers, key=lambda w: len(w.cameras))
+
+    # -- processes --
+
     def start(self) -> None:
+        self._started = True
         for worker in self._workers:
             self._launch(worker)
 
     def _launch(self, worker: _Worker) -> None:
+        worker.close_pipe()
+        receiver, sender = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=worker_main,
-            args=(worker.spec,),
-            name=f"videowall-decoder-{worker.spec.index}",
+            args=(worker.spec, receiver),
+            name=f"videowall-decoder-{worker.index}",
             daemon=True,
         )
         process.start()
+        # Only the worker reads: with our copy of its end closed, a dead worker's pipe
+        # fails our next send at once instead of filling up and blocking.
+        receiver.close()
         worker.process = process
+        worker.commands = sender
         worker.started_at = self._clock.now()
         # A fresh process has not beaten yet; count its silence from now.
-        self.heartbeats.beat(worker.spec.index, worker.started_at)
+        self.heartbeats.beat(worker.index, worker.started_at)
 
     def supervise(self) -> None:
         """Restart any worker that died or stopped reporting. Call every second or so."""
@@ -153,7 +367,7 @@ class DecoderPool:
             process = worker.process
             if process is None:
                 continue
-            silent_for = now - self.heartbeats.last(worker.spec.index)
+            silent_for = now - self.heartbeats.last(worker.index)
             stuck = self._stuck_camera(worker, now)
             if process.is_alive() and silent_for < WORKER_SILENT_AFTER_S and stuck is None:
                 continue
@@ -173,8 +387,8 @@ class DecoderPool:
             worker.restarts += 1
             log.error(
                 "decoder worker %d (cameras: %s) %s; restarting it (restart #%d)",
-                worker.spec.index,
-                worker.cameras,
+                worker.index,
+                worker.camera_list,
                 why,
                 worker.restarts,
             )
@@ -182,17 +396,17 @@ class DecoderPool:
 
     def _stuck_camera(self, worker: _Worker, now: float) -> str | None:
         """A camera of ``worker`` that is connecting or live but has not moved for too long."""
-        for job in worker.spec.jobs:
-            version = self.status_board.version(job.index)
-            seen = self._camera_seen.get(job.index)
+        for camera in worker.cameras.values():
+            version = self.status_board.version(camera.index)
+            seen = self._camera_seen.get(camera.index)
             if seen is None or seen[0] != version:
-                self._camera_seen[job.index] = (version, now)
+                self._camera_seen[camera.index] = (version, now)
                 continue
-            state = self.status_board.read(job.index).state
+            state = self.status_board.read(camera.index).state
             busy = state in (CameraState.CONNECTING, CameraState.LIVE)
             if busy and now - seen[1] > CAMERA_STUCK_AFTER_S:
-                self._camera_seen.pop(job.index)
-                return job.camera_id
+                self._camera_seen.pop(camera.index)
+                return camera.camera_id
         return None
 
     def stop(self, timeout: float = 1.0) -> None:
@@ -201,6 +415,7 @@ class DecoderPool:
         self.heartbeats.request_stop()
         deadline = self._clock.now() + timeout
         for worker in self._workers:
+            worker.close_pipe()
             if worker.process is not None:
                 worker.process.join(timeout=max(0.0, deadline - self._clock.now()))
         for worker in self._workers:
@@ -214,6 +429,8 @@ class DecoderPool:
                 worker.process = None
         for slot in self._slots.values():
             slot.close()
+        self._slots.clear()
+        self.release_retired()
         self.status_board.close()
         self.heartbeats.close()
         self._shared.close()

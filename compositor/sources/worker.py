@@ -2,12 +2,23 @@
 
 Decoding lives outside the render process because FFmpeg can hang or crash
 on a hostile stream; a dead worker takes only its own cameras with it, and
-the pool's supervisor restarts it.
+the pool's supervisor restarts it with the cameras it has at that moment.
+
+While it runs, the pool changes its cameras through a one-way pipe of
+commands (a layout reload): add a camera, remove one, or change the tile
+sizes one is published at. The cameras that stay are never touched.
 """
 
 from __future__ import annotations
 
-__all__ = ["WorkerSpec", "worker_main"]
+__all__ = [
+    "AddCamera",
+    "RemoveCamera",
+    "SetRenditions",
+    "WorkerCommand",
+    "WorkerSpec",
+    "worker_main",
+]
 
 import logging
 import os
@@ -15,13 +26,17 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
-from compositor.clock import MonotonicClock
+from compositor.clock import Clock, MonotonicClock
 from compositor.slots import HeartbeatBoard, StatusBoard
-from compositor.sources.camera import CameraJob, run_camera
+from compositor.sources.camera import CameraJob, RenditionSet, RenditionSpec, run_camera
 
-HEARTBEAT_INTERVAL_S = 0.2  # also how soon a worker sees the stop flag
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 0.2  # also how soon a worker sees the stop flag and a command
+STOP_JOIN_S = 1.0  # how long a stopping worker waits for all its camera threads together
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +44,115 @@ class WorkerSpec:
     index: int
     jobs: tuple[CameraJob, ...]
     status_path: str
-    cameras_total: int
+    cameras_total: int  # records in the status board (room for cameras added later)
     heartbeat_path: str
     workers_total: int
     log_level: int = logging.INFO
 
 
-def worker_main(spec: WorkerSpec) -> None:
+@dataclass(frozen=True, slots=True)
+class AddCamera:
+    job: CameraJob
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveCamera:
+    camera_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetRenditions:
+    camera_id: str
+    renditions: tuple[RenditionSpec, ...]
+
+
+WorkerCommand = AddCamera | RemoveCamera | SetRenditions
+
+
+class _RunningCamera:
+    def __init__(self, job: CameraJob, status: StatusBoard, clock: Clock) -> None:
+        self.job = job
+        self.stop = threading.Event()
+        self.renditions = RenditionSet(job.renditions)
+        self.thread = threading.Thread(
+            target=run_camera,
+            args=(job, status, self.stop, clock),
+            kwargs={"renditions": self.renditions},
+            name=f"camera-{job.camera_id}",
+            daemon=True,  # a thread stuck inside FFmpeg must not keep the process alive
+        )
+        self.thread.start()
+
+
+class _Cameras:
+    """The cameras of this worker, by id, changed by the pool's commands."""
+
+    def __init__(self, status: StatusBoard, clock: Clock) -> None:
+        self._status = status
+        self._clock = clock
+        self.running: dict[str, _RunningCamera] = {}
+        self.leaving: list[threading.Thread] = []  # removed, still finishing their last call
+
+    def add(self, job: CameraJob) -> None:
+        current = self.running.get(job.camera_id)
+        if current is not None and current.job.index == job.index:
+            return  # already running (a command may repeat what a restart already had)
+        if current is not None:
+            self.remove(job.camera_id)
+        self.running[job.camera_id] = _RunningCamera(job, self._status, self._clock)
+
+    def remove(self, camera_id: str) -> None:
+        camera = self.running.pop(camera_id, None)
+        if camera is not None:
+            # Not joined here: the thread may be inside a blocking FFmpeg call, and the
+            # heartbeat must go on. It sees the flag at its next frame or timeout.
+            camera.stop.set()
+            self.leaving.append(camera.thread)
+
+    def set_renditions(self, camera_id: str, specs: tuple[RenditionSpec, ...]) -> None:
+        camera = self.running.get(camera_id)
+        if camera is not None:
+            camera.renditions.replace(specs)
+
+    def apply(self, command: WorkerCommand) -> None:
+        if isinstance(command, AddCamera):
+            self.add(command.job)
+        elif isinstance(command, RemoveCamera):
+            self.remove(command.camera_id)
+        else:
+            self.set_renditions(command.camera_id, command.renditions)
+        log.debug("applied %s", type(command).__name__)
+
+    def reap(self) -> None:
+        self.leaving = [thread for thread in self.leaving if thread.is_alive()]
+
+    def stop_all(self, timeout: float) -> None:
+        for camera in self.running.values():
+            camera.stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in [camera.thread for camera in self.running.values()] + self.leaving:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _read_commands(commands: Connection | None, timeout: float) -> list[WorkerCommand]:
+    """Commands waiting in the pipe, waiting up to ``timeout`` for the first one."""
+    if commands is None:
+        time.sleep(timeout)
+        return []
+    received: list[WorkerCommand] = []
+    try:
+        wait = timeout
+        while commands.poll(wait):
+            received.append(commands.recv())
+            wait = 0.0
+    except (EOFError, OSError):
+        # The render process closed its end: it is stopping or gone (both checked by
+        # the caller). Wait as a poll would have, rather than spin on a closed pipe.
+        time.sleep(timeout)
+    return received
+
+
+def worker_main(spec: WorkerSpec, commands: Connection | None = None) -> None:
     """Process entry point: decode ``spec.jobs`` until the pool asks to stop or dies."""
     # Ctrl-C reaches the whole process group; stopping is the render process's call.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -46,25 +163,16 @@ def worker_main(spec: WorkerSpec) -> None:
     clock = MonotonicClock()
     status = StatusBoard(Path(spec.status_path), spec.cameras_total)
     heartbeats = HeartbeatBoard(Path(spec.heartbeat_path), spec.workers_total)
-    cameras_stop = threading.Event()
-    threads = [
-        threading.Thread(
-            target=run_camera,
-            args=(job, status, cameras_stop, clock),
-            name=f"camera-{job.camera_id}",
-            daemon=True,  # a thread stuck inside FFmpeg must not keep the process alive
-        )
-        for job in spec.jobs
-    ]
-    for thread in threads:
-        thread.start()
+    cameras = _Cameras(status, clock)
+    for job in spec.jobs:
+        cameras.add(job)
     parent = os.getppid()
     heartbeats.beat(spec.index, clock.now())
     while not heartbeats.stop_requested:
-        time.sleep(HEARTBEAT_INTERVAL_S)
+        for command in _read_commands(commands, HEARTBEAT_INTERVAL_S):
+            cameras.apply(command)
         heartbeats.beat(spec.index, clock.now())
+        cameras.reap()
         if os.getppid() != parent:
             break  # the render process is gone: do not decode for nobody
-    cameras_stop.set()
-    for thread in threads:
-        thread.join(timeout=1.0)
+    cameras.stop_all(STOP_JOIN_S)

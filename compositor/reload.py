@@ -1,0 +1,421 @@
+"""Hot reload: the running wall follows its layout file, keeps every version it applied,
+and switches between the file's presets.
+
+- :class:`LayoutWatcher` notices a changed file by polling it (editors that
+  save by writing a new file and renaming it over the old one included).
+- :class:`LayoutHistory` keeps each applied version with its time, the last 50.
+- :func:`revert_layout` writes the previous applied version back into the
+  file (atomically); the running wall then picks it up like any edit.
+- :class:`LiveLayout` ties them together for the running wall: a valid change
+  is applied (through a callback into the wall), an invalid one refused with
+  every error at its ``file:line:col``, the active preset kept across reloads.
+
+Nothing here knows about decoders or canvases: applying a layout is the
+wall's business (``WallApp.apply_layout``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HISTORY_KEEP",
+    "HistoryEntry",
+    "LayoutHistory",
+    "LayoutWatcher",
+    "LiveLayout",
+    "ReloadResult",
+    "atomic_write_text",
+    "default_state_dir",
+    "local_iso",
+    "revert_layout",
+    "state_base",
+]
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compositor.clock import Clock
+from compositor.errors import CompositorError, LayoutError
+from compositor.layout import Layout, parse_layout, read_layout_text
+
+log = logging.getLogger(__name__)
+
+HISTORY_KEEP = 50  # applied versions kept per layout
+POLL_EVERY_S = 0.25  # how often the layout file is looked at
+_HISTORY_NAME = re.compile(r"^(\d{8}-\d{6})-(\d+)\.yaml$")
+
+
+def state_base(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/videowall``, else ``~/.local/state/videowall``."""
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
+    return base / "videowall"
+
+
+def default_state_dir(layout_path: Path, env: Mapping[str, str] | None = None) -> Path:
+    """One folder per layout file: ``<base>/<stem>-<hash of its absolute path>``.
+
+    The hash tells apart two files of the same name; the stem lets a person
+    find theirs.
+    """
+    absolute = Path(os.path.abspath(layout_path))
+    digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:8]
+    return state_base(env) / f"{absolute.stem}-{digest}"
+
+
+def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
+    """Replace ``path`` by a file holding ``text``; a reader sees the old or the new, whole.
+
+    A symlink is followed: the file it points to is replaced, the link kept.
+    """
+    target = path.resolve()
+    if mode is None:
+        try:
+            mode = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# --- watching ---------------------------------------------------------------------
+
+
+_Signature = tuple[int, int, int, int]  # device, inode, size, mtime (ns)
+
+
+def _signature(path: Path) -> _Signature | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # between an editor's unlink and rename, or gone for good
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class LayoutWatcher:
+    """Says when the layout file has changed and settled.
+
+    The file is looked at by name every ``every`` seconds, so a file replaced
+    by rename is seen like one written in place. A change counts once it has
+    stayed the same for one more look: a file caught half-written is not
+    reported as a broken layout.
+    """
+
+    def __init__(self, path: Path, every: float = POLL_EVERY_S) -> None:
+        self.path = path
+        self.every = every
+        self._seen = _signature(path)
+        self._pending: _Signature | None = None
+        self._next = 0.0
+
+    def mark_seen(self) -> None:
+        """The file as it is now has been read: only later changes count."""
+        self._seen = _signature(self.path)
+        self._pending = None
+
+    def poll(self, now: float) -> bool:
+        if now < self._next:
+            return False
+        self._next = now + self.every
+        current = _signature(self.path)
+        if current is None or current == self._seen:
+            self._pending = None
+            return False
+        if current != self._pending:
+            self._pending = current  # changed: look again once before reading it
+            return False
+        self._seen, self._pending = current, None
+        return True
+
+
+# --- history ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    path: Path
+    number: int  # grows with each version recorded: the order, whatever the clock did
+    applied_at: str  # local time, "YYYY-mm-dd HH:MM:SS"
+
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+class LayoutHistory:
+    """Every applied version of one layout, as ``YYYYmmdd-HHMMSS-<n>.yaml`` files."""
+
+    def __init__(self, folder: Path, keep: int = HISTORY_KEEP) -> None:
+        self.folder = folder
+        self.keep = keep
+
+    def entries(self) -> list[HistoryEntry]:
+        """Oldest first."""
+        found = []
+        try:
+            names = os.listdir(self.folder)
+        except FileNotFoundError:
+            return []
+        for name in names:
+            match = _HISTORY_NAME.match(name)
+            if match is None:
+                continue
+            stamp, number = match.groups()
+            when = time.strptime(stamp, "%Y%m%d-%H%M%S")
+            found.append(
+                HistoryEntry(
+                    self.folder / name, int(number), time.strftime("%Y-%m-%d %H:%M:%S", when)
+                )
+            )
+        return sorted(found, key=lambda entry: entry.number)
+
+    def record(self, text: str, wall_time: float) -> HistoryEntry:
+        """Keep ``text`` as applied at ``wall_time`` (seconds since the epoch)."""
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        entries = self.entries()
+        if entries and _read_or_none(entries[-1].path) == text:
+            return entries[-1]  # the same again (a SIGHUP, an edit undone): one copy is enough
+        number = entries[-1].number + 1 if entries else 1
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wall_time))
+        path = self.folder / f"{stamp}-{number}.yaml"
+        atomic_write_text(path, text, mode=0o600)
+        for old in entries[: max(0, len(entries) + 1 - self.keep)]:
+            with contextlib.suppress(OSError):
+                old.path.unlink()
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall_time))
+        return HistoryEntry(path, number, when)
+
+
+def _read_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def revert_layout(layout_path: Path, history: LayoutHistory) -> HistoryEntry:
+    """Put the previous applied version back into the layout file; return it.
+
+    "Previous" is the newest applied version that differs from the file as
+    it is now: the one before the current, or, if the file holds an edit the
+    wall refused, the last good one (what the wall shows).
+    """
+    entries = history.entries()
+    if not entries:
+        raise CompositorError(
+            f"no applied versions of {layout_path} are kept in {history.folder} "
+            "(has a wall run this layout, with this --state-dir?)"
+        )
+    current = _read_or_none(layout_path)  # None (gone or garbled): any version is better
+    for entry in reversed(entries):
+        text = entry.text()
+        if text != current:
+            atomic_write_text(layout_path, text)
+            return entry
+    raise CompositorError(
+        f"nothing to revert to: the {len(entries)} kept version(s) of {layout_path} "
+        "are all the same as the file"
+    )
+
+
+# --- the running wall's layout ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """How the last attempt to change the wall's layout went."""
+
+    trigger: str  # "start", "file changed", "SIGHUP", "preset", ...
+    outcome: str  # "applied", "refused", "unchanged"
+    at: float  # wall time (seconds since the epoch)
+    message: str = ""
+    errors: tuple[str, ...] = field(default_factory=tuple)  # file:line:col: message
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "outcome": self.outcome,
+            "at": local_iso(self.at),
+            "message": self.message,
+            "errors": list(self.errors),
+        }
+
+
+def local_iso(wall_time: float) -> str:
+    """``2026-11-25T14:03:12+0100``: local time with its offset, for status and logs."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(wall_time))
+
+
+ApplyLayout = Callable[[Layout], str]  # switches the wall; says what changed; CompositorError
+
+
+class LiveLayout:
+    """The layout of a running wall: its file, the versions applied, the active preset.
+
+    Driven from the render loop: :meth:`poll` each tick (cheap: a ``stat``
+    four times a second). :meth:`request_reload` is safe from a signal handler.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        state_dir: Path,
+        layout: Layout,
+        apply: ApplyLayout,
+        clock: Clock,
+        watch: bool = True,
+    ) -> None:
+        self.path = path
+        self.state_dir = state_dir
+        self.history = LayoutHistory(state_dir / "history")
+        self.file_layout = layout  # as the file has it, no preset applied
+        self.preset: str | None = None
+        self._apply = apply
+        self._clock = clock
+        self._watcher = LayoutWatcher(path) if watch else None
+        self._reload_requested = threading.Event()
+        self._last_text: str | None = None  # the text last looked at, applied or refused
+        self.applied_at = clock.wall_time()
+        self.applied_version: HistoryEntry | None = None
+        self.last_result = ReloadResult("start", "applied", self.applied_at)
+
+    def start(self) -> None:
+        """Record the layout the wall started with (read again: it may have moved on)."""
+        try:
+            text = read_layout_text(self.path)
+            same = self._parse(text) == self.file_layout
+        except LayoutError:
+            text, same = "", False
+        if self._watcher is not None:
+            self._watcher.mark_seen()
+        if same:
+            self._last_text = text
+            self.applied_version = self.history.record(text, self.applied_at)
+        else:  # edited between the wall's start and now: take the file as it is now
+            self._reload_requested.set()
+
+    def _parse(self, text: str) -> Layout:
+        # As load_layout reads a file: image paths start at the file's folder.
+        return parse_layout(text, str(self.path), None, self.path.absolute().parent)
+
+    def request_reload(self) -> None:
+        self._reload_requested.set()
+
+    def poll(self, now: float) -> ReloadResult | None:
+        """Reload if asked to or if the file changed; the result, or None if nothing to do."""
+        if self._reload_requested.is_set():
+            self._reload_requested.clear()
+            if self._watcher is not None:
+                self._watcher.mark_seen()
+            return self.reload("SIGHUP", force=True)
+        if self._watcher is not None and self._watcher.poll(now):
+            return self.reload("file changed")
+        return None
+
+    def reload(self, trigger: str, force: bool = False) -> ReloadResult | None:
+        """Read the file and apply it if it is valid; None if it did not change."""
+        try:
+            text = read_layout_text(self.path)
+        except LayoutError as exc:
+            return self._refused(trigger, exc)
+        if text == self._last_text and not force:
+            return None
+        self._last_text = text
+        try:
+            layout = self._parse(text)
+        except LayoutError as exc:
+            return self._refused(trigger, exc)
+        preset = self.preset
+        note = ""
+        if preset is not None and preset not in _presets(layout):
+            note = f"; preset {preset!r} is no longer in the file: showing its own arrangement"
+            preset = None
+        try:
+            message = self._apply(_effective(layout, preset))
+        except CompositorError as exc:
+            return self._refused(trigger, exc)
+        self.file_layout, self.preset = layout, preset
+        self.applied_at = self._clock.wall_time()
+        self.applied_version = self.history.record(text, self.applied_at)
+        result = ReloadResult(trigger, "applied", self.applied_at, message + note)
+        log.info("layout %s applied (%s): %s%s", self.path, trigger, message, note)
+        self.last_result = result
+        return result
+
+    def select_preset(self, name: str | None) -> ReloadResult:
+        """Show preset ``name`` (None: the file's own arrangement).
+
+        UnknownPresetError (naming the known ones) if the file has no such preset.
+        """
+        message = self._apply(_effective(self.file_layout, name))
+        self.preset = name
+        what = f"preset {name}" if name else "the layout's own arrangement"
+        result = ReloadResult("preset", "applied", self._clock.wall_time(), f"{what}: {message}")
+        log.info("showing %s: %s", what, message)
+        self.last_result = result
+        return result
+
+    @property
+    def presets(self) -> list[str]:
+        return _presets(self.file_layout)
+
+    def describe(self) -> dict[str, Any]:
+        """The layout part of the status file."""
+        return {
+            "layout": str(self.path),
+            "state_dir": str(self.state_dir),
+            "applied_at": local_iso(self.applied_at),
+            "applied_version": str(self.applied_version.path) if self.applied_version else None,
+            "preset": self.preset,
+            "presets": self.presets,
+            "watching": self._watcher is not None,
+            "last_reload": self.last_result.as_dict(),
+        }
+
+    def _refused(self, trigger: str, error: CompositorError) -> ReloadResult:
+        if isinstance(error, LayoutError):
+            errors = tuple(str(issue) for issue in error.issues)
+        else:
+            errors = (str(error),)
+        result = ReloadResult(
+            trigger,
+            "refused",
+            self._clock.wall_time(),
+            "the wall keeps its last good layout",
+            errors,
+        )
+        log.error(
+            "layout %s refused (%s); the wall keeps its last good layout:\n  %s",
+            self.path,
+            trigger,
+            "\n  ".join(errors),
+        )
+        self.last_result = result
+        return result
+
+
+def _presets(layout: Layout) -> list[str]:
+    return list(layout.presets)
+
+
+def _effective(layout: Layout, preset: str | None) -> Layout:
+    return layout if preset is None else layout.with_preset(preset)

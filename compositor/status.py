@@ -1,0 +1,159 @@
+"""The running wall's status file, ``<state dir>/status.json``, and how it is printed.
+
+Written about once a second by the render loop (atomically: a reader never
+sees half a file), read by ``videowall status``, monitoring scripts and the
+tests. URLs in it are redacted (``rtsp://user:***@host/...``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "STATUS_FILE",
+    "StatusWriter",
+    "format_status",
+    "locate_state_dir",
+    "process_identity",
+    "read_status",
+    "wall_alive",
+]
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from compositor.errors import CompositorError
+from compositor.reload import atomic_write_text, default_state_dir, state_base
+from compositor.slots import _process_start as process_start  # one definition of "same process"
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "status.json"
+WRITE_EVERY_S = 1.0
+
+Status = dict[str, Any]
+
+
+class StatusWriter:
+    """Writes the status every ``every`` seconds (or at once when asked)."""
+
+    def __init__(self, path: Path, every: float = WRITE_EVERY_S) -> None:
+        self.path = path
+        self.every = every
+        self._next = 0.0
+        self._failed = False
+
+    def maybe_write(self, now: float, build: Callable[[], Status], force: bool = False) -> None:
+        if now < self._next and not force:
+            return
+        self._next = now + self.every
+        try:
+            atomic_write_text(self.path, json.dumps(build(), indent=2) + "\n", mode=0o600)
+            self._failed = False
+        except OSError as exc:
+            if not self._failed:  # once, not every second
+                log.error("cannot write the status file %s: %s", self.path, exc)
+            self._failed = True
+
+
+def read_status(state_dir: Path) -> Status:
+    path = state_dir / STATUS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CompositorError(
+            f"no status in {state_dir}: no wall has run with this state folder"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise CompositorError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise CompositorError(f"{path} is not a status file")
+    return data
+
+
+def wall_alive(status: Status) -> bool:
+    """Is the wall that wrote ``status`` still running?"""
+    pid = status.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    # The pid may have been reused by another program: its start time tells.
+    started = process_start(pid)
+    return started is not None and started == status.get("pid_start")
+
+
+def process_identity() -> dict[str, Any]:
+    """This process, as :func:`wall_alive` recognises it later."""
+    pid = os.getpid()
+    return {"pid": pid, "pid_start": process_start(pid)}
+
+
+def format_status(status: Status) -> list[str]:
+    """The status as a person reads it."""
+    alive = wall_alive(status)
+    lines = [
+        f"wall:     {'running' if alive else 'NOT RUNNING'} (pid {status.get('pid')}), "
+        f"status of {status.get('updated_at')}",
+        f"layout:   {status.get('layout')}",
+        f"applied:  {status.get('applied_at')}"
+        + (f" (kept as {status['applied_version']})" if status.get("applied_version") else ""),
+    ]
+    presets = status.get("presets") or []
+    preset = status.get("preset")
+    lines.append(
+        f"preset:   {preset or '(none: the layout as written)'}"
+        + (f"; presets: {', '.join(presets)}" if presets else "; the layout has no presets")
+    )
+    last = status.get("last_reload") or {}
+    if last:
+        lines.append(
+            f"last change: {last.get('outcome')} ({last.get('trigger')}) at {last.get('at')}"
+            + (f": {last['message']}" if last.get("message") else "")
+        )
+        lines += [f"  {error}" for error in last.get("errors") or []]
+    outputs = status.get("outputs") or []
+    if outputs:
+        lines.append("outputs:  " + ", ".join(_output_text(output) for output in outputs))
+    cameras = status.get("cameras") or {}
+    lines.append(f"cameras:  {len(cameras)}")
+    width = max((len(camera_id) for camera_id in cameras), default=0)
+    for camera_id, camera in cameras.items():
+        reason = f" ({camera['reason']})" if camera.get("reason") else ""
+        lines.append(
+            f"  {camera_id:<{width}}  {camera.get('state', '?'):<10} "
+            f"{camera.get('frames', 0):>8} frames  {camera.get('name', '')}  "
+            f"{camera.get('url', '')}{reason}"
+        )
+    return lines
+
+
+def _output_text(output: dict[str, Any]) -> str:
+    size = output.get("size") or ["?", "?"]
+    return f"{output.get('id')} {size[0]}x{size[1]}"
+
+
+def locate_state_dir(layout: Path | None, state_dir: Path | None) -> Path:
+    """The state folder a command talks about: as given, the layout's, or the running wall's."""
+    if state_dir is not None:
+        return state_dir
+    if layout is not None:
+        return default_state_dir(layout)
+    base = state_base()
+    running = []
+    for folder in sorted(base.glob("*")) if base.is_dir() else []:
+        try:
+            if wall_alive(read_status(folder)):
+                running.append(folder)
+        except CompositorError:
+            continue
+    if len(running) == 1:
+        return running[0]
+    if not running:
+        raise CompositorError(
+            f"no running wall found (state folders in {base}): name the layout file"
+        )
+    raise CompositorError(
+        "several walls are running; name the layout file (or --state-dir): "
+        + ", ".join(str(folder) for folder in running)
+    )

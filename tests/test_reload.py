@@ -1,0 +1,307 @@
+"""Hot reload against real cameras: a running wall follows its layout file.
+
+Edits are applied within a second; cameras that stay keep their decoder (no
+reconnect: the same status record, never 'connecting' again, the same worker
+processes); a camera no longer shown is stopped; a broken edit is refused
+and the wall keeps showing its last good layout. Also SIGHUP, the history
+of applied layouts, ``videowall revert`` and ``videowall status`` through
+the real command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from compositor.app import RunOptions, WallApp
+from compositor.demo.testcams import SyntheticCameraServer
+from compositor.layout import load_layout
+from compositor.reload import LayoutHistory, revert_layout
+from compositor.slots import CameraState
+from tests.conftest import BLUE, GREEN, RED, share_near, tick_until
+
+pytestmark = pytest.mark.e2e
+
+Pixels = npt.NDArray[np.uint8]
+COLOURS = {"red": RED, "green": GREEN, "blue": BLUE}
+
+
+def layout_text(
+    server: SyntheticCameraServer,
+    tiles: list[str],
+    grid: str = "1x2",
+    extra: str = "",
+    more_cameras: list[str] | None = None,
+) -> str:
+    cameras = sorted((set(tiles) | set(more_cameras or [])) & set(COLOURS))
+    lines = ["cameras:"]
+    lines += [f"  {c}: {{name: '{c.title()}', url: '{server.url(c)}'}}" for c in cameras]
+    lines += [
+        "outputs:",
+        "  - id: O1",
+        "    size: [320, 180]",
+        f"    grid: {grid}",
+        f"    tiles: [{', '.join(tiles)}]",
+    ]
+    return "\n".join(lines) + "\n" + extra
+
+
+def line_of(text: str, word: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if word in line)
+
+
+def save(path: Path, text: str) -> None:
+    """As most editors save: a new file renamed over the old one."""
+    tmp = path.with_name(f".{path.name}.swp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def tiles_of(pixels: Pixels, grid: str) -> list[Pixels]:
+    rows, cols = (int(n) for n in grid.split("x"))
+    h, w = pixels.shape[0] // rows, pixels.shape[1] // cols
+    return [
+        pixels[r * h : (r + 1) * h, c * w : (c + 1) * w] for r in range(rows) for c in range(cols)
+    ]
+
+
+def shows(pixels: Pixels, grid: str, cameras: list[str]) -> bool:
+    """Each tile's middle is mostly its camera's colour (pictures are letterboxed)."""
+    for tile, camera in zip(tiles_of(pixels, grid), cameras, strict=True):
+        h, w = tile.shape[:2]
+        middle = tile[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3]
+        if share_near(middle, COLOURS[camera]) < 0.6:
+            return False
+    return True
+
+
+@pytest.fixture
+def live_wall(tmp_path: Path) -> Iterator[Callable[[str], WallApp]]:
+    apps: list[WallApp] = []
+
+    def start(text: str) -> WallApp:
+        path = tmp_path / "wall.yaml"
+        path.write_text(text)
+        options = RunOptions(headless=True, layout_path=path, state_dir=tmp_path / "state")
+        app = WallApp(load_layout(path), options)
+        apps.append(app)
+        app.start()
+        return app
+
+    yield start
+    for app in apps:
+        app.close()
+
+
+class DecoderWatch:
+    """Samples the decoders of some cameras on every tick: a reconnect cannot hide."""
+
+    def __init__(self, app: WallApp, cameras: list[str]) -> None:
+        self.app = app
+        self.index = {c: app.pool.index_of(c) for c in cameras}
+        self.since = {c: app.pool.status(c).since for c in cameras}
+        self.frames = {c: app.pool.status(c).frames for c in cameras}
+        self.pids = sorted(app.pool.worker_pids())
+        self.states: set[CameraState] = set()
+
+    def sample(self) -> None:
+        for index in self.index.values():
+            self.states.add(self.app.pool.status_board.read(index).state)
+
+    def check_kept(self) -> None:
+        for camera, index in self.index.items():
+            assert self.app.pool.index_of(camera) == index, f"{camera}: a new decoder"
+            status = self.app.pool.status(camera)
+            assert status.since == self.since[camera], f"{camera} reconnected"
+            assert status.frames > self.frames[camera], f"{camera} stopped decoding"
+        assert self.states == {CameraState.LIVE}, f"kept cameras went {self.states}"
+        assert sorted(self.app.pool.worker_pids()) == self.pids, "worker processes changed"
+
+
+def apply_edit(app: WallApp, path: Path, text: str, watch: DecoderWatch | None = None) -> float:
+    """Save ``text`` over the layout and tick until the wall has dealt with it."""
+    assert app.live is not None
+    before = app.live.last_result
+    save(path, text)
+
+    def done() -> bool:
+        if watch is not None:
+            watch.sample()
+        return app.live is not None and app.live.last_result is not before
+
+    return tick_until(app, done, 3.0, "the edit handled")
+
+
+def test_edits_are_applied_live_and_kept_cameras_keep_their_decoders(
+    camera_server: SyntheticCameraServer, live_wall: Callable[[str], WallApp], tmp_path: Path
+) -> None:
+    path = tmp_path / "wall.yaml"
+    app = live_wall(layout_text(camera_server, ["red", "green"]))
+    assert app.live is not None
+    tick_until(app, lambda: shows(app.canvases["O1"].to_bgr(), "1x2", ["red", "green"]), 15, "up")
+    watch = DecoderWatch(app, ["red", "green"])
+
+    # Swap two cameras: same tile sizes, so the same slots; the first frame drawn
+    # after the change already shows both pictures (no black in between).
+    took = apply_edit(app, path, layout_text(camera_server, ["green", "red"]), watch)
+    assert app.live.last_result.outcome == "applied" and took < 1.0, app.live.last_result
+    assert shows(app.canvases["O1"].to_bgr(), "1x2", ["green", "red"]), "no black flash"
+
+    # Resize the grid: each camera gets a rendition of the new size, live.
+    took = apply_edit(app, path, layout_text(camera_server, ["green", "red"], "2x1"), watch)
+    assert app.live.last_result.outcome == "applied" and took < 1.0, app.live.last_result
+    assert "new tile sizes for" in app.live.last_result.message
+    tick_until(
+        app,
+        lambda: (watch.sample(), shows(app.canvases["O1"].to_bgr(), "2x1", ["green", "red"]))[1],
+        1.0,
+        "pictures at the new size",
+    )
+    watch.check_kept()
+
+    # Remove a camera and add one: the removed decoder stops, the new one starts.
+    green_index = app.pool.index_of("green")
+    red_watch = DecoderWatch(app, ["red"])
+    took = apply_edit(app, path, layout_text(camera_server, ["red", "blue"], "2x1"), red_watch)
+    assert app.live.last_result.outcome == "applied" and took < 1.0, app.live.last_result
+    assert app.pool.camera_ids == ["red", "blue"]
+    tick_until(
+        app,
+        lambda: app.pool.status_board.read(green_index).state is CameraState.STOPPED,
+        2.0,
+        "green's decoder stopped",
+    )
+    stopped_frames = app.pool.status_board.read(green_index).frames
+    tick_until(
+        app,
+        lambda: (
+            red_watch.sample(),
+            shows(app.canvases["O1"].to_bgr(), "2x1", ["red", "blue"]),
+        )[1],
+        10.0,
+        "the new camera on the wall",
+    )
+    assert app.pool.status_board.read(green_index).frames == stopped_frames
+    red_watch.check_kept()
+
+    # A broken edit is refused: errors at file:line:col, the wall unchanged.
+    shown = app.layout
+    red_watch = DecoderWatch(app, ["red", "blue"])
+    broken = layout_text(camera_server, ["red", "cam_nope"], "2x1")
+    apply_edit(app, path, broken)
+    result = app.live.last_result
+    assert result.outcome == "refused"
+    line = line_of(broken, "cam_nope")
+    at = f"{path}:{line}:{broken.splitlines()[line - 1].index('cam_nope') + 1}:"
+    assert result.errors == (f"{at} unknown camera 'cam_nope'",), result
+    assert app.layout is shown
+    tick_until(app, lambda: (red_watch.sample(), False)[1] or app.ticks % 25 == 0, 2, "ticks")
+    assert shows(app.canvases["O1"].to_bgr(), "2x1", ["red", "blue"])
+    red_watch.check_kept()
+    app._write_status_now()
+    status = json.loads((tmp_path / "state" / "status.json").read_text())
+    assert status["last_reload"]["outcome"] == "refused"
+    assert status["last_reload"]["errors"] == [f"{at} unknown camera 'cam_nope'"]
+    assert status["cameras"]["red"]["state"] == "live"
+
+    # Every applied version is kept; revert puts the one before the last back.
+    history = LayoutHistory(tmp_path / "state" / "history")
+    assert len(history.entries()) == 4  # the start, the swap, the resize, the new camera
+    entry = revert_layout(path, history)  # the file holds the refused edit: back to the last good
+    assert entry.path == history.entries()[-1].path
+    assert path.read_text() == layout_text(camera_server, ["red", "blue"], "2x1")
+
+
+def test_sighup_status_and_revert_through_the_command_line(
+    camera_server: SyntheticCameraServer, tmp_path: Path
+) -> None:
+    path, state, snaps = tmp_path / "wall.yaml", tmp_path / "state", tmp_path / "snaps"
+    first = layout_text(camera_server, ["red", "green"])
+    path.write_text(first)
+    wall = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "compositor", "run", str(path), "--headless", "--no-watch"),
+            *("--state-dir", str(state), "--snapshot", str(snaps), "--every", "0.2"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(lambda: shows_png(snaps / "O1.png", "1x2", ["red", "green"]), 20, "wall up")
+        status = read_status(state)
+        pids, applied_at = status["decoder_pids"], status["applied_at"]
+        frames = status["cameras"]["red"]["frames"]
+
+        save(path, layout_text(camera_server, ["green", "red"]))
+        time.sleep(0.8)  # --no-watch: the file is not looked at...
+        assert read_status(state)["last_reload"]["trigger"] == "start"
+        started = time.monotonic()
+        wall.send_signal(signal.SIGHUP)  # ...until SIGHUP
+        wait_for(lambda: read_status(state)["last_reload"]["trigger"] == "SIGHUP", 2, "SIGHUP")
+        wait_for(lambda: shows_png(snaps / "O1.png", "1x2", ["green", "red"]), 2, "swapped")
+        assert time.monotonic() - started < 1.5
+        status = read_status(state)
+        assert status["decoder_pids"] == pids and status["applied_at"] != applied_at
+        assert status["cameras"]["red"]["frames"] > frames
+
+        shown = videowall("status", "--state-dir", str(state))
+        assert shown.returncode == 0, shown.stderr
+        assert "running" in shown.stdout and "applied (SIGHUP)" in shown.stdout
+        assert "red" in shown.stdout and "live" in shown.stdout
+
+        reverted = videowall("revert", str(path), "--state-dir", str(state))
+        assert reverted.returncode == 0, reverted.stderr
+        assert "restored" in reverted.stdout and path.read_text() == first
+        # The wall does not watch its file here: revert told it to reload.
+        wait_for(lambda: shows_png(snaps / "O1.png", "1x2", ["red", "green"]), 2, "reverted")
+        # Kept: the first, the swapped one, the first again (applied anew).
+        kept = [entry.text() for entry in LayoutHistory(state / "history").entries()]
+        assert kept == [first, layout_text(camera_server, ["green", "red"]), first]
+    finally:
+        wall.send_signal(signal.SIGTERM)
+        output, _ = wall.communicate(timeout=10)
+    assert wall.returncode == 0, output
+    assert "Traceback" not in output
+    assert not (state / "control.sock").exists()
+    gone = videowall("status", "--state-dir", str(state))
+    assert gone.returncode == 2 and "NOT RUNNING" in gone.stdout
+
+
+def videowall(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "compositor", *args], capture_output=True, text=True, timeout=30
+    )
+
+
+def read_status(state: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((state / "status.json").read_text())
+    return data
+
+
+def shows_png(path: Path, grid: str, cameras: list[str]) -> bool:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.exists() else None
+    return image is not None and shows(image, grid, cameras)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (OSError, ValueError, KeyError):
+            pass  # a file not written yet
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout} s")
