@@ -43,12 +43,15 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from compositor.errors import LayoutError, LayoutIssue, UnknownPresetError
 from compositor.geometry import Fit, TileRect, grid_cells
@@ -58,6 +61,7 @@ MAX_LAYOUT_BYTES = 2 * 1024 * 1024  # a layout is a few kB; refuse anything absu
 ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_GRID_PATTERN = r"^[1-9][0-9]?x[1-9][0-9]?$"
 
 Identifier = Annotated[str, Field(pattern=_ID_PATTERN)]
 
@@ -87,12 +91,19 @@ def _expand_url(url: str, env: Mapping[str, str]) -> str:
 
 
 class CameraConfig(_StrictModel):
+    # URLs hold passwords: left out of repr, and redacted in JSON (model_dump_json) so a
+    # printed or saved dump never shows one; model_dump() in Python keeps them whole.
     name: str = Field(default="", max_length=200, description="Shown on the tile")
-    url: str = Field(description="rtsp:// URL; ${VAR} is taken from the environment")
+    url: str = Field(description="rtsp:// URL; ${VAR} is taken from the environment", repr=False)
     url_low: str | None = Field(
         default=None,
         description="The camera's sub-stream (rtsp://, ${VAR} allowed), used for small tiles",
+        repr=False,
     )
+
+    @field_serializer("url", "url_low", when_used="json-unless-none")
+    def _redacted(self, url: str) -> str:
+        return redact_url(url)
 
     @field_validator("url", "url_low")
     @classmethod
@@ -274,7 +285,7 @@ class PlacedTile:
         return (self.box_w, self.box_h) if self.box_w else (self.rect.w, self.rect.h)
 
 
-Grid = Annotated[str, Field(pattern=r"^[1-9][0-9]?x[1-9][0-9]?$", description="rows x columns")]
+Grid = Annotated[str, Field(pattern=_GRID_PATTERN, description="rows x columns")]
 Tiles = list[
     Annotated[TileConfig, BeforeValidator(_tile_shorthand, json_schema_input_type=str | TileConfig)]
 ]
@@ -517,6 +528,16 @@ class _TooManyNodes(Exception):
     pass
 
 
+_MISSING = object()
+
+
+def _plain_key(key: Any) -> Any:
+    # Numbers stay numbers (pydantic then says "not text"); anything else odd becomes text.
+    if isinstance(key, bool) or key is None:
+        return {True: "true", False: "false", None: "null"}[key]
+    return key if isinstance(key, int | float) else str(key)
+
+
 def _plain(node: Any, budget: list[int] | None = None) -> Any:
     """ruamel's round-trip types -> plain dict/list/str/int, so pydantic sees plain data.
 
@@ -529,10 +550,7 @@ def _plain(node: Any, budget: list[int] | None = None) -> Any:
     if budget[0] < 0:
         raise _TooManyNodes
     if isinstance(node, dict):
-        return {
-            str(k) if not isinstance(k, int | float) else k: _plain(v, budget)
-            for k, v in node.items()
-        }
+        return {_plain_key(k): _plain(v, budget) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v, budget) for v in node]
     if isinstance(node, bool):
@@ -552,24 +570,29 @@ _Path = tuple[str | int, ...]
 def _position(root: Any, path: _Path, at_key: bool = False) -> tuple[int, int]:
     """1-based line and column of the deepest node of ``path`` present in the YAML tree.
 
-    ``at_key`` points at the last key itself rather than its value (an unknown key).
+    ``at_key`` points at the last key itself rather than its value (an unknown key);
+    so does a path ending in pydantic's ``"[key]"`` (a key that is not a valid id).
     """
     line, col = 1, 1
     node = root
-    for key in path:
-        if isinstance(node, CommentedMap) and key in node:
+    for index, step in enumerate(path):
+        if isinstance(node, CommentedMap):
+            key = next((k for k in node if _plain_key(k) == step), _MISSING)
+            if key is _MISSING:
+                break
             # The key's position names the offending entry; its value may be a long block.
             k_line, k_col = node.lc.key(key)
             line, col = k_line + 1, k_col + 1
             value = node[key]
-            if not isinstance(value, CommentedMap | CommentedSeq) and not at_key:
+            key_wanted = at_key or path[index + 1 : index + 2] == ("[key]",)
+            if not isinstance(value, CommentedMap | CommentedSeq) and not key_wanted:
                 v_line, v_col = node.lc.value(key)
                 line, col = v_line + 1, v_col + 1
             node = value
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            i_line, i_col = node.lc.item(key)
+        elif isinstance(node, CommentedSeq) and isinstance(step, int) and 0 <= step < len(node):
+            i_line, i_col = node.lc.item(step)
             line, col = i_line + 1, i_col + 1
-            node = node[key]
+            node = node[step]
         else:
             break
     return line, col
@@ -603,6 +626,27 @@ def _message(error: Any) -> str:
         return f"unknown key {loc[-1]!r}{hint}"
     if kind == "missing":
         return f"missing required key {loc[-1]!r}" if loc else "missing required key"
+    if kind == "too_short" and loc and isinstance(loc[-1], str):
+        context = error.get("ctx", {})
+        wanted, given = context.get("min_length"), context.get("actual_length")
+        return f"{loc[-1]!r} needs at least {wanted} item(s), {given} given"
+    if kind == "string_type" and isinstance(error.get("input"), int | float | None):
+        # Only numbers and null are echoed: a string could be a URL with a password.
+        given = error["input"]
+        if given is None:
+            return "expected text, got nothing (null)"
+        return f"expected text, got {given!r}: write it in quotes ('{given}')"
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern")
+        if pattern == _ID_PATTERN:
+            return (
+                f"{str(error.get('input'))[:70]!r} is not a valid id: letters, digits, '_', "
+                "'.', '-', starting with a letter or digit, at most 64"
+            )
+        if pattern == _GRID_PATTERN:
+            return "a grid is rows x columns, e.g. 2x3 (1 to 99 each)"
+    if kind == "model_type" and "tiles" in loc:
+        return "a tile is a camera id or a mapping (camera, tour, clock, text or image)"
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
 
@@ -619,23 +663,71 @@ class ParsedLayout:
         return LayoutIssue(self.source, *_position(self.root, path), message)
 
 
-def _read_yaml(text: str, source: str) -> CommentedMap:
+def _yaml(allow_duplicate_keys: bool = False) -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = allow_duplicate_keys
+    return yaml
+
+
+def _duplicate_keys(text: str, source: str) -> list[LayoutIssue]:
+    """Every key given twice in one mapping, at the second, naming the first's line.
+
+    Walks the composed node graph, in which an alias is a shared node, not a copy.
+    """
+    issues: list[LayoutIssue] = []
+    stack: list[Node] = [_yaml().compose(text)]
+    visited: set[int] = set()
+    while stack and len(visited) < MAX_LAYOUT_NODES:
+        node = stack.pop()
+        if node is None or id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, MappingNode):
+            first_line: dict[str, int] = {}
+            for key, value in node.value:
+                stack.append(value)
+                if not isinstance(key, ScalarNode):
+                    continue
+                line, col = key.start_mark.line + 1, key.start_mark.column + 1
+                if key.value in first_line:
+                    message = f"duplicate key {key.value!r} (first on line {first_line[key.value]})"
+                    issues.append(LayoutIssue(source, line, col, message))
+                else:
+                    first_line[key.value] = line
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return sorted(issues, key=lambda issue: (issue.line, issue.col))
+
+
+def _syntax_problem(exc: MarkedYAMLError) -> str:
+    problem = redact_secrets(exc.problem or exc.context or "invalid YAML")
+    if "'\\t'" in problem:
+        problem += " (indent with spaces, not tabs)"
+    return f"YAML syntax error: {problem}"
+
+
+def _read_yaml(text: str, source: str) -> tuple[CommentedMap, list[LayoutIssue]]:
+    """The YAML tree of ``text`` and its duplicate keys (reported, and the rest still checked)."""
+    duplicates: list[LayoutIssue] = []
     try:
-        root = YAML(typ="rt").load(text)
+        try:
+            root = _yaml().load(text)
+        except DuplicateKeyError:
+            duplicates = _duplicate_keys(text, source)
+            root = _yaml(allow_duplicate_keys=True).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise LayoutError(
-            [LayoutIssue(source, line, col, f"YAML syntax error: {problem}")]
-        ) from None
-    except (YAMLError, ValueError, RecursionError) as exc:
-        raise LayoutError([LayoutIssue(source, 0, 0, f"not valid YAML: {exc}")]) from None
+        raise LayoutError([LayoutIssue(source, line, col, _syntax_problem(exc))]) from None
+    except (YAMLError, ValueError) as exc:
+        message = f"not valid YAML: {redact_secrets(str(exc))}"
+        raise LayoutError([LayoutIssue(source, 0, 0, message)]) from None
+    except RecursionError:
+        raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
     if not isinstance(root, CommentedMap):
-        raise LayoutError(
-            [LayoutIssue(source, 1, 1, "a layout must be a mapping with 'cameras' and 'outputs'")]
-        )
-    return root
+        shape = "a layout must be a mapping with 'cameras' and 'outputs'"
+        raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, shape)])
+    return root, duplicates
 
 
 def parse_layout_document(
@@ -652,7 +744,7 @@ def parse_layout_document(
     # Imported here, not at the top: the checks are written against this module's models.
     from compositor.layout_checks import layout_issues, partial_issues
 
-    root = _read_yaml(text, source)
+    root, duplicates = _read_yaml(text, source)
     try:
         data = _plain(root)
     except _TooManyNodes:
@@ -673,27 +765,23 @@ def parse_layout_document(
     try:
         layout = Layout.model_validate(data, context=context)
     except ValidationError as exc:
-        issues = [
-            LayoutIssue(
-                source,
-                *_position(root, tuple(err["loc"]), at_key=err["type"] == "extra_forbidden"),
-                _message(err),
-            )
+        found = [
+            (tuple(err["loc"]), _message(err), err["type"] == "extra_forbidden")
             for err in exc.errors()
         ]
-        issues += [
-            LayoutIssue(source, *_position(root, p), m) for p, m in partial_issues(data, source_dir)
-        ]
-        issues.sort(key=lambda issue: (issue.line, issue.col))
-        raise LayoutError(issues) from None
+        found += [(path, message, False) for path, message in partial_issues(data, source_dir)]
     except RecursionError:
         raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
-    layout._source_dir = source_dir
-    semantic = layout_issues(layout)
-    if semantic:
-        raise LayoutError(
-            [LayoutIssue(source, *_position(root, path), msg) for path, msg in semantic]
-        )
+    else:
+        layout._source_dir = source_dir
+        found = [(path, message, False) for path, message in layout_issues(layout)]
+    # A message may quote a value, and a value may be a URL with a password in it.
+    issues = duplicates + [
+        LayoutIssue(source, *_position(root, path, at_key), redact_secrets(message))
+        for path, message, at_key in found
+    ]
+    if issues:
+        raise LayoutError(sorted(issues, key=lambda issue: (issue.line, issue.col)))
     return ParsedLayout(layout, source, root)
 
 
@@ -745,16 +833,24 @@ def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layou
 
 
 def redact_url(url: str) -> str:
-    """``rtsp://user:secret@host/x`` -> ``rtsp://user:***@host/x``: never show a password."""
-    parts = urlsplit(url)
-    if parts.password is None and "@" not in parts.netloc:
+    """``rtsp://user:secret@host/x`` -> ``rtsp://user:***@host/x``: never show a password.
+
+    Plain string work, not ``urlsplit``: a password with ``/``, ``@`` or ``#`` in it
+    (an unencoded ``${VAR}``) would otherwise be taken for the path and shown. Up to
+    the last ``@`` is hidden, so an ``@`` in the path may hide more than needed.
+    """
+    scheme, separator, rest = url.partition("://")
+    at = rest.rfind("@")
+    if not separator or at < 0:
         return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
+    user = rest[:at].split(":", 1)[0]
+    if any(c in user for c in "/?#"):
+        return url  # the @ is in the path: there is no user part
+    return f"{scheme}://{user}:***@{rest[at + 1 :]}"
 
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]*@")
+# The password runs to the last @ before a blank: it may hold an @ of its own.
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):\S*@")
 
 
 def redact_secrets(text: str) -> str:

@@ -68,11 +68,13 @@ def validate_text(
     source: str,
     env: Mapping[str, str] | None = None,
     monitors: Sequence[Monitor] | None = None,
+    source_dir: Path | None = None,
 ) -> FileReport:
-    """Check layout ``text``; ``monitors`` None means they could not be asked."""
+    """Check layout ``text``; ``monitors`` None means they could not be asked;
+    ``source_dir`` is where relative image paths start (default: the current folder)."""
     report = FileReport(source)
     try:
-        parsed = parse_layout_document(text, source, env)
+        parsed = parse_layout_document(text, source, env, source_dir)
     except LayoutError as exc:
         report.errors = exc.issues
         return report
@@ -95,13 +97,18 @@ def validate_file(
         text = read_layout_text(path)
     except LayoutError as exc:
         return FileReport(str(path), errors=exc.issues)
-    return validate_text(text, str(path), env, monitors)
+    return validate_text(text, str(path), env, monitors, Path(path).absolute().parent)
 
 
 def _warnings(parsed: ParsedLayout, monitors: Sequence[Monitor] | None) -> list[LayoutIssue]:
     layout = parsed.layout
     found: list[LayoutIssue] = []
-    used = {t.camera for o in layout.outputs for t in o.tiles} | {s.camera for s in layout.spans}
+    # A camera shown only by a tour or a preset is used.
+    used = layout.cameras_in_use() | {
+        camera
+        for name in layout.presets
+        for camera in layout.with_preset(name).cameras_in_use()
+    }
     for camera_id in layout.cameras:
         if camera_id not in used:
             found.append(

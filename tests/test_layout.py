@@ -232,7 +232,7 @@ def test_presets_replace_what_they_give(layout_dir: Path) -> None:
     [
         ("{camera: cam01, text: hi}", "exactly one of camera, tour, clock, text, image (got"),
         ("{rect: [0, 0, 10, 10]}", "exactly one of camera, tour, clock, text, image"),
-        ("{tour: [cam01]}", "at least 2 items"),
+        ("{tour: [cam01]}", "'tour' needs at least 2 item(s), 1 given"),
         ("{camera: cam01, every: 5}", "`every` is for a tour tile"),
         ("{tour: [cam01, cam02], every: 0.5}", "greater than or equal to 1"),
         ("{clock: '%H:%M', label: false}", "a clock tile has no label"),

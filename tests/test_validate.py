@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from compositor.cli import main
-from compositor.errors import LayoutError
-from compositor.layout import parse_layout
 from compositor.monitors import Monitor
 from compositor.validation import validate_text
 
@@ -68,9 +63,12 @@ def test_yaml_syntax_errors_and_duplicate_keys_are_located() -> None:
     report = validate_text("cameras:\n  a: {url: rtsp://h/x\noutputs: []\n", "w.yaml")
     assert len(report.errors) == 1 and report.errors[0].line >= 2
     assert "YAML syntax error" in report.errors[0].message
-    duplicate = "cameras:\n  a: {url: 'rtsp://h/a'}\n  a: {url: 'rtsp://h/b'}\noutputs: []\n"
-    (issue,) = validate_text(duplicate, "d.yaml").errors
-    assert issue.line == 3 and "duplicate" in issue.message
+    duplicate = "cameras:\n  a: {url: 'rtsp://h/a'}\n  a: {url: 'rtsp://u:pw@h/b'}\noutputs: []\n"
+    # The duplicate does not hide the rest of the file; the values (URLs) are not echoed.
+    assert [str(issue) for issue in validate_text(duplicate, "d.yaml").errors] == [
+        "d.yaml:3:3: duplicate key 'a' (first on line 2)",
+        "d.yaml:4:1: 'outputs' needs at least 1 item(s), 0 given",
+    ]
 
 
 def test_warnings_do_not_fail() -> None:
@@ -153,58 +151,3 @@ def test_the_schema_is_valid_json_and_the_committed_copy_is_current(
     assert {"cameras", "outputs", "wall", "spans"} <= set(schema["properties"])
     committed = (REPO / "layouts" / "layout.schema.json").read_text()
     assert committed == printed, "run: videowall schema > layouts/layout.schema.json"
-
-
-# -- secrets -------------------------------------------------------------------------------
-
-
-def test_credentials_never_appear_in_errors_or_validation() -> None:
-    env = {"CAM_PASS": SECRET}
-    bad_scheme = (
-        "cameras:\n  a: {url: 'http://op:${CAM_PASS}@10.0.0.1/x'}\n"
-        "  b: {url: 'rtsp://op:${CAM_PASS}@/nohost'}\n"
-        "outputs:\n  - {id: A1, size: [640, 360], grid: 1x1, tiles: [a, b]}\n"
-    )
-    with pytest.raises(LayoutError) as caught:
-        parse_layout(bad_scheme, "s.yaml", env=env)
-    text = str(caught.value)
-    assert "no host" in text and SECRET not in text
-    report = validate_text(bad_scheme, "s.yaml", env=env)
-    assert SECRET not in "\n".join(report.lines())
-
-
-@pytest.mark.e2e
-def test_credentials_never_appear_in_the_log_of_a_running_wall(tmp_path: Path) -> None:
-    """Cameras failing in several ways, with a password from the environment: the log
-    (every camera state change, every reason) never shows it."""
-    from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-
-    camera = SyntheticCamera("red", "red", 160, 90, 10, (220, 30, 30))
-    with SyntheticCameraServer([camera], user="operator", password=SECRET) as server:
-        port = server.port
-        layout = tmp_path / "wall.yaml"
-        layout.write_text(
-            "cameras:\n"
-            f"  good: {{url: 'rtsp://operator:${{CAM_PASS}}@127.0.0.1:{port}/red'}}\n"
-            f"  missing: {{url: 'rtsp://operator:${{CAM_PASS}}@127.0.0.1:{port}/nope'}}\n"
-            f"  wrong: {{url: 'rtsp://operator:${{CAM_PASS}}x@127.0.0.1:{port}/red'}}\n"
-            "  refused: {url: 'rtsp://operator:${CAM_PASS}@127.0.0.1:1/x'}\n"
-            "outputs:\n"
-            "  - {id: O1, size: [320, 180], grid: 2x2, tiles: [good, missing, wrong, refused]}\n"
-        )
-        env = dict(os.environ, CAM_PASS=SECRET)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "compositor", "run", str(layout), "--headless", "-v"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        try:
-            time.sleep(6)
-        finally:
-            process.send_signal(signal.SIGINT)
-            output, _ = process.communicate(timeout=15)
-    assert "camera good" in output and "live" in output, output
-    assert "camera refused" in output and "connection refused" in output, output
-    assert SECRET not in output
