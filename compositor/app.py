@@ -69,8 +69,16 @@ def select_outputs(layout: Layout, wanted: tuple[str, ...]) -> list[OutputConfig
 
 
 def rendition_keys(placed: dict[str, list[PlacedTile]]) -> list[RenditionKey]:
-    """What the decoders must produce for these tiles: camera, box size and fit."""
-    return [(tile.camera, *tile.box, tile.fit) for tiles in placed.values() for tile in tiles]
+    """What the decoders must produce for these tiles: camera, box size and fit.
+
+    A tour needs each of its cameras at its box; clock, text and image tiles none.
+    """
+    return [
+        (camera, *tile.box, tile.fit)
+        for tiles in placed.values()
+        for tile in tiles
+        for camera in tile.cameras
+    ]
 
 
 def _output_shape(outputs: list[OutputConfig]) -> list[tuple[str, tuple[int, int], object]]:

@@ -353,6 +353,9 @@ class LiveLayout:
             message = self._apply(_effective(layout, preset))
         except CompositorError as exc:
             return self._refused(trigger, exc)
+        except Exception as exc:  # a bug: logged in full, but the wall must not go dark for it
+            log.exception("applying %s failed", self.path)
+            return self._refused(trigger, CompositorError(f"internal error: {exc}"))
         self.file_layout, self.preset = layout, preset
         self.applied_at = self._clock.wall_time()
         self.applied_version = self.history.record(text, self.applied_at)

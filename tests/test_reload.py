@@ -26,7 +26,7 @@ import pytest
 
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCameraServer
-from compositor.layout import load_layout
+from compositor.layout import Layout, load_layout
 from compositor.reload import LayoutHistory, revert_layout
 from compositor.slots import CameraState
 from tests.conftest import BLUE, GREEN, RED, share_near, tick_until
@@ -140,7 +140,9 @@ def apply_edit(app: WallApp, path: Path, text: str, watch: DecoderWatch | None =
             watch.sample()
         return app.live is not None and app.live.last_result is not before
 
-    return tick_until(app, done, 3.0, "the edit handled")
+    took = tick_until(app, done, 3.0, "the edit handled")
+    print(f"edit {app.live.last_result.outcome} after {took:.2f} s: {app.live.last_result.message}")
+    return took
 
 
 def test_edits_are_applied_live_and_kept_cameras_keep_their_decoders(
@@ -305,3 +307,42 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
             pass  # a file not written yet
         time.sleep(0.1)
     raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def test_a_restarted_worker_starts_with_the_cameras_it_has_now(
+    camera_server: SyntheticCameraServer, tmp_path: Path
+) -> None:
+    """A camera added by a reload is part of its worker from then on: a worker killed
+    afterwards comes back with it (and without the one removed)."""
+    path = tmp_path / "wall.yaml"
+    path.write_text(layout_text(camera_server, ["red", "green"]))
+    app = WallApp(load_layout(path), RunOptions(headless=True, workers=1))
+    try:
+        app.start()
+        tick_until(app, lambda: app.camera_states.get("green") == "live", 15, "up")
+        change = app.apply_layout(
+            load_layout_text(path, layout_text(camera_server, ["red", "blue"]))
+        )
+        assert change == "added blue; removed green"
+        tick_until(app, lambda: app.camera_states.get("blue") == "live", 15, "blue live")
+        (pid,) = app.pool.worker_pids()
+        os.kill(pid, signal.SIGKILL)
+        frames = {c: app.pool.status(c).frames for c in ("red", "blue")}
+        tick_until(
+            app,
+            lambda: (
+                app.pool.worker_pids() not in ([], [pid])
+                and all(app.pool.status(c).frames > frames[c] + 5 for c in frames)
+            ),
+            10,
+            "both cameras decoded again by the new worker",
+        )
+        assert shows(app.canvases["O1"].to_bgr(), "1x2", ["red", "blue"])
+        assert app.pool.camera_ids == ["red", "blue"]
+    finally:
+        app.close()
+
+
+def load_layout_text(path: Path, text: str) -> Layout:
+    path.write_text(text)
+    return load_layout(path)

@@ -70,9 +70,6 @@ class PoolChange:
     restarted: tuple[str, ...] = ()  # its URL changed: a new connection
     resized: tuple[str, ...] = ()  # tile sizes changed: renditions added or dropped, live
 
-    def __bool__(self) -> bool:
-        return bool(self.added or self.removed or self.restarted or self.resized)
-
     def describe(self) -> str:
         parts = [
             f"{what} {', '.join(ids)}"
