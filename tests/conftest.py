@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +19,7 @@ import pytest
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
-from compositor.layout import parse_layout
+from compositor.layout import load_layout, parse_layout
 
 # RGB backgrounds; pictures are checked in BGR.
 RED = (200, 40, 40)
@@ -63,9 +65,16 @@ def wall() -> Iterator[Callable[..., WallApp]]:
     """Start headless walls from layout text; all are closed after the test."""
     apps: list[WallApp] = []
 
-    def start(text: str, workers: int | None = None) -> WallApp:
-        options = RunOptions(headless=True, workers=workers)
-        app = WallApp(parse_layout(text, "faults.yaml"), options)
+    def start(
+        text: str, workers: int | None = None, layout_path: Path | None = None, **options: Any
+    ) -> WallApp:
+        """With ``layout_path``, the text is written there and the wall follows that file."""
+        run = RunOptions(headless=True, workers=workers, layout_path=layout_path, **options)
+        if layout_path is None:
+            app = WallApp(parse_layout(text, "faults.yaml"), run)
+        else:
+            layout_path.write_text(text)
+            app = WallApp(load_layout(layout_path), run)
         apps.append(app)
         app.start()
         return app

@@ -5,8 +5,6 @@ their decoders, and the active preset outlives a reload of the file."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,15 @@ import pytest
 
 from compositor.control import send_request
 from compositor.demo.testcams import SyntheticCameraServer
-from tests.test_reload import layout_text, read_status, save, shows_png, videowall, wait_for
+from tests.test_reload import (
+    layout_text,
+    read_status,
+    run_wall,
+    save,
+    shows_png,
+    videowall,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,15 +43,7 @@ def test_preset_switches_lists_survives_a_reload_and_names_the_known_ones(
     # blue is only in the preset: the file's own arrangement shows red and green.
     text = layout_text(camera_server, ["red", "green"], extra=PRESETS, more_cameras=["blue"])
     path.write_text(text)
-    wall = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "compositor", "run", str(path), "--headless"),
-            *("--state-dir", str(state), "--snapshot", str(snaps), "--every", "0.2"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    wall = run_wall(path, state, snaps)
     try:
         wait_for(lambda: shows_png(snaps / "O1.png", "1x2", ["red", "green"]), 20, "wall up")
         pids = read_status(state)["decoder_pids"]

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from compositor.app import RunOptions, WallApp
+from compositor.app import WallApp
 from compositor.demo.testcams import SyntheticCameraServer
 from compositor.layout import Layout, load_layout
 from compositor.reload import LayoutHistory, revert_layout
@@ -86,24 +86,6 @@ def shows(pixels: Pixels, grid: str, cameras: list[str]) -> bool:
     return True
 
 
-@pytest.fixture
-def live_wall(tmp_path: Path) -> Iterator[Callable[[str], WallApp]]:
-    apps: list[WallApp] = []
-
-    def start(text: str) -> WallApp:
-        path = tmp_path / "wall.yaml"
-        path.write_text(text)
-        options = RunOptions(headless=True, layout_path=path, state_dir=tmp_path / "state")
-        app = WallApp(load_layout(path), options)
-        apps.append(app)
-        app.start()
-        return app
-
-    yield start
-    for app in apps:
-        app.close()
-
-
 class DecoderWatch:
     """Samples the decoders of some cameras on every tick: a reconnect cannot hide."""
 
@@ -146,10 +128,11 @@ def apply_edit(app: WallApp, path: Path, text: str, watch: DecoderWatch | None =
 
 
 def test_edits_are_applied_live_and_kept_cameras_keep_their_decoders(
-    camera_server: SyntheticCameraServer, live_wall: Callable[[str], WallApp], tmp_path: Path
+    camera_server: SyntheticCameraServer, wall: Callable[..., WallApp], tmp_path: Path
 ) -> None:
     path = tmp_path / "wall.yaml"
-    app = live_wall(layout_text(camera_server, ["red", "green"]))
+    text = layout_text(camera_server, ["red", "green"])
+    app = wall(text, layout_path=path, state_dir=tmp_path / "state")
     assert app.live is not None
     tick_until(app, lambda: shows(app.canvases["O1"].to_bgr(), "1x2", ["red", "green"]), 15, "up")
     watch = DecoderWatch(app, ["red", "green"])
@@ -231,15 +214,7 @@ def test_sighup_status_and_revert_through_the_command_line(
     path, state, snaps = tmp_path / "wall.yaml", tmp_path / "state", tmp_path / "snaps"
     first = layout_text(camera_server, ["red", "green"])
     path.write_text(first)
-    wall = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "compositor", "run", str(path), "--headless", "--no-watch"),
-            *("--state-dir", str(state), "--snapshot", str(snaps), "--every", "0.2"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    wall = run_wall(path, state, snaps, "--no-watch")
     try:
         wait_for(lambda: shows_png(snaps / "O1.png", "1x2", ["red", "green"]), 20, "wall up")
         status = read_status(state)
@@ -281,6 +256,19 @@ def test_sighup_status_and_revert_through_the_command_line(
     assert gone.returncode == 2 and "NOT RUNNING" in gone.stdout
 
 
+def run_wall(path: Path, state: Path, snaps: Path, *more: str) -> subprocess.Popen[str]:
+    """``videowall run`` headless, its snapshots every 0.2 s."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "compositor", "run", str(path), "--headless", *more),
+            *("--state-dir", str(state), "--snapshot", str(snaps), "--every", "0.2"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def videowall(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "compositor", *args], capture_output=True, text=True, timeout=30
@@ -310,37 +298,30 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def test_a_restarted_worker_starts_with_the_cameras_it_has_now(
-    camera_server: SyntheticCameraServer, tmp_path: Path
+    camera_server: SyntheticCameraServer, wall: Callable[..., WallApp], tmp_path: Path
 ) -> None:
     """A camera added by a reload is part of its worker from then on: a worker killed
     afterwards comes back with it (and without the one removed)."""
     path = tmp_path / "wall.yaml"
-    path.write_text(layout_text(camera_server, ["red", "green"]))
-    app = WallApp(load_layout(path), RunOptions(headless=True, workers=1))
-    try:
-        app.start()
-        tick_until(app, lambda: app.camera_states.get("green") == "live", 15, "up")
-        change = app.apply_layout(
-            load_layout_text(path, layout_text(camera_server, ["red", "blue"]))
-        )
-        assert change == "added blue; removed green"
-        tick_until(app, lambda: app.camera_states.get("blue") == "live", 15, "blue live")
-        (pid,) = app.pool.worker_pids()
-        os.kill(pid, signal.SIGKILL)
-        frames = {c: app.pool.status(c).frames for c in ("red", "blue")}
-        tick_until(
-            app,
-            lambda: (
-                app.pool.worker_pids() not in ([], [pid])
-                and all(app.pool.status(c).frames > frames[c] + 5 for c in frames)
-            ),
-            10,
-            "both cameras decoded again by the new worker",
-        )
-        assert shows(app.canvases["O1"].to_bgr(), "1x2", ["red", "blue"])
-        assert app.pool.camera_ids == ["red", "blue"]
-    finally:
-        app.close()
+    app = wall(layout_text(camera_server, ["red", "green"]), workers=1)
+    tick_until(app, lambda: app.camera_states.get("green") == "live", 15, "up")
+    change = app.apply_layout(load_layout_text(path, layout_text(camera_server, ["red", "blue"])))
+    assert change == "added blue; removed green"
+    tick_until(app, lambda: app.camera_states.get("blue") == "live", 15, "blue live")
+    (pid,) = app.pool.worker_pids()
+    os.kill(pid, signal.SIGKILL)
+    frames = {c: app.pool.status(c).frames for c in ("red", "blue")}
+    tick_until(
+        app,
+        lambda: (
+            app.pool.worker_pids() not in ([], [pid])
+            and all(app.pool.status(c).frames > frames[c] + 5 for c in frames)
+        ),
+        10,
+        "both cameras decoded again by the new worker",
+    )
+    assert shows(app.canvases["O1"].to_bgr(), "1x2", ["red", "blue"])
+    assert app.pool.camera_ids == ["red", "blue"]
 
 
 def load_layout_text(path: Path, text: str) -> Layout:
