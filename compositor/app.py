@@ -346,7 +346,7 @@ class WallApp:
         if command == "presets":
             return {"ok": True, "presets": live.presets, "preset": live.preset}
         if command == "reload":
-            live.request_reload()
+            live.request_reload("reload request")
             return {"ok": True, "message": "reload requested"}
         if command == "status":
             return {"ok": True, "status": self.status()}

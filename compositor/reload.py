@@ -293,6 +293,7 @@ class LiveLayout:
         self._clock = clock
         self._watcher = LayoutWatcher(path) if watch else None
         self._reload_requested = threading.Event()
+        self._reload_why = "SIGHUP"
         self._last_text: str | None = None  # the text last looked at, applied or refused
         self.applied_at = clock.wall_time()
         self.applied_version: HistoryEntry | None = None
@@ -311,13 +312,15 @@ class LiveLayout:
             self._last_text = text
             self.applied_version = self.history.record(text, self.applied_at)
         else:  # edited between the wall's start and now: take the file as it is now
-            self._reload_requested.set()
+            self.request_reload("file changed")
 
     def _parse(self, text: str) -> Layout:
         # As load_layout reads a file: image paths start at the file's folder.
         return parse_layout(text, str(self.path), None, self.path.absolute().parent)
 
-    def request_reload(self) -> None:
+    def request_reload(self, why: str = "SIGHUP") -> None:
+        """Reload at the next poll, even if the file looks unchanged; says ``why`` in the status."""
+        self._reload_why = why
         self._reload_requested.set()
 
     def poll(self, now: float) -> ReloadResult | None:
@@ -326,7 +329,7 @@ class LiveLayout:
             self._reload_requested.clear()
             if self._watcher is not None:
                 self._watcher.mark_seen()
-            return self.reload("SIGHUP", force=True)
+            return self.reload(self._reload_why, force=True)
         if self._watcher is not None and self._watcher.poll(now):
             return self.reload("file changed")
         return None

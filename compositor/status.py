@@ -118,11 +118,12 @@ def format_status(status: Status) -> list[str]:
     cameras = status.get("cameras") or {}
     lines.append(f"cameras:  {len(cameras)}")
     width = max((len(camera_id) for camera_id in cameras), default=0)
+    name_width = max((len(str(camera.get("name", ""))) for camera in cameras.values()), default=0)
     for camera_id, camera in cameras.items():
         reason = f" ({camera['reason']})" if camera.get("reason") else ""
         lines.append(
             f"  {camera_id:<{width}}  {camera.get('state', '?'):<10} "
-            f"{camera.get('frames', 0):>8} frames  {camera.get('name', '')}  "
+            f"{camera.get('frames', 0):>8} frames  {camera.get('name', ''):<{name_width}}  "
             f"{camera.get('url', '')}{reason}"
         )
     return lines

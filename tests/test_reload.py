@@ -1,6 +1,7 @@
 """Hot reload against real cameras: a running wall follows its layout file.
 
-Edits are applied within a second; cameras that stay keep their decoder (no
+The parts alone first (watching, history, revert, the control socket), then
+against real cameras. Edits are applied within a second; cameras that stay keep their decoder (no
 reconnect: the same status record, never 'connecting' again, the same worker
 processes); a camera no longer shown is stopped; a broken edit is refused
 and the wall keeps showing its last good layout. Also SIGHUP, the history
@@ -15,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +27,19 @@ import numpy.typing as npt
 import pytest
 
 from compositor.app import WallApp
+from compositor.control import ControlServer, WallNotRunning, send_request
 from compositor.demo.testcams import SyntheticCameraServer
+from compositor.errors import CompositorError
 from compositor.layout import Layout, load_layout
-from compositor.reload import LayoutHistory, revert_layout
+from compositor.reload import (
+    LayoutHistory,
+    LayoutWatcher,
+    default_state_dir,
+    revert_layout,
+    state_base,
+)
 from compositor.slots import CameraState
 from tests.conftest import BLUE, GREEN, RED, share_near, tick_until
-
-pytestmark = pytest.mark.e2e
 
 Pixels = npt.NDArray[np.uint8]
 COLOURS = {"red": RED, "green": GREEN, "blue": BLUE}
@@ -127,6 +135,7 @@ def apply_edit(app: WallApp, path: Path, text: str, watch: DecoderWatch | None =
     return took
 
 
+@pytest.mark.e2e
 def test_edits_are_applied_live_and_kept_cameras_keep_their_decoders(
     camera_server: SyntheticCameraServer, wall: Callable[..., WallApp], tmp_path: Path
 ) -> None:
@@ -208,6 +217,7 @@ def test_edits_are_applied_live_and_kept_cameras_keep_their_decoders(
     assert path.read_text() == layout_text(camera_server, ["red", "blue"], "2x1")
 
 
+@pytest.mark.e2e
 def test_sighup_status_and_revert_through_the_command_line(
     camera_server: SyntheticCameraServer, tmp_path: Path
 ) -> None:
@@ -297,6 +307,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
+@pytest.mark.e2e
 def test_a_restarted_worker_starts_with_the_cameras_it_has_now(
     camera_server: SyntheticCameraServer, wall: Callable[..., WallApp], tmp_path: Path
 ) -> None:
@@ -327,3 +338,95 @@ def test_a_restarted_worker_starts_with_the_cameras_it_has_now(
 def load_layout_text(path: Path, text: str) -> Layout:
     path.write_text(text)
     return load_layout(path)
+
+
+# -- the parts alone ----------------------------------------------------------------
+
+
+def test_the_watcher_sees_a_rename_and_waits_for_the_file_to_settle(tmp_path: Path) -> None:
+    path = tmp_path / "wall.yaml"
+    path.write_text("one")
+    watcher = LayoutWatcher(path, every=0.25)
+    assert not watcher.poll(0.0)
+    save(path, "two")  # a new file (inode) renamed over the old one
+    assert not watcher.poll(0.1)  # not time to look yet
+    assert not watcher.poll(0.3)  # changed: looked at once more before it counts
+    path.write_text("two, still being written")
+    assert not watcher.poll(0.6)  # changed again: wait again
+    assert watcher.poll(0.9)
+    assert not watcher.poll(1.2)
+    path.unlink()  # an editor between unlink and rename
+    assert not watcher.poll(1.5) and not watcher.poll(1.8)
+    path.write_text("three")
+    assert not watcher.poll(2.1) and watcher.poll(2.4)
+
+
+def test_history_keeps_the_newest_and_revert_restores_the_previous(tmp_path: Path) -> None:
+    history = LayoutHistory(tmp_path / "history", keep=3)
+    layout = tmp_path / "wall.yaml"
+    for n, text in enumerate(["a\n", "b\n", "b\n", "c\n", "d\n"]):
+        history.record(text, 1_700_000_000.0 + n)
+    entries = history.entries()
+    assert [e.text() for e in entries] == ["b\n", "c\n", "d\n"]  # b twice is kept once
+    assert [e.number for e in entries] == [2, 3, 4]
+    assert entries[0].path.name.endswith("-2.yaml") and entries[0].path.name[:8].isdigit()
+    layout.write_text("d\n")
+    os.chmod(layout, 0o640)
+    assert revert_layout(layout, history).text() == "c\n"  # the one before the current
+    assert layout.read_text() == "c\n" and layout.stat().st_mode & 0o777 == 0o640
+    layout.write_text("d, broken\n")  # an edit the wall refused: back to the last good
+    assert revert_layout(layout, history).text() == "d\n"
+    with pytest.raises(CompositorError, match="no applied versions"):
+        revert_layout(layout, LayoutHistory(tmp_path / "none"))
+
+
+def test_state_folder_per_layout_under_xdg_state_home(tmp_path: Path) -> None:
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    one = default_state_dir(Path("/srv/a/wall.yaml"), env)
+    other = default_state_dir(Path("/srv/b/wall.yaml"), env)
+    assert one.parent == tmp_path / "videowall" and one.name.startswith("wall-")
+    assert one != other
+    assert default_state_dir(Path("wall.yaml"), {}).parent == state_base({})
+
+
+def test_control_socket_answers_from_the_loop_even_in_a_deep_folder(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 6)  # past sockaddr_un's 107 bytes
+    path = deep / "control.sock"
+    assert len(str(path)) > 107
+    with pytest.raises(WallNotRunning):
+        send_request(path, {"command": "presets"})
+    handled: list[dict[str, object]] = []
+
+    def handle(request: dict[str, object]) -> dict[str, object]:
+        handled.append(request)
+        if request.get("command") == "boom":
+            raise CompositorError("no such thing")
+        return {"ok": True, "echo": request}
+
+    server = ControlServer(path, handle)
+    server.start()
+    stop = threading.Event()
+
+    def loop() -> None:  # the render loop's part: serve_pending each tick
+        while not stop.is_set():
+            server.serve_pending()
+            time.sleep(0.02)
+
+    ticker = threading.Thread(target=loop, daemon=True)
+    ticker.start()
+    try:
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert send_request(path, {"command": "x", "n": 1}) == {
+            "ok": True,
+            "echo": {"command": "x", "n": 1},
+        }
+        assert send_request(path, {"command": "boom"}) == {"ok": False, "error": "no such thing"}
+        with pytest.raises(CompositorError, match="another wall"):
+            ControlServer(path, handle)
+    finally:
+        stop.set()
+        ticker.join()
+        server.close()
+    assert not path.exists()
+    with pytest.raises(WallNotRunning):
+        send_request(path, {"command": "presets"})
