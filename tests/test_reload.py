@@ -11,6 +11,7 @@ the real command line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -27,10 +28,12 @@ import numpy.typing as npt
 import pytest
 
 from compositor.app import WallApp
+from compositor.clock import MonotonicClock
 from compositor.control import ControlServer, WallNotRunning, send_request
 from compositor.demo.testcams import SyntheticCameraServer
 from compositor.errors import CompositorError
-from compositor.layout import Layout, load_layout
+from compositor.geometry import Fit
+from compositor.layout import CameraConfig, Layout, load_layout
 from compositor.reload import (
     LayoutHistory,
     LayoutWatcher,
@@ -39,6 +42,7 @@ from compositor.reload import (
     state_base,
 )
 from compositor.slots import CameraState
+from compositor.sources.pool import DecoderPool
 from tests.conftest import BLUE, GREEN, RED, share_near, tick_until
 
 Pixels = npt.NDArray[np.uint8]
@@ -430,3 +434,28 @@ def test_control_socket_answers_from_the_loop_even_in_a_deep_folder(tmp_path: Pa
     assert not path.exists()
     with pytest.raises(WallNotRunning):
         send_request(path, {"command": "presets"})
+
+
+@pytest.mark.e2e
+def test_a_worker_that_stops_reading_its_commands_is_restarted_with_its_cameras() -> None:
+    """The render loop never waits on a worker: a full command pipe marks the worker
+    for a restart, which gives it the cameras and sizes it should have."""
+    cameras = {"a": CameraConfig(url="rtsp://127.0.0.1:9/a")}  # nothing listens: it retries
+    pool = DecoderPool(cameras, [("a", 16, 16, Fit.LETTERBOX)], MonotonicClock(), workers=1)
+    try:
+        pool.start()
+        (pid,) = pool.worker_pids()
+        os.kill(pid, signal.SIGSTOP)  # alive, reading nothing
+        started = time.monotonic()
+        for size in range(2, 6):  # a few hundred tile sizes per change: the pipe fills up
+            pool.apply(cameras, [("a", 16 + n, 16 * size, Fit.LETTERBOX) for n in range(300)])
+            pool.release_retired()
+        assert time.monotonic() - started < 2.0, "the render loop was held up"
+        pool.supervise()
+        assert pool.worker_pids() != [pid] and pool._workers[0].restarts == 1
+        (job,) = pool._workers[0].spec.jobs
+        assert len(job.renditions) == 300 and job.renditions[0].box_h == 16 * 5
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+        pool.stop()

@@ -106,6 +106,7 @@ class _Worker:
         self.commands: Connection | None = None  # our end of its command pipe
         self.started_at = 0.0
         self.restarts = 0
+        self.missed_command = False  # it must be restarted to be sure of its cameras
 
     @property
     def index(self) -> int:
@@ -135,8 +136,12 @@ class _Worker:
             return
         try:
             self.commands.send(command)
-        except OSError as exc:  # it died: the supervisor restarts it with its cameras
+        except OSError as exc:
+            # Dead (broken pipe), or alive but not reading (pipe full: our end never
+            # blocks the render loop). Either way the supervisor restarts it, with the
+            # cameras it has now.
             log.debug("decoder worker %d missed a command: %s", self.index, exc)
+            self.missed_command = True
 
     def close_pipe(self) -> None:
         if self.commands is not None:
@@ -349,8 +354,10 @@ class DecoderPool:
         # Only the worker reads: with our copy of its end closed, a dead worker's pipe
         # fails our next send at once instead of filling up and blocking.
         receiver.close()
+        os.set_blocking(sender.fileno(), False)  # a worker that stops reading must not stop us
         worker.process = process
         worker.commands = sender
+        worker.missed_command = False
         worker.started_at = self._clock.now()
         # A fresh process has not beaten yet; count its silence from now.
         self.heartbeats.beat(worker.index, worker.started_at)
@@ -366,15 +373,17 @@ class DecoderPool:
                 continue
             silent_for = now - self.heartbeats.last(worker.index)
             stuck = self._stuck_camera(worker, now)
-            if process.is_alive() and silent_for < WORKER_SILENT_AFTER_S and stuck is None:
+            healthy = silent_for < WORKER_SILENT_AFTER_S and stuck is None
+            if process.is_alive() and healthy and not worker.missed_command:
                 continue
             if process.is_alive():
-                why = (
-                    f"silent for {silent_for:.1f} s"
-                    if stuck is None
-                    else f"has camera {stuck} stuck inside FFmpeg for over "
-                    f"{CAMERA_STUCK_AFTER_S:g} s"
-                )
+                if stuck is not None:
+                    why = f"has camera {stuck} stuck inside FFmpeg for over "
+                    why += f"{CAMERA_STUCK_AFTER_S:g} s"
+                elif silent_for >= WORKER_SILENT_AFTER_S:
+                    why = f"silent for {silent_for:.1f} s"
+                else:
+                    why = "missed a layout change (not reading its commands)"
                 process.kill()
             else:
                 why = f"exited with code {process.exitcode}"
