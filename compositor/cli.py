@@ -28,12 +28,11 @@ from compositor.clock import MonotonicClock
 from compositor.control import CONTROL_SOCKET, send_request
 from compositor.errors import CompositorError, LayoutError
 from compositor.layout import Layout, load_layout
-from compositor.monitors import query_monitors
 from compositor.preview import DEFAULT_WIDTH, write_preview
 from compositor.reload import LayoutHistory, revert_layout
 from compositor.screens import identify, screens_report
 from compositor.status import format_status, locate_state_dir, read_status, wall_alive
-from compositor.validation import validate_file
+from compositor.validation import ask_monitors, validate_file
 
 log = logging.getLogger("videowall")
 
@@ -180,13 +179,8 @@ def _live_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _validate(args: argparse.Namespace) -> int:
     """Exit 1 if any file has an error; warnings alone pass."""
-    monitors = None
-    if args.display or os.environ.get("DISPLAY"):
-        try:
-            monitors = query_monitors(args.display)
-        except CompositorError:
-            monitors = None  # reported as a note: validation does not need a screen
-    reports = [validate_file(path, monitors=monitors) for path in args.layouts]
+    monitors, unchecked = ask_monitors(args.display)
+    reports = [validate_file(path, monitors=monitors, unchecked=unchecked) for path in args.layouts]
     for report in reports:
         print("\n".join(report.lines()))
     return 0 if all(report.ok for report in reports) else 1

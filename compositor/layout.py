@@ -52,6 +52,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from compositor.errors import LayoutError, LayoutIssue, UnknownPresetError
 from compositor.geometry import Fit, TileRect, grid_cells
@@ -719,6 +720,13 @@ def _read_yaml(text: str, source: str) -> tuple[CommentedMap, list[LayoutIssue]]
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         raise LayoutError([LayoutIssue(source, line, col, _syntax_problem(exc))]) from None
+    except ReaderError as exc:  # a control character: located by its index in the text
+        position = exc.position if isinstance(exc.position, int) else 0
+        before = text[:position]
+        line, col = before.count("\n") + 1, position - before.rfind("\n")
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        message = f"character U+{code:04X} is not allowed in a YAML text"
+        raise LayoutError([LayoutIssue(source, line, col, message)]) from None
     except (YAMLError, ValueError) as exc:
         message = f"not valid YAML: {redact_secrets(str(exc))}"
         raise LayoutError([LayoutIssue(source, 0, 0, message)]) from None
@@ -748,19 +756,14 @@ def parse_layout_document(
     try:
         data = _plain(root)
     except _TooManyNodes:
-        raise LayoutError(
-            [
-                LayoutIssue(
-                    source,
-                    1,
-                    1,
-                    f"the layout expands to over {MAX_LAYOUT_NODES} values "
-                    "(YAML aliases repeated?): refused",
-                )
-            ]
-        ) from None
+        message = (
+            f"the layout expands to over {MAX_LAYOUT_NODES} values (YAML aliases repeated?): "
+            "refused"
+        )
+        raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, message)]) from None
     except RecursionError:
-        raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
+        message = "the layout is nested too deeply"
+        raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, message)]) from None
     context = {"env": os.environ if env is None else env}
     try:
         layout = Layout.model_validate(data, context=context)

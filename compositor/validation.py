@@ -7,15 +7,16 @@ grid with empty cells, an output whose monitor is not connected.
 
 from __future__ import annotations
 
-__all__ = ["FileReport", "validate_file", "validate_text"]
+__all__ = ["FileReport", "ask_monitors", "validate_file", "validate_text"]
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compositor.errors import LayoutError, LayoutIssue
+from compositor.errors import CompositorError, LayoutError, LayoutIssue
 from compositor.layout import ParsedLayout, parse_layout_document, read_layout_text
-from compositor.monitors import Monitor
+from compositor.monitors import Monitor, query_monitors
 
 
 @dataclass
@@ -63,15 +64,30 @@ def _folded(issues: list[LayoutIssue]) -> list[LayoutIssue]:
     return folded
 
 
+NO_DISPLAY = "no X display to ask"
+
+
+def ask_monitors(display_name: str | None) -> tuple[list[Monitor] | None, str]:
+    """The X server's monitors, or None and why they could not be asked."""
+    if not (display_name or os.environ.get("DISPLAY")):
+        return None, NO_DISPLAY
+    try:
+        return query_monitors(display_name), ""
+    except CompositorError as exc:  # validation does not need a screen: a note, not an error
+        return None, str(exc)
+
+
 def validate_text(
     text: str,
     source: str,
     env: Mapping[str, str] | None = None,
     monitors: Sequence[Monitor] | None = None,
     source_dir: Path | None = None,
+    unchecked: str = NO_DISPLAY,
 ) -> FileReport:
-    """Check layout ``text``; ``monitors`` None means they could not be asked;
-    ``source_dir`` is where relative image paths start (default: the current folder)."""
+    """Check layout ``text``; ``monitors`` None means they could not be asked (``unchecked``
+    says why); ``source_dir`` is where relative image paths start (default: the current
+    folder)."""
     report = FileReport(source)
     try:
         parsed = parse_layout_document(text, source, env, source_dir)
@@ -80,7 +96,7 @@ def validate_text(
         return report
     report.warnings = _warnings(parsed, monitors)
     if monitors is None:
-        report.notes.append("monitors not checked: no X display to ask")
+        report.notes.append(f"monitors not checked: {unchecked}")
     layout = parsed.layout
     tiles = sum(len(layout.placed_tiles(o.id)) for o in layout.outputs)
     report.summary = (
@@ -91,13 +107,16 @@ def validate_text(
 
 
 def validate_file(
-    path: Path, env: Mapping[str, str] | None = None, monitors: Sequence[Monitor] | None = None
+    path: Path,
+    env: Mapping[str, str] | None = None,
+    monitors: Sequence[Monitor] | None = None,
+    unchecked: str = NO_DISPLAY,
 ) -> FileReport:
     try:
         text = read_layout_text(path)
     except LayoutError as exc:
         return FileReport(str(path), errors=exc.issues)
-    return validate_text(text, str(path), env, monitors, Path(path).absolute().parent)
+    return validate_text(text, str(path), env, monitors, Path(path).absolute().parent, unchecked)
 
 
 def _warnings(parsed: ParsedLayout, monitors: Sequence[Monitor] | None) -> list[LayoutIssue]:
@@ -105,9 +124,7 @@ def _warnings(parsed: ParsedLayout, monitors: Sequence[Monitor] | None) -> list[
     found: list[LayoutIssue] = []
     # A camera shown only by a tour or a preset is used.
     used = layout.cameras_in_use() | {
-        camera
-        for name in layout.presets
-        for camera in layout.with_preset(name).cameras_in_use()
+        camera for name in layout.presets for camera in layout.with_preset(name).cameras_in_use()
     }
     for camera_id in layout.cameras:
         if camera_id not in used:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,114 @@ def test_the_schema_is_valid_json_and_the_committed_copy_is_current(
     assert {"cameras", "outputs", "wall", "spans"} <= set(schema["properties"])
     committed = (REPO / "layouts" / "layout.schema.json").read_text()
     assert committed == printed, "run: videowall schema > layouts/layout.schema.json"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ALIAS_BOMB.decode(),
+        ALIAS_BOMB.decode() + "a: duplicate\n",  # the duplicate-key walk meets the bomb too
+        ALIAS_BOMB.decode().replace("g: &g", "outputs: &g") + "cameras: {<<: *g}\n",
+        "a: &a ["
+        + ",".join(["x"] * 500)
+        + "]\n"
+        + "".join(
+            f"k{n}: &k{n} [*{'a' if n == 0 else f'k{n - 1}'}, *{'a' if n == 0 else f'k{n - 1}'}]\n"
+            for n in range(40)
+        ),
+    ],
+    ids=["bomb", "bomb-and-duplicate", "bomb-merged", "doubling"],
+)
+def test_alias_bombs_are_refused_in_bounded_memory(text: str) -> None:
+    tracemalloc.start()
+    try:
+        report = validate_text(text, "bomb.yaml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not report.ok and all(issue.message for issue in report.errors)
+    assert peak < 64 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
+
+
+MIXED = """\
+labels: {position: middle}
+cameras:
+  cam01: {url: "rtsp://h/1"}
+  cam02: {url: "http://h/2"}
+  cam03: {url: "rtsp://h/3"}
+outputs:
+  - id: A1
+    size: [1920, 1080]
+    grid: 2x2
+    tiles: [cam01, cam20, {tour: [cam01, cam3]}, {image: maps/none.png}, cam02]
+  - id: A2
+    size: [1920, 1080]
+    tile: [cam01]
+  - id: A3
+    size: [1920, 1080]
+    tiles:
+      - {clock: "%H:%M", rect: [0, 0, 1000, 100]}
+      - {text: "hi", rect: [900, 50, 1100, 100]}
+presets:
+  night:
+    outputs:
+      - {id: A4, grid: 1x1, tiles: [cam01]}
+      - {id: A1, grid: 1x1, tiles: [cam05]}
+      - id: A3
+        tiles: [{camera: cam01, rect: [0, 0, 10, 10]}, {camera: cam01, rect: [5, 5, 9, 9]}]
+"""
+
+
+def test_model_and_semantic_errors_of_every_section_come_together(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.yaml"
+    path.write_text(MIXED)
+    from compositor.validation import validate_file
+
+    assert [str(issue) for issue in validate_file(path).errors] == [
+        f"{path}:1:20: Input should be 'top-left', 'top-right', 'bottom-left' or 'bottom-right'",
+        f"{path}:4:16: URL scheme 'http' is not allowed (use rtsp://, rtsps://)",
+        f"{path}:10:5: grid 2x2 has 4 cells but 5 tiles are given",
+        f"{path}:10:20: unknown camera 'cam20' (did you mean 'cam02'?)",
+        f"{path}:10:42: unknown camera 'cam3' (did you mean 'cam03'?)",
+        f"{path}:10:58: image 'maps/none.png' ({tmp_path}/maps/none.png) not found",
+        f"{path}:13:5: unknown key 'tile' (did you mean 'tiles'?)",
+        f"{path}:18:22: tile [900, 50, 1100, 100] lies outside the output A3 (1920x1080)",
+        f"{path}:18:22: tile 2 [900, 50, 1100, 100] overlaps tile 1 [0, 0, 1000, 100] of output A3",
+        f"{path}:22:14: preset night: unknown output 'A4' (outputs: A1, A2, A3)",
+        f"{path}:23:37: unknown camera 'cam05' (did you mean 'cam03'?)",
+        f"{path}:25:72: tile 2 [5, 5, 9, 9] overlaps tile 1 [0, 0, 10, 10] of output A3",
+    ]
+
+
+def test_cameras_shown_by_tours_or_presets_only_are_used() -> None:
+    text = """\
+cameras:
+  a: {url: "rtsp://h/a"}
+  b: {url: "rtsp://h/b"}
+  c: {url: "rtsp://h/c"}
+  d: {url: "rtsp://h/d"}
+  spare: {url: "rtsp://h/e"}
+outputs:
+  - {id: A1, size: [640, 360], grid: 1x2, tiles: [a, {tour: [b, c]}]}
+presets:
+  night: {outputs: [{id: A1, grid: 1x1, tiles: [d]}]}
+"""
+    report = validate_text(text, "w.yaml")
+    assert report.ok
+    assert [f"{w.line}:{w.col}: {w.message}" for w in report.warnings] == [
+        "6:3: camera 'spare' is never shown"
+    ]
+
+
+def test_the_note_says_why_monitors_were_not_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("cameras: {a: {url: 'rtsp://h/a'}}\noutputs: [{id: A1, size: [9, 9]}]\n")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert main(["validate", str(good)]) == 0
+    assert f"{good}: note: monitors not checked: no X display to ask" in capsys.readouterr().out
+    monkeypatch.setenv("DISPLAY", ":97")  # nothing listens there
+    assert main(["validate", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert f"{good}: note: monitors not checked: " in out and "no X display" not in out
