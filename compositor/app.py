@@ -306,6 +306,7 @@ class WallApp:
                 "that needs a restart of the wall; nothing of this change was applied"
             )
         placed = {output.id: layout.placed_tiles(output.id) for output in outputs}
+        reconnected = set(change.restarted)  # new slots, even where the tiles did not move
         change = self.pool.apply(layout.cameras, rendition_keys(placed))
         canvases = {}
         for output in outputs:

@@ -220,6 +220,31 @@ def test_edits_are_applied_live_and_kept_cameras_keep_their_decoders(
     assert entry.path == history.entries()[-1].path
     assert path.read_text() == layout_text(camera_server, ["red", "blue"], "2x1")
 
+    # A camera whose URL changed is a new connection; the others are untouched.
+    red_index = app.pool.index_of("red")
+    blue_watch = DecoderWatch(app, ["blue"])
+    moved = layout_text(camera_server, ["red", "blue"], "2x1")
+    took = apply_edit(
+        app, path, moved.replace(camera_server.url("red"), camera_server.url("green"))
+    )
+    assert app.live.last_result.message == "restarted red" and took < 1.0
+    assert app.pool.index_of("red") != red_index
+    tick_until(
+        app,
+        lambda: app.pool.status_board.read(red_index).state is CameraState.STOPPED,
+        2.0,
+        "the old connection closed",
+    )
+    tick_until(
+        app,
+        lambda: (blue_watch.sample(), shows(app.canvases["O1"].to_bgr(), "2x1", ["green", "blue"]))[
+            1
+        ],
+        10.0,
+        "camera 'red' shows the new stream",
+    )
+    blue_watch.check_kept()
+
 
 @pytest.mark.e2e
 def test_sighup_status_and_revert_through_the_command_line(
