@@ -306,19 +306,16 @@ class WallApp:
                 "that needs a restart of the wall; nothing of this change was applied"
             )
         placed = {output.id: layout.placed_tiles(output.id) for output in outputs}
-        reconnected = set(change.restarted)  # new slots, even where the tiles did not move
         change = self.pool.apply(layout.cameras, rendition_keys(placed))
         canvases = {}
+        reconnected = set(change.restarted)  # new slots, even where the tiles did not move
         for output in outputs:
             old = self.canvases.get(output.id)
             if (
                 old is not None
                 and placed[output.id] == self._placed.get(output.id)
                 and (old.width, old.height) == (output.size[0], output.size[1])
-                and all(
-                    tile.source is self.pool.slot((p.camera, *p.box, p.fit))
-                    for tile, p in zip(old.tiles, placed[output.id], strict=True)
-                )
+                and not reconnected.intersection(c for t in placed[output.id] for c in t.cameras)
             ):
                 canvases[output.id] = old  # nothing moved here: not even a copy
             else:
