@@ -260,9 +260,14 @@ def _wall_issues(layout: Layout) -> list[IssueAt]:
                 f"outputs, {len(ids)} given",
             )
         )
+    placed: set[str] = set()
     for index, output_id in enumerate(wall.outputs or []):
         if output_id not in outputs:
             issues.append((("wall", "outputs", index), f"unknown output {output_id!r}"))
+        elif output_id in placed:
+            message = f"output {output_id} is on the wall twice (one screen each)"
+            issues.append((("wall", "outputs", index), message))
+        placed.add(output_id)
     for o_index, output in enumerate(layout.outputs):
         if output.id in ids and output.size != wall.screen.size_px:
             issues.append(

@@ -280,3 +280,36 @@ def test_a_preset_grid_too_small_for_the_output_tiles(layout_dir: Path) -> None:
         parse_layout(text, "wall.yaml", ENV, source_dir=layout_dir)
     (issue,) = info.value.issues
     assert str(issue).startswith("wall.yaml:32:9: grid 2x2 has 4 cells but 7 tiles")
+
+
+WALL_WITH_PRESET = """\
+cameras:
+  main: {url: "rtsp://127.0.0.1/main"}
+outputs:
+  - {id: A1, size: [480, 270]}
+  - {id: A2, size: [480, 270]}
+wall:
+  rows: 1
+  columns: 2
+  screen: {size_px: [480, 270], size_mm: [480, 270]}
+  outputs: [A1, A2]
+presets:
+  wide:
+    spans: [{camera: main, screens: [A1, A3]}]
+"""
+
+
+def test_a_screen_twice_on_the_wall_and_a_preset_span_off_it() -> None:
+    text = WALL_WITH_PRESET.replace("outputs: [A1, A2]", "outputs: [A1, A1]")
+    assert _issues(text) == [
+        "wall.yaml:10:17: output A1 is on the wall twice (one screen each)",
+        "wall.yaml:13:28: not on the wall: A3",
+    ]
+    layout = parse_layout(WALL_WITH_PRESET.replace("A3]", "A2]"), "wall.yaml", ENV)
+    assert layout.placed_tiles("A2") == []
+    wide = layout.with_preset("wide")
+    assert [t.camera for t in wide.placed_tiles("A2")] == ["main"]
+    # A spanning picture is labelled once: on the screen holding the label's corner.
+    assert (
+        wide.placed_tiles("A1")[0].label == LabelConfig() and not wide.placed_tiles("A2")[0].label
+    )
