@@ -28,6 +28,7 @@ from compositor.layout import (
     PresetConfig,
     SpanConfig,
     TileConfig,
+    WallConfig,
     nearest_known,
     resolve_image,
 )
@@ -35,7 +36,7 @@ from compositor.layout import (
 IssuePath = tuple[str | int, ...]
 IssueAt = tuple[IssuePath, str]
 MAX_IMAGE_BYTES = 64 * 1024 * 1024  # a map or a logo; a bigger file is a mistake
-_Part = TypeVar("_Part", OutputConfig, SpanConfig, PresetConfig)
+_Part = TypeVar("_Part", OutputConfig, SpanConfig, PresetConfig, WallConfig)
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,21 @@ def partial_issues(data: Any, source_dir: Path | None) -> list[IssueAt]:
             by_id.setdefault(raw["id"], None)  # it exists; its own errors are reported
     issues = _outputs_issues(outputs, known)
     raw_spans = data.get("spans")
+    spans: list[tuple[IssuePath, SpanConfig]] = []
     for index, raw in enumerate(raw_spans if isinstance(raw_spans, list) else []):
         span = _valid(SpanConfig, raw)
         if span is not None:
-            issues += _camera_issues(("spans", index, "camera"), span.camera, known)
+            spans.append((("spans", index), span))
+    wall = _valid(WallConfig, data["wall"]) if data.get("wall") is not None else None
+    whole = isinstance(raw_outputs, list) and len(outputs) == len(raw_outputs)
+    if whole and (wall is not None or data.get("wall") is None):
+        # Every output is valid, and the wall too: its geometry and the spans can be checked.
+        outputs_only = [o for _, o in outputs]
+        layout = Layout.model_construct(cameras={}, outputs=outputs_only, wall=wall, spans=[])
+        issues += _wall_issues(layout) + _span_issues(layout, spans, known)
+    else:
+        for base, span in spans:
+            issues += _camera_issues((*base, "camera"), span.camera, known)
     raw_presets = data.get("presets")
     if isinstance(raw_presets, dict) and isinstance(raw_outputs, list):
         for name, raw in raw_presets.items():

@@ -263,3 +263,26 @@ def test_the_note_says_why_monitors_were_not_checked(
     assert main(["validate", str(good)]) == 0
     out = capsys.readouterr().out
     assert f"{good}: note: monitors not checked: " in out and "no X display" not in out
+
+
+def test_the_wall_is_checked_while_a_camera_url_is_wrong() -> None:
+    text = """\
+cameras:
+  main: {url: "http://127.0.0.1/main"}
+outputs:
+  - {id: A1, size: [480, 270]}
+  - {id: A2, size: [480, 200]}
+wall:
+  rows: 1
+  columns: 3
+  screen: {size_px: [480, 270], size_mm: [480, 270]}
+spans:
+  - {camera: mian, screens: [A1, A3]}
+"""
+    assert [str(issue) for issue in validate_text(text, "w.yaml").errors] == [
+        "w.yaml:2:15: URL scheme 'http' is not allowed (use rtsp://, rtsps://)",
+        "w.yaml:5:14: output A2 is 480x200 but the wall's screens are 480x270",
+        "w.yaml:6:1: a wall of 1x3 screens needs 3 outputs, 2 given",
+        "w.yaml:11:14: unknown camera 'mian' (did you mean 'main'?)",
+        "w.yaml:11:20: not on the wall: A3",
+    ]
