@@ -1,27 +1,64 @@
-"""Composition: one numpy canvas per output, tiles copied in as their frames change.
+"""Composition: one canvas per output, as I420 planes, tiles copied in as their frames change.
 
 Pure numpy. A tile reads its :class:`FrameSource` (a shared-memory slot in
 the running wall, anything with the same three members in tests), and only
 tiles with a new frame or a new notice are touched: an unchanged wall costs
 a few attribute reads per tile and nothing else.
+
+The canvas holds what the decoders give and the display shows: a Y plane
+and half-size U and V planes in limited range (black is Y 16, U = V = 128),
+so a camera's picture is copied, never converted. Each tile remembers the
+colour matrix of its frames (BT.601 or BT.709, see :meth:`OutputCanvas.matrices`).
+
+Geometry. Luma is placed pixel-exact: a tile covers exactly its rectangle
+and a spanning picture is cut exactly where the wall geometry says. Chroma
+comes in cells of 2x2 pixels, so a tile edge at an odd pixel shares a cell
+with its neighbour: such a cell belongs to the tile holding its first
+(even) pixel, and the other tile's edge pixels show that tile's colour (a
+one-pixel fringe at most, and stable: two tiles never fight over a cell).
+Pictures sit at even offsets in their box (letterbox bars may differ by a
+pixel from exact centring).
+
+Notices (banners) are drawn by a BGR painter: only the banner's rows go
+to BGR and back, when the notice changes.
 """
 
 from __future__ import annotations
 
-__all__ = ["CanvasTile", "FrameSource", "NoticePainter", "OutputCanvas", "TileNotice"]
+__all__ = [
+    "CanvasImage",
+    "CanvasTile",
+    "FrameSource",
+    "NoticePainter",
+    "OutputCanvas",
+    "TileNotice",
+]
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from compositor.colour import (
+    BLACK_Y,
+    NEUTRAL_C,
+    Matrix,
+    bgr_to_chroma,
+    bgr_to_luma,
+    chroma_cells,
+    chroma_cover,
+    chroma_size,
+    planes_to_bgr,
+)
 from compositor.geometry import TileRect
 from compositor.metrics import FrameAges
 from compositor.slots import FrameView
 
-Pixels = npt.NDArray[np.uint8]
+Pixels = npt.NDArray[np.uint8]  # BGR, (height, width, 3)
+Plane = npt.NDArray[np.uint8]
 
 
 class FrameSource(Protocol):
@@ -44,11 +81,24 @@ class TileNotice:
     severity: str = "error"  # "error" (red) or "info" (neutral)
 
 
-NoticePainter = Callable[[Pixels, TileNotice], None]
+class NoticePainter(Protocol):
+    """Draws a notice on a tile, in BGR (see :class:`compositor.overlay.BannerPainter`)."""
+
+    def band(self, width: int, height: int, notice: TileNotice) -> tuple[int, int]:
+        """The rows ``[top, bottom)`` of a ``width x height`` tile that painting touches."""
+        ...
+
+    def __call__(self, region: Pixels, notice: TileNotice) -> None:
+        """Paint ``notice`` on ``region``, the whole tile; only the band's rows are valid."""
+        ...
 
 
-def _no_painter(region: Pixels, notice: TileNotice) -> None:
-    pass
+class _NoPainter:
+    def band(self, width: int, height: int, notice: TileNotice) -> tuple[int, int]:
+        return 0, 0
+
+    def __call__(self, region: Pixels, notice: TileNotice) -> None:
+        pass
 
 
 @dataclass(slots=True)
@@ -71,28 +121,97 @@ class CanvasTile:
     painted_notice: TileNotice | None = None  # notice now on the canvas
     dimmed: bool = False
     placed: TileRect | None = field(default=None)  # where the picture sits, canvas coords
+    matrix: Matrix = Matrix.BT601  # colour matrix of the tile's YUV (its frames')
+
+
+def _even_offset(free: int) -> int:
+    """Half of ``free`` (the room around a picture in its box), rounded to even towards 0."""
+    return int(free / 4) * 2
+
+
+def _base_and_overrides(
+    regions: Sequence[tuple[TileRect, Matrix]],
+) -> tuple[Matrix, tuple[tuple[TileRect, Matrix], ...]]:
+    area: Counter[Matrix] = Counter()
+    for rect, matrix in regions:
+        area[matrix] += rect.area
+    base = Matrix.BT709 if area[Matrix.BT709] > area[Matrix.BT601] else Matrix.BT601
+    overrides: list[tuple[TileRect, Matrix]] = []
+    for rect, matrix in regions:
+        # A region of the base matrix drawn over an override (a span over a tile)
+        # must be drawn again after it.
+        if matrix != base or any(rect.intersection(r) for r, _ in overrides):
+            overrides.append((rect, matrix))
+    return base, tuple(overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class CanvasImage:
+    """A canvas at one moment: its planes, and the matrix of each part.
+
+    ``base`` is the matrix of the whole picture; each of ``overrides``, in
+    order, is a rectangle drawn with its own matrix over what came before.
+    """
+
+    y: Plane
+    u: Plane
+    v: Plane
+    base: Matrix
+    overrides: tuple[tuple[TileRect, Matrix], ...]
+
+    def to_bgr(self) -> Pixels:
+        """The picture as BGR, (height, width, 3): what the display shows."""
+        pixels = planes_to_bgr(self.y, self.u, self.v, self.base)
+        for rect, matrix in self.overrides:
+            pixels[rect.y : rect.bottom, rect.x : rect.right] = _region_to_bgr(
+                self.y, self.u, self.v, rect, matrix
+            )
+        return pixels
+
+
+def _region_to_bgr(y: Plane, u: Plane, v: Plane, rect: TileRect, matrix: Matrix) -> Pixels:
+    """BGR of ``rect`` of the planes (its chroma cells taken whole, then cut)."""
+    x0, y0 = rect.x & ~1, rect.y & ~1
+    cover = chroma_cover(rect)
+    bgr = planes_to_bgr(
+        y[y0 : rect.bottom, x0 : rect.right],
+        u[cover.y : cover.bottom, cover.x : cover.right],
+        v[cover.y : cover.bottom, cover.x : cover.right],
+        matrix,
+    )
+    return bgr[rect.y - y0 :, rect.x - x0 :]
 
 
 class OutputCanvas:
-    """The pixels of one output: (height, width, 3) uint8 BGR, top row first."""
+    """The picture of one output: I420 planes ``y`` (h, w), ``u`` and ``v`` (h/2, w/2).
+
+    Odd sizes are allowed (the chroma planes round up).
+    """
 
     def __init__(
         self,
         width: int,
         height: int,
         tiles: Sequence[CanvasTile],
-        painter: NoticePainter = _no_painter,
+        painter: NoticePainter | None = None,
         ages: FrameAges | None = None,
     ) -> None:
         self.width, self.height = width, height
-        self.pixels: Pixels = np.zeros((height, width, 3), dtype=np.uint8)
+        cw, ch = chroma_size(width, height)
+        self.y: Plane = np.full((height, width), BLACK_Y, np.uint8)
+        self.u: Plane = np.full((ch, cw), NEUTRAL_C, np.uint8)
+        self.v: Plane = np.full((ch, cw), NEUTRAL_C, np.uint8)
         self.tiles = list(tiles)
         for tile in self.tiles:
             if tile.window is None:
                 tile.box_w, tile.box_h = tile.rect.w, tile.rect.h
                 tile.window = TileRect(0, 0, tile.rect.w, tile.rect.h)
-        self._painter = painter
+        self._painter: NoticePainter = painter if painter is not None else _NoPainter()
         self._ages = ages
+        self._painted: dict[TileRect, Matrix] = {}  # regions put in BGR, by rectangle
+        self._pending: list[TileRect] = []  # put since the last compose
+        self._matrices: tuple[int, Matrix, tuple[tuple[TileRect, Matrix], ...]] | None = None
+        self.matrix_version = 0  # grows whenever a tile's or region's matrix changes
         self.torn_reads = 0  # reads skipped because the decoder overtook them
 
     def set_notice(self, index: int, notice: TileNotice | None) -> None:
@@ -104,7 +223,7 @@ class OutputCanvas:
         With ``now`` (on the decoders' monotonic clock), the age of each new
         frame is recorded in the canvas's :class:`FrameAges`.
         """
-        dirty: list[TileRect] = []
+        dirty, self._pending = self._pending, []
         for tile in self.tiles:
             changed = False
             if tile.notice is None and tile.painted_notice is not None:
@@ -118,26 +237,99 @@ class OutputCanvas:
                 dirty.append(tile.rect)
         return dirty
 
-    def _region(self, rect: TileRect) -> Pixels:
-        return self.pixels[rect.y : rect.bottom, rect.x : rect.right]
+    # -- what other code needs ----------------------------------------------------------
+
+    def put_bgr(self, rect: TileRect, image: Pixels, matrix: Matrix = Matrix.BT601) -> None:
+        """Put a BGR ``image`` (rect.h, rect.w, 3) at ``rect``: a painted tile, a pattern.
+
+        The rectangle is reported as changed by the next :meth:`compose`; it
+        should not overlap camera tiles (the later painting wins).
+        """
+        if image.shape[:2] != (rect.h, rect.w):
+            raise ValueError(f"image {image.shape[:2]} does not fit {rect}")
+        self._put(rect, image, matrix)
+        if self._painted.get(rect) != matrix:
+            self._painted[rect] = matrix
+            self.matrix_version += 1
+        self._pending.append(rect)
+
+    def matrices(self) -> tuple[Matrix, tuple[tuple[TileRect, Matrix], ...]]:
+        """The matrix of the most area, and, in drawing order, the rectangles that differ."""
+        cached = self._matrices
+        if cached is None or cached[0] != self.matrix_version:
+            regions = [(tile.rect, tile.matrix) for tile in self.tiles]
+            regions += list(self._painted.items())
+            cached = (self.matrix_version, *_base_and_overrides(regions))
+            self._matrices = cached
+        return cached[1], cached[2]
+
+    def freeze(self) -> CanvasImage:
+        """A copy of the planes and matrices now (cheap: three memory copies)."""
+        base, overrides = self.matrices()
+        return CanvasImage(self.y.copy(), self.u.copy(), self.v.copy(), base, overrides)
+
+    def to_bgr(self) -> Pixels:
+        """The canvas as BGR (height, width, 3), byte for byte what the display shows."""
+        base, overrides = self.matrices()
+        return CanvasImage(self.y, self.u, self.v, base, overrides).to_bgr()
+
+    # -- planes -------------------------------------------------------------------------
+
+    def _fill(self, rect: TileRect, luma: int = BLACK_Y, chroma: int = NEUTRAL_C) -> None:
+        self.y[rect.y : rect.bottom, rect.x : rect.right] = luma
+        c = chroma_cells(rect)
+        self.u[c.y : c.bottom, c.x : c.right] = chroma
+        self.v[c.y : c.bottom, c.x : c.right] = chroma
+
+    def _dim(self, rect: TileRect) -> None:
+        """To a third: Y toward black, U and V toward no colour (RGB / 3, exactly linear)."""
+        luma = self.y[rect.y : rect.bottom, rect.x : rect.right]
+        np.take(_DIM_LUMA, luma, out=luma)
+        c = chroma_cells(rect)
+        for plane in (self.u, self.v):
+            cells = plane[c.y : c.bottom, c.x : c.right]
+            np.take(_DIM_CHROMA, cells, out=cells)
+
+    def _put(self, rect: TileRect, image: Pixels, matrix: Matrix) -> None:
+        self.y[rect.y : rect.bottom, rect.x : rect.right] = bgr_to_luma(image, matrix)
+        c = chroma_cells(rect)
+        if c.w > 0 and c.h > 0:
+            # The owned cells start at the first even pixel: skip an odd first column/row.
+            u, v = bgr_to_chroma(image[rect.y & 1 :, rect.x & 1 :], matrix)
+            self.u[c.y : c.bottom, c.x : c.right] = u[: c.h, : c.w]
+            self.v[c.y : c.bottom, c.x : c.right] = v[: c.h, : c.w]
+
+    # -- tiles --------------------------------------------------------------------------
 
     def _copy_frame(self, tile: CanvasTile, now: float | None = None) -> bool:
         view = tile.source.view()
         if view is None:
             return False
-        h, w = view.pixels.shape[:2]
+        w, h = view.width, view.height
         rect, window = tile.rect, tile.window
         assert window is not None  # set in __init__
         # The picture sits centred in its box (letterbox); this tile shows `window` of the box.
-        in_box = TileRect((tile.box_w - w) // 2, (tile.box_h - h) // 2, w, h)
+        in_box = TileRect(_even_offset(tile.box_w - w), _even_offset(tile.box_h - h), w, h)
         shown = in_box.intersection(window)
         placed = shown.offset(rect.x - window.x, rect.y - window.y) if shown else None
         if placed != tile.placed or tile.painted_notice is not None or tile.dimmed:
             # The picture moved (size change) or a notice covered the bars: clear the tile.
-            self._region(rect)[:] = 0
+            self._fill(rect)
         if shown is not None and placed is not None:
             src = shown.offset(-in_box.x, -in_box.y)
-            np.copyto(self._region(placed), view.pixels[src.y : src.bottom, src.x : src.right])
+            np.copyto(
+                self.y[placed.y : placed.bottom, placed.x : placed.right],
+                view.y[src.y : src.bottom, src.x : src.right],
+            )
+            # Each owned cell takes the source cell under its first pixel.
+            c = chroma_cells(placed)
+            sx = (2 * c.x - placed.x + src.x) // 2
+            sy = (2 * c.y - placed.y + src.y) // 2
+            for plane, source in ((self.u, view.u), (self.v, view.v)):
+                np.copyto(
+                    plane[c.y : c.bottom, c.x : c.right],
+                    source[sy : sy + c.h, sx : sx + c.w],
+                )
         if not tile.source.intact(view):
             # The decoder reused the buffer mid-copy; the next frame is already there.
             self.torn_reads += 1
@@ -145,6 +337,9 @@ class OutputCanvas:
             return True
         if self._ages is not None and now is not None and view.number != tile.shown_number:
             self._ages.add(tile.camera_id, now - view.captured_at)
+        if view.matrix != tile.matrix:
+            tile.matrix = view.matrix
+            self.matrix_version += 1
         tile.placed = placed
         tile.shown_number = view.number
         tile.painted_notice = None
@@ -154,18 +349,42 @@ class OutputCanvas:
         return True
 
     def _paint_notice(self, tile: CanvasTile) -> None:
-        region = self._region(tile.rect)
-        notice = tile.notice
+        rect, notice = tile.rect, tile.notice
         if notice is None:
             # No picture to put back (it never came): leave the tile black.
-            region[:] = 0
+            self._fill(rect)
             tile.dimmed = False
         else:
             if notice.dim and not tile.dimmed:
-                region //= 3  # keep the last picture visible but clearly not live
+                self._dim(rect)  # keep the last picture visible but clearly not live
                 tile.dimmed = True
             elif not notice.dim and tile.dimmed:
-                region[:] = 0
+                self._fill(rect)
                 tile.dimmed = False
-            self._painter(region, notice)
+            self._paint_band(tile, notice)
         tile.painted_notice = notice
+
+    def _paint_band(self, tile: CanvasTile, notice: TileNotice) -> None:
+        """The painter's rows to BGR, painted, and back: nothing else of the tile moves."""
+        rect = tile.rect
+        top, bottom = self._painter.band(rect.w, rect.h, notice)
+        # Whole chroma cells where the tile allows, so the band's colour is its own.
+        y0 = max(rect.y, (rect.y + max(0, top)) & ~1)
+        y1 = min(rect.bottom, rect.y + bottom + ((rect.y + bottom) & 1))
+        if y1 <= y0:
+            return
+        band = TileRect(rect.x, y0, rect.w, y1 - y0)
+        scratch = np.empty((rect.h, rect.w, 3), np.uint8)  # rows outside the band unused
+        rows = slice(y0 - rect.y, y1 - rect.y)
+        scratch[rows] = _region_to_bgr(self.y, self.u, self.v, band, tile.matrix)
+        self._painter(scratch, notice)
+        self._put(band, scratch[rows], tile.matrix)
+
+
+def _dim_table(centre: int) -> npt.NDArray[np.uint8]:
+    value = np.arange(256, dtype=np.int32)
+    return (centre + np.floor_divide(value - centre, 3)).clip(0, 255).astype(np.uint8)
+
+
+_DIM_LUMA = _dim_table(BLACK_Y)
+_DIM_CHROMA = _dim_table(NEUTRAL_C)

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,12 @@ pyglet.options["shadow_window"] = False
 from pyglet import gl  # noqa: E402  (options must be set before the GL module loads)
 from pyglet.graphics.shader import Shader, ShaderProgram  # noqa: E402
 
+from compositor.colour import (  # noqa: E402
+    Matrix,
+    chroma_cover,
+    chroma_size,
+    yuv_to_rgb_coefficients,
+)
 from compositor.errors import DisplayError  # noqa: E402
 from compositor.geometry import TileRect  # noqa: E402
 from compositor.monitors import Monitor, MonitorWatcher, assign_monitors, query_monitors  # noqa: E402
@@ -40,26 +46,57 @@ log = logging.getLogger(__name__)
 
 Pixels = npt.NDArray[np.uint8]
 
-# A full-window quad. Canvas row 0 (top) is uploaded as texture row 0, which
-# GL puts at the bottom; the quad's texture coordinates flip it back, so no
+# One unit square, drawn over the whole canvas or over one rectangle of it
+# (``area``, in fractions of the canvas). Canvas row 0 (top) is uploaded as
+# texture row 0; the vertex shader puts it at the top of the window, so no
 # pixel is ever flipped on the CPU.
 _VERTEX_SHADER = """#version 330 core
 in vec2 position;
-in vec2 tex_coords;
+uniform vec4 area;
 out vec2 uv;
 void main() {
-    gl_Position = vec4(position, 0.0, 1.0);
-    uv = tex_coords;
+    uv = area.xy + position * area.zw;
+    gl_Position = vec4(uv.x * 2.0 - 1.0, 1.0 - uv.y * 2.0, 0.0, 1.0);
 }
 """
+# Limited-range YUV to RGB in integers with 16 fractional bits, exactly as
+# compositor.colour.planes_to_bgr does: the window shows, byte for byte, what
+# the canvas's to_bgr() says. Chroma is sampled at the same place as luma
+# (nearest when the window has the canvas's size: one sample per 2x2 cell).
 _FRAGMENT_SHADER = """#version 330 core
 in vec2 uv;
 out vec4 colour;
-uniform sampler2D canvas;
+uniform sampler2D y_plane;
+uniform sampler2D u_plane;
+uniform sampler2D v_plane;
+uniform vec2 chroma_scale;  // canvas size / (2 x chroma size): 1 unless a size is odd
+uniform int luma_coefficient;
+uniform ivec4 chroma_coefficients;  // rv, gu, gv, bu
+int byte_at(sampler2D plane, vec2 at) {
+    return int(texture(plane, at).r * 255.0 + 0.5);
+}
 void main() {
-    colour = vec4(texture(canvas, uv).rgb, 1.0);
+    int luma = luma_coefficient * (byte_at(y_plane, uv) - 16) + 32768;
+    vec2 at = uv * chroma_scale;
+    int d = byte_at(u_plane, at) - 128;
+    int e = byte_at(v_plane, at) - 128;
+    ivec4 k = chroma_coefficients;
+    ivec3 rgb = ivec3(luma + k.x * e, luma - k.y * d - k.z * e, luma + k.w * d) >> 16;
+    colour = vec4(vec3(clamp(rgb, 0, 255)) / 255.0, 1.0);
 }
 """
+
+
+class PlanarPicture(Protocol):
+    """What a window shows (see :class:`compositor.canvas.OutputCanvas`): I420 planes
+    ``y`` (h, w), ``u`` and ``v`` (ceil(h/2), ceil(w/2)), limited range, and the
+    matrix of each part: a base matrix, then rectangles drawn with their own."""
+
+    y: Pixels
+    u: Pixels
+    v: Pixels
+
+    def matrices(self) -> tuple[Matrix, Sequence[tuple[TileRect, Matrix]]]: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +131,7 @@ def _refresh_rate(screens: Sequence[Any]) -> float:
 
 
 class _OutputWindow:
-    """One output: its window, texture, shader program and quad (all in its context)."""
+    """One output: its window, three plane textures, shader program and quad (its context)."""
 
     def __init__(self, spec: OutputWindowSpec, window: Any, monitor: Monitor | None) -> None:
         self.spec = spec
@@ -103,6 +140,8 @@ class _OutputWindow:
         self.needs_draw = True
         self.bytes_uploaded = 0
         self.cpu_seconds = 0.0  # this thread's CPU time spent uploading and drawing
+        self._matrix: Matrix | None = None  # the matrix the program's uniforms hold
+        self.picture: PlanarPicture | None = None  # the picture last presented
         window.switch_to()
         self.program = ShaderProgram(
             Shader(_VERTEX_SHADER, "vertex"), Shader(_FRAGMENT_SHADER, "fragment")
@@ -110,70 +149,113 @@ class _OutputWindow:
         self.quad = self.program.vertex_list(
             4,
             gl.GL_TRIANGLE_STRIP,
-            position=("f", (-1.0, -1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0)),
-            tex_coords=("f", (0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0)),
+            position=("f", (0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0)),
         )
-        texture = gl.GLuint()
-        gl.glGenTextures(1, ctypes.byref(texture))
-        self.texture = texture
-        gl.glBindTexture(gl.GL_TEXTURE_2D, texture)
         width, height = window.get_framebuffer_size()
         # Exact pixels when the window matches the canvas; smooth scaling otherwise.
         same = (width, height) == (spec.width, spec.height)
         filtering = gl.GL_NEAREST if same else gl.GL_LINEAR
-        gl.glTexParameteri(gl.GL_TEXTURE_2D, gl.GL_TEXTURE_MIN_FILTER, filtering)
-        gl.glTexParameteri(gl.GL_TEXTURE_2D, gl.GL_TEXTURE_MAG_FILTER, filtering)
-        gl.glTexParameteri(gl.GL_TEXTURE_2D, gl.GL_TEXTURE_WRAP_S, gl.GL_CLAMP_TO_EDGE)
-        gl.glTexParameteri(gl.GL_TEXTURE_2D, gl.GL_TEXTURE_WRAP_T, gl.GL_CLAMP_TO_EDGE)
-        gl.glTexImage2D(
-            gl.GL_TEXTURE_2D,
-            0,
-            gl.GL_RGB8,
-            spec.width,
-            spec.height,
-            0,
-            gl.GL_BGR,
-            gl.GL_UNSIGNED_BYTE,
-            None,
-        )
-
-    def upload(self, canvas: Pixels, dirty: Sequence[TileRect]) -> None:
-        self.window.switch_to()
-        gl.glBindTexture(gl.GL_TEXTURE_2D, self.texture)
-        gl.glPixelStorei(gl.GL_UNPACK_ALIGNMENT, 1)
-        gl.glPixelStorei(gl.GL_UNPACK_ROW_LENGTH, canvas.shape[1])
-        base = canvas.ctypes.data
-        for rect in dirty:
-            gl.glPixelStorei(gl.GL_UNPACK_SKIP_PIXELS, rect.x)
-            gl.glPixelStorei(gl.GL_UNPACK_SKIP_ROWS, rect.y)
-            gl.glTexSubImage2D(
+        chroma_w, chroma_h = chroma_size(spec.width, spec.height)
+        self.textures: list[Any] = []  # Y, U, V: single-channel, on units 0, 1, 2
+        for plane_w, plane_h in (
+            (spec.width, spec.height),
+            (chroma_w, chroma_h),
+            (chroma_w, chroma_h),
+        ):
+            texture = gl.GLuint()
+            gl.glGenTextures(1, ctypes.byref(texture))
+            gl.glBindTexture(gl.GL_TEXTURE_2D, texture)
+            gl.glTexParameteri(gl.GL_TEXTURE_2D, gl.GL_TEXTURE_MIN_FILTER, filtering)
+            gl.glTexParameteri(gl.GL_TEXTURE_2D, gl.GL_TEXTURE_MAG_FILTER, filtering)
+            gl.glTexParameteri(gl.GL_TEXTURE_2D, gl.GL_TEXTURE_WRAP_S, gl.GL_CLAMP_TO_EDGE)
+            gl.glTexParameteri(gl.GL_TEXTURE_2D, gl.GL_TEXTURE_WRAP_T, gl.GL_CLAMP_TO_EDGE)
+            gl.glTexImage2D(
                 gl.GL_TEXTURE_2D,
                 0,
-                rect.x,
-                rect.y,
-                rect.w,
-                rect.h,
-                gl.GL_BGR,
+                gl.GL_R8,
+                plane_w,
+                plane_h,
+                0,
+                gl.GL_RED,
                 gl.GL_UNSIGNED_BYTE,
-                ctypes.c_void_p(base),
+                None,
             )
-            self.bytes_uploaded += rect.w * rect.h * 3
+            self.textures.append(texture)
+        self.program.use()
+        self.program["y_plane"] = 0
+        self.program["u_plane"] = 1
+        self.program["v_plane"] = 2
+        self.program["chroma_scale"] = (
+            spec.width / (2 * chroma_w),
+            spec.height / (2 * chroma_h),
+        )
+
+    def upload(self, picture: PlanarPicture, dirty: Sequence[TileRect]) -> None:
+        """Send the ``dirty`` rectangles of each plane, straight from the planes' memory."""
+        self.window.switch_to()
+        gl.glPixelStorei(gl.GL_UNPACK_ALIGNMENT, 1)
+        chroma = [chroma_cover(rect) for rect in dirty]
+        for texture, plane, rects in zip(
+            self.textures, (picture.y, picture.u, picture.v), (dirty, chroma, chroma), strict=True
+        ):
+            gl.glBindTexture(gl.GL_TEXTURE_2D, texture)
+            gl.glPixelStorei(gl.GL_UNPACK_ROW_LENGTH, plane.shape[1])
+            base = ctypes.c_void_p(plane.ctypes.data)
+            for rect in rects:
+                gl.glPixelStorei(gl.GL_UNPACK_SKIP_PIXELS, rect.x)
+                gl.glPixelStorei(gl.GL_UNPACK_SKIP_ROWS, rect.y)
+                gl.glTexSubImage2D(
+                    gl.GL_TEXTURE_2D,
+                    0,
+                    rect.x,
+                    rect.y,
+                    rect.w,
+                    rect.h,
+                    gl.GL_RED,
+                    gl.GL_UNSIGNED_BYTE,
+                    base,
+                )
+                self.bytes_uploaded += rect.w * rect.h
         gl.glPixelStorei(gl.GL_UNPACK_SKIP_PIXELS, 0)
         gl.glPixelStorei(gl.GL_UNPACK_SKIP_ROWS, 0)
         gl.glPixelStorei(gl.GL_UNPACK_ROW_LENGTH, 0)
 
-    def draw(self) -> None:
+    def _use_matrix(self, matrix: Matrix) -> None:
+        if matrix is self._matrix:
+            return
+        k = yuv_to_rgb_coefficients(matrix)
+        self.program["luma_coefficient"] = k.y
+        self.program["chroma_coefficients"] = (k.rv, k.gu, k.gv, k.bu)
+        self._matrix = matrix
+
+    def draw(self, picture: PlanarPicture) -> None:
+        """The whole canvas in its main matrix, then each rectangle of another over it."""
         self.window.switch_to()
         width, height = self.window.get_framebuffer_size()
         gl.glViewport(0, 0, width, height)
+        for unit, texture in enumerate(self.textures):
+            gl.glActiveTexture(gl.GL_TEXTURE0 + unit)
+            gl.glBindTexture(gl.GL_TEXTURE_2D, texture)
         gl.glActiveTexture(gl.GL_TEXTURE0)
-        gl.glBindTexture(gl.GL_TEXTURE_2D, self.texture)
         self.program.use()
+        base, overrides = picture.matrices()
+        self._use_matrix(base)
+        self.program["area"] = (0.0, 0.0, 1.0, 1.0)
         self.quad.draw(gl.GL_TRIANGLE_STRIP)
+        canvas_w, canvas_h = self.spec.width, self.spec.height
+        for rect, matrix in overrides:
+            self._use_matrix(matrix)
+            self.program["area"] = (
+                rect.x / canvas_w,
+                rect.y / canvas_h,
+                rect.w / canvas_w,
+                rect.h / canvas_h,
+            )
+            self.quad.draw(gl.GL_TRIANGLE_STRIP)
 
-    def read_back(self) -> Pixels:
+    def read_back(self, picture: PlanarPicture) -> Pixels:
         """Draw into the back buffer (not shown) and read it: what the window shows."""
-        self.draw()
+        self.draw(picture)
         width, height = self.window.get_framebuffer_size()
         pixels = np.empty((height, width, 3), dtype=np.uint8)
         gl.glReadBuffer(gl.GL_BACK)
@@ -185,7 +267,8 @@ class _OutputWindow:
 
     def close(self) -> None:
         self.window.switch_to()
-        gl.glDeleteTextures(1, ctypes.byref(self.texture))
+        for texture in self.textures:
+            gl.glDeleteTextures(1, ctypes.byref(texture))
         self.quad.delete()
         self.program.delete()
         self.window.close()
@@ -404,23 +487,30 @@ class WallDisplay:
         window = self._windows.get(output_id)
         return window.cpu_seconds if window is not None else 0.0
 
-    def present(self, output_id: str, canvas: Pixels, dirty: Sequence[TileRect]) -> None:
+    def present(self, output_id: str, canvas: PlanarPicture, dirty: Sequence[TileRect]) -> None:
         """Upload ``dirty`` parts of ``canvas`` and show it; nothing at all if nothing changed."""
         output = self._windows.get(output_id)
         if output is None:
             return  # waiting for its monitor
-        if not dirty and not output.needs_draw:
+        if not dirty and not output.needs_draw and canvas is output.picture:
             return
-        expected = (output.spec.height, output.spec.width, 3)
-        if canvas.shape != expected or not canvas.flags.c_contiguous:
-            raise ValueError(f"output {output_id}: canvas must be C-contiguous {expected}")
-        if output.needs_draw:
-            # A new or exposed window: send the whole canvas once.
-            dirty = [TileRect(0, 0, output.spec.width, output.spec.height)]
+        spec = output.spec
+        chroma_w, chroma_h = chroma_size(spec.width, spec.height)
+        for plane, shape in (
+            (canvas.y, (spec.height, spec.width)),
+            (canvas.u, (chroma_h, chroma_w)),
+            (canvas.v, (chroma_h, chroma_w)),
+        ):
+            if plane.shape != shape or not plane.flags.c_contiguous or plane.dtype != np.uint8:
+                raise ValueError(f"output {output_id}: planes must be C-contiguous uint8 {shape}")
+        if output.needs_draw or canvas is not output.picture:
+            # A new or exposed window, or another picture: send the whole canvas once.
+            dirty = [TileRect(0, 0, spec.width, spec.height)]
+        output.picture = canvas
         cpu_before = time.thread_time()
         try:
             output.upload(canvas, dirty)
-            output.draw()
+            output.draw(canvas)
             output.window.flip()
             output.cpu_seconds += time.thread_time() - cpu_before
         except Exception as exc:  # a window that died must not take the others down
@@ -444,7 +534,9 @@ class WallDisplay:
         window = self._windows.get(output_id)
         if window is None:
             raise DisplayError(f"output {output_id} has no window (its monitor is missing)")
-        return window.read_back()
+        if window.picture is None:
+            raise DisplayError(f"output {output_id} has shown nothing yet")
+        return window.read_back(window.picture)
 
     def close(self) -> None:
         if self._watcher is not None:

@@ -7,10 +7,9 @@ __all__ = ["identify", "screens_report"]
 import threading
 import time
 
-import numpy as np
-import numpy.typing as npt
-
+from compositor.canvas import OutputCanvas
 from compositor.errors import DisplayError
+from compositor.geometry import TileRect
 from compositor.layout import Layout
 from compositor.monitors import Monitor, assign_monitors, query_monitors
 from compositor.patterns import identify_pattern
@@ -55,14 +54,19 @@ def identify(
         pairs = [(m.name, m) for m in monitors]
     specs = [OutputWindowSpec(oid, m.width, m.height, m.name) for oid, m in pairs]
     display = WallDisplay(specs, windowed=False, display_name=display_name, any_key_closes=True)
-    patterns_shown: dict[str, npt.NDArray[np.uint8]] = {}
+    patterns_shown: dict[str, OutputCanvas] = {}
     try:
         for spec in specs:
             monitor = by_name[str(spec.monitor)]
             title = spec.output_id if layout is not None else f"#{monitors.index(monitor)}"
             subtitle = f"{monitor.name} · {monitor.width}x{monitor.height}"
-            pattern = identify_pattern(spec.width, spec.height, title, subtitle)
-            display.present(spec.output_id, pattern, [])
+            # Painted in BGR, shown like any canvas: as YUV planes.
+            pattern = OutputCanvas(spec.width, spec.height, [])
+            pattern.put_bgr(
+                TileRect(0, 0, spec.width, spec.height),
+                identify_pattern(spec.width, spec.height, title, subtitle),
+            )
+            display.present(spec.output_id, pattern, pattern.compose())
             patterns_shown[spec.output_id] = pattern
         end = None if seconds is None else time.monotonic() + seconds
         while not stop.is_set() and (end is None or time.monotonic() < end):

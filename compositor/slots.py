@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from compositor.colour import Matrix
+
 _SLOT_HEADER = np.dtype(
     [
         ("begin", "<u8"),  # number of the frame being written (seqlock start)
@@ -41,6 +43,7 @@ _SLOT_HEADER = np.dtype(
         ("width", "<i4", (2,)),  # per buffer: picture size
         ("height", "<i4", (2,)),
         ("captured_at", "<f8", (2,)),  # per buffer: monotonic time the frame was decoded
+        ("matrix", "<i4", (2,)),  # per buffer: colour matrix of the YUV (601 or 709)
     ]
 )
 _HEADER_BYTES = 64  # header padded so buffers start aligned
@@ -107,22 +110,48 @@ def _map_file(path: Path, size: int, create: bool) -> mmap.mmap:
         os.close(fd)  # the mapping keeps the memory; the descriptor is not needed
 
 
+Plane = npt.NDArray[np.uint8]
+
+
 @dataclass(frozen=True, slots=True)
 class FrameView:
-    """A published picture, viewed in place (no copy) until the writer overtakes it."""
+    """A published picture, viewed in place (no copy) until the writer overtakes it.
+
+    I420 in limited range: ``y`` is ``(height, width)``, ``u`` and ``v`` are
+    ``(height / 2, width / 2)``; width and height are even.
+    """
 
     number: int
-    pixels: npt.NDArray[np.uint8]  # (height, width, 3) BGR, a view into shared memory
+    y: Plane
+    u: Plane
+    v: Plane
     captured_at: float
+    matrix: Matrix = Matrix.BT601  # the YUV's colour matrix
+
+    @property
+    def width(self) -> int:
+        return int(self.y.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.y.shape[0])
+
+
+def _even_up(value: int) -> int:
+    return value + (value & 1)
 
 
 class FrameSlot:
-    """The latest picture of one camera at one tile size: BGR, at most ``max_w x max_h``."""
+    """The latest picture of one camera at one tile size: I420, at most ``max_w x max_h``.
+
+    Pictures have even sizes (one chroma sample per 2x2 pixels); an odd
+    maximum is rounded up, so a tile of odd size can be covered whole.
+    """
 
     def __init__(self, path: Path, max_w: int, max_h: int, create: bool = False) -> None:
         self.path = path
-        self.max_w, self.max_h = max_w, max_h
-        self._buffer_bytes = max_w * max_h * 3
+        self.max_w, self.max_h = _even_up(max_w), _even_up(max_h)
+        self._buffer_bytes = self.max_w * self.max_h * 3 // 2
         self._mmap = _map_file(path, _HEADER_BYTES + 2 * self._buffer_bytes, create)
         self._header = np.ndarray((), dtype=_SLOT_HEADER, buffer=self._mmap)
         self._buffers = [
@@ -135,21 +164,39 @@ class FrameSlot:
             for i in (0, 1)
         ]
 
+    def _planes(self, index: int, w: int, h: int) -> tuple[Plane, Plane, Plane]:
+        """Views of buffer ``index`` as the planes of a ``w x h`` picture, one after another."""
+        buffer, luma, chroma = self._buffers[index], w * h, (w // 2) * (h // 2)
+        return (
+            buffer[:luma].reshape(h, w),
+            buffer[luma : luma + chroma].reshape(h // 2, w // 2),
+            buffer[luma + chroma : luma + 2 * chroma].reshape(h // 2, w // 2),
+        )
+
     # -- writer side (one decoder thread) --
 
-    def write(self, picture: npt.NDArray[np.uint8], captured_at: float) -> None:
-        """Publish ``picture`` (h, w, 3) uint8; h, w must fit the slot."""
-        h, w = picture.shape[:2]
+    def write(
+        self, y: Plane, u: Plane, v: Plane, captured_at: float, matrix: Matrix = Matrix.BT601
+    ) -> None:
+        """Publish an I420 picture: ``y`` (h, w), ``u`` and ``v`` (h/2, w/2); h, w even.
+
+        The planes may be strided views (a decoded frame's, with padding): they
+        are copied once, straight into the slot's buffer.
+        """
+        h, w = y.shape
+        if w % 2 or h % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
+            raise ValueError(f"not I420 planes of even size: {y.shape}, {u.shape}, {v.shape}")
         if w > self.max_w or h > self.max_h:
             raise ValueError(f"picture {w}x{h} exceeds slot {self.max_w}x{self.max_h}")
         number = int(self._header["end"]) + 1
         index = number % 2
         self._header["begin"] = number  # readers of this buffer will see they were overtaken
-        target = self._buffers[index][: w * h * 3].reshape(h, w, 3)
-        np.copyto(target, picture)
+        for target, plane in zip(self._planes(index, w, h), (y, u, v), strict=True):
+            np.copyto(target, plane)
         self._header["width"][index] = w
         self._header["height"][index] = h
         self._header["captured_at"][index] = captured_at
+        self._header["matrix"][index] = int(matrix)
         self._header["end"] = number
 
     # -- reader side (render loop) --
@@ -167,8 +214,12 @@ class FrameSlot:
         index = number % 2
         w = int(self._header["width"][index])
         h = int(self._header["height"][index])
-        pixels = self._buffers[index][: w * h * 3].reshape(h, w, 3)
-        return FrameView(number, pixels, float(self._header["captured_at"][index]))
+        try:
+            matrix = Matrix(int(self._header["matrix"][index]))
+        except ValueError:  # a torn read of the header: intact() will say so
+            matrix = Matrix.BT601
+        y, u, v = self._planes(index, w, h)
+        return FrameView(number, y, u, v, float(self._header["captured_at"][index]), matrix)
 
     def intact(self, view: FrameView) -> bool:
         """True if ``view`` was not overwritten while it was being read.

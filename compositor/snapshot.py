@@ -2,9 +2,10 @@
 
 A reader (a monitoring script, a test, a person refreshing an image viewer)
 never sees half a file: each PNG is written beside its target and renamed
-over it. Encoding runs in one background thread on copies of the canvases;
-if it is still busy when the next snapshot is due, that snapshot is skipped
-rather than queued.
+over it. The render loop only copies the canvases' planes (a few memory
+copies); turning them into BGR and encoding run in one background thread,
+and if it is still busy when the next snapshot is due, that snapshot is
+skipped rather than queued.
 """
 
 from __future__ import annotations
@@ -16,12 +17,25 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 log = logging.getLogger(__name__)
+
+
+class Picture(Protocol):
+    """A picture as BGR (see :class:`compositor.canvas.CanvasImage`)."""
+
+    def to_bgr(self) -> npt.NDArray[np.uint8]: ...
+
+
+class Freezable(Protocol):
+    """Something whose picture can be copied now and converted later (an ``OutputCanvas``)."""
+
+    def freeze(self) -> Picture: ...
 
 
 def write_png_atomic(path: Path, pixels: npt.NDArray[np.uint8]) -> None:
@@ -47,22 +61,22 @@ class SnapshotWriter:
         self._thread: threading.Thread | None = None
         directory.mkdir(parents=True, exist_ok=True)
 
-    def maybe_write(self, now: float, canvases: Mapping[str, npt.NDArray[np.uint8]]) -> None:
+    def maybe_write(self, now: float, canvases: Mapping[str, Freezable]) -> None:
         if now < self.next_due:
             return
         if not self._busy.acquire(blocking=False):
             return  # the last one is still encoding: skip, never queue
         self.next_due = now + self.every
-        copies = {output_id: pixels.copy() for output_id, pixels in canvases.items()}
+        copies = {output_id: canvas.freeze() for output_id, canvas in canvases.items()}
         self._thread = threading.Thread(
             target=self._write_all, args=(copies,), name="snapshots", daemon=True
         )
         self._thread.start()
 
-    def _write_all(self, canvases: Mapping[str, npt.NDArray[np.uint8]]) -> None:
+    def _write_all(self, canvases: Mapping[str, Picture]) -> None:
         try:
-            for output_id, pixels in canvases.items():
-                write_png_atomic(self.directory / f"{output_id}.png", pixels)
+            for output_id, picture in canvases.items():
+                write_png_atomic(self.directory / f"{output_id}.png", picture.to_bgr())
             self.written += 1
         except OSError as exc:
             log.error("cannot write snapshot in %s: %s", self.directory, exc)

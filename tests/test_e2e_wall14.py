@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from compositor.app import RunOptions, WallApp
+from compositor.colour import planes_to_bgr
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 from compositor.layout import parse_layout
@@ -102,14 +103,15 @@ spans:
                 shown = {t.shown_number for t in tiles}
                 quiet = all(t.painted_notice is None for t in tiles)  # "connecting…" gone
                 if view is not None and shown == {view.number} and quiet:
-                    picture = view.pixels.copy()
+                    picture = planes_to_bgr(view.y, view.u, view.v, view.matrix)
                     if slot.intact(view) and slot.number == view.number:
                         break
                 time.sleep(0.05)
             else:
                 raise AssertionError("the four screens never showed one frame together")
-            assert picture.shape == (551, 980, 3)  # 16:9 letterboxed into the 980x560 box
-            box_top = (560 - 551) // 2
+            # 16:9 letterboxed into the 980x560 box: 980x551, made even (I420) to 980x552.
+            assert picture.shape == (552, 980, 3)
+            box_top = (560 - 552) // 2
             geometry = layout.wall.geometry() if layout.wall else None
             assert geometry is not None
             for output_id in ("A1", "A2", "B1", "B2"):
@@ -119,7 +121,7 @@ spans:
                 # The piece of the picture this screen must show, in box coordinates.
                 w = tile.window
                 expected = np.zeros((270, 480, 3), np.uint8)
-                rows = slice(max(w.y, box_top), min(w.bottom, box_top + 551))
+                rows = slice(max(w.y, box_top), min(w.bottom, box_top + 552))
                 piece = picture[rows.start - box_top : rows.stop - box_top, w.x : w.right]
                 expected[rows.start - w.y : rows.stop - w.y] = piece
                 assert (on_screen == expected).all(), f"{output_id} shows its piece"

@@ -63,10 +63,11 @@ def test_wall_in_windows_shows_each_camera_letterboxed_and_moving(
         assert changed(first["O2"], later["O2"]) > 0.002, "blue frames advance"
         # Only changed tiles are uploaded, never more than the canvases' worth per tick.
         assert app.display.bytes_uploaded > uploaded
-        # Right after a tick, each window shows exactly what its canvas holds.
+        # Right after a tick, each window shows exactly what its canvas holds: the
+        # shader's YUV -> RGB gives, byte for byte, the canvas's own to_bgr().
         app.tick()
         for output_id, canvas in app.canvases.items():
-            assert (app.display.read_pixels(output_id) == canvas.pixels).all()
+            assert (app.display.read_pixels(output_id) == canvas.to_bgr()).all()
     finally:
         app.close()
 

@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from compositor.colour import Matrix
 from compositor.slots import CameraState, FrameSlot, SharedDir, StatusBoard
 
 
@@ -13,43 +14,80 @@ def shared() -> Path:
     directory.close()
 
 
+def planes(w: int, h: int, value: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """I420 planes of a flat picture: Y = value, U = value + 1, V = value + 2."""
+    return (
+        np.full((h, w), value, np.uint8),
+        np.full((h // 2, w // 2), value + 1, np.uint8),
+        np.full((h // 2, w // 2), value + 2, np.uint8),
+    )
+
+
 def test_slot_publishes_latest_frame_only(shared: Path) -> None:
     writer = FrameSlot(shared / "s", 8, 4, create=True)
     reader = FrameSlot(shared / "s", 8, 4)
     assert reader.number == 0 and reader.view() is None
     for value in (10, 20, 30):
-        writer.write(np.full((4, 8, 3), value, np.uint8), captured_at=float(value))
+        writer.write(*planes(8, 4, value), captured_at=float(value), matrix=Matrix.BT709)
     view = reader.view()
     assert view is not None and view.number == 3
-    assert int(view.pixels[0, 0, 0]) == 30 and view.captured_at == 30.0
+    assert (int(view.y[0, 0]), int(view.u[0, 0]), int(view.v[0, 0])) == (30, 31, 32)
+    assert view.captured_at == 30.0 and view.matrix is Matrix.BT709
     assert reader.intact(view)
 
 
-def test_slot_keeps_each_frames_own_size(shared: Path) -> None:
+def test_slot_keeps_each_frames_own_size_and_matrix(shared: Path) -> None:
     slot = FrameSlot(shared / "s", 8, 8, create=True)
-    slot.write(np.full((2, 6, 3), 1, np.uint8), 1.0)
+    slot.write(*planes(6, 2, 1), 1.0, Matrix.BT601)
     view = slot.view()
-    assert view is not None and view.pixels.shape == (2, 6, 3)
-    slot.write(np.full((8, 4, 3), 2, np.uint8), 2.0)
+    assert view is not None and (view.width, view.height) == (6, 2)
+    assert view.u.shape == view.v.shape == (1, 3) and view.matrix is Matrix.BT601
+    slot.write(*planes(4, 8, 2), 2.0, Matrix.BT709)
     view = slot.view()
-    assert view is not None and view.pixels.shape == (8, 4, 3)
+    assert view is not None and view.y.shape == (8, 4) and view.u.shape == (4, 2)
+    assert view.matrix is Matrix.BT709 and int(view.v[3, 1]) == 4
+
+
+def test_planes_are_copied_from_strided_views(shared: Path) -> None:
+    """A decoder's planes have padding at the end of each row: only the picture is kept."""
+    slot = FrameSlot(shared / "s", 4, 2, create=True)
+    padded = np.arange(2 * 16, dtype=np.uint8).reshape(2, 16)
+    chroma = np.arange(16, dtype=np.uint8).reshape(1, 16)
+    slot.write(padded[:, :4], chroma[:, :2], chroma[:, 4:6], 0.0)
+    view = slot.view()
+    assert view is not None
+    assert view.y.tolist() == [[0, 1, 2, 3], [16, 17, 18, 19]]
+    assert view.u.tolist() == [[0, 1]] and view.v.tolist() == [[4, 5]]
+
+
+def test_an_odd_slot_size_rounds_up_to_hold_even_pictures(shared: Path) -> None:
+    slot = FrameSlot(shared / "s", 275, 155, create=True)
+    assert (slot.max_w, slot.max_h) == (276, 156)
+    slot.write(*planes(276, 156, 9), 0.0)
+    with pytest.raises(ValueError):
+        slot.write(*planes(278, 156, 9), 0.0)
 
 
 def test_a_reader_overtaken_mid_copy_notices(shared: Path) -> None:
     slot = FrameSlot(shared / "s", 4, 4, create=True)
-    slot.write(np.zeros((4, 4, 3), np.uint8), 1.0)
+    slot.write(*planes(4, 4, 0), 1.0)
     view = slot.view()
     assert view is not None
-    slot.write(np.ones((4, 4, 3), np.uint8), 2.0)  # other buffer: the view is still good
+    slot.write(*planes(4, 4, 1), 2.0)  # other buffer: the view is still good
     assert slot.intact(view)
-    slot.write(np.ones((4, 4, 3), np.uint8), 3.0)  # reuses the view's buffer
+    slot.write(*planes(4, 4, 1), 3.0)  # reuses the view's buffer
     assert not slot.intact(view)
 
 
-def test_too_big_a_picture_is_refused(shared: Path) -> None:
+def test_too_big_or_odd_a_picture_is_refused(shared: Path) -> None:
     slot = FrameSlot(shared / "s", 4, 4, create=True)
     with pytest.raises(ValueError):
-        slot.write(np.zeros((5, 4, 3), np.uint8), 0.0)
+        slot.write(*planes(4, 6, 0), 0.0)
+    y, u, v = planes(4, 4, 0)
+    with pytest.raises(ValueError):
+        slot.write(y[:3], u, v, 0.0)  # odd height
+    with pytest.raises(ValueError):
+        slot.write(y, u[:, :1], v, 0.0)  # chroma of the wrong size
 
 
 def test_status_board_round_trip(shared: Path) -> None:

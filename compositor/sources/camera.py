@@ -11,7 +11,9 @@ __all__ = [
     "Rendition",
     "RenditionSet",
     "RenditionSpec",
+    "colour_matrix",
     "describe_error",
+    "plan_scaling",
     "run_camera",
 ]
 
@@ -21,15 +23,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import av
 import av.error
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import ColorRange, Interpolation, VideoReformatter
 
 from compositor.clock import Clock
-from compositor.geometry import Fit, FitPlan, plan_fit
+from compositor.colour import Matrix
+from compositor.geometry import Fit, TileRect, plan_fit
 from compositor.layout import redact_secrets
 from compositor.slots import CameraState, FrameSlot, StatusBoard
 from compositor.sources.backoff import Backoff
@@ -83,41 +87,116 @@ class CameraJob:
     decoder_threads: int = 1
 
 
+# AVColorSpace values (FFmpeg's pixfmt.h) of the matrices a camera may signal.
+_AVCOL_SPC_BT709, _AVCOL_SPC_SMPTE240M = 1, 7
+_AVCOL_SPC_BT470BG, _AVCOL_SPC_SMPTE170M, _AVCOL_SPC_FCC = 5, 6, 4
+_AVCOL_SPC_BT2020 = (9, 10)
+_SD_MAX_HEIGHT = 576  # an unsignalled picture this tall or less is SD video: BT.601
+
+
+def colour_matrix(colorspace: int, height: int) -> Matrix:
+    """The matrix a decoded frame's YUV was made with, from what the stream signals.
+
+    Unsignalled (most cameras): BT.601 for SD heights, BT.709 above, as
+    players do. SMPTE 240M and BT.2020 are drawn with BT.709, the nearest
+    of the two the display knows.
+    """
+    if colorspace in (_AVCOL_SPC_BT470BG, _AVCOL_SPC_SMPTE170M, _AVCOL_SPC_FCC):
+        return Matrix.BT601
+    if colorspace in (_AVCOL_SPC_BT709, _AVCOL_SPC_SMPTE240M, *_AVCOL_SPC_BT2020):
+        return Matrix.BT709
+    return Matrix.BT601 if height <= _SD_MAX_HEIGHT else Matrix.BT709
+
+
+def _even(value: int) -> int:
+    """Odd sizes round up: a picture one pixel larger than its box is cut by the canvas."""
+    return value + (value & 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scaling:
+    """What to do with frames of one size: scale (or not) and keep a region, all even."""
+
+    width: int  # the scaled picture (the frame's own size: no swscale at all)
+    height: int
+    crop: TileRect  # the part kept, even offsets and sizes
+    interpolation: Interpolation
+
+
+def plan_scaling(
+    src_w: int, src_h: int, box_w: int, box_h: int, fit: Fit, sar: Fraction
+) -> _Scaling:
+    """The fit plan made even for I420: each chroma sample covers 2x2 whole pixels."""
+    plan = plan_fit(src_w, src_h, box_w, box_h, fit, sar)
+    width, height = _even(plan.scaled_w), _even(plan.scaled_h)
+    if plan.crop.w == plan.scaled_w and plan.crop.h == plan.scaled_h:
+        crop = TileRect(0, 0, width, height)
+    else:  # crop fit: the box's middle, the box rounded up, offsets down to even
+        crop_w, crop_h = min(width, _even(box_w)), min(height, _even(box_h))
+        crop = TileRect((width - crop_w) // 2 & ~1, (height - crop_h) // 2 & ~1, crop_w, crop_h)
+    # swscale's AREA averages every source pixel of a downscale: no aliasing, and it
+    # is the cheapest filter that does so here (1080p -> 480x270 in I420: AREA 0.62 ms,
+    # 45 dB against Lanczos; BILINEAR 0.93 ms, 42 dB; FAST_BILINEAR 0.35 ms but 28 dB,
+    # visibly grainy on moving texture: benchmarks/README.md). Upscaling, swscale's
+    # area filter is bilinear; BILINEAR says so.
+    downscale = width <= src_w and height <= src_h
+    interpolation = Interpolation.AREA if downscale else Interpolation.BILINEAR
+    return _Scaling(width, height, crop, interpolation)
+
+
+_FULL = int(ColorRange.JPEG)
+
+
+def _plane(frame: av.VideoFrame, index: int, rows: int) -> npt.NDArray[np.uint8]:
+    """A decoded plane as an array over PyAV's buffer (no copy), padding included."""
+    plane = frame.planes[index]
+    return np.frombuffer(memoryview(plane), np.uint8).reshape(rows, plane.line_size)
+
+
 class Rendition:
-    """Scales decoded frames to one tile size (inside FFmpeg) and publishes them."""
+    """Brings decoded frames to one tile size in I420 (inside FFmpeg) and publishes them.
+
+    No RGB anywhere: swscale scales YUV to YUV (the matrix is kept and recorded
+    with the frame; full-range MJPEG is brought to limited range), and a frame
+    that already has the slot's size and format is not touched by swscale at
+    all. Either way the planes are copied once, straight into the slot.
+    """
 
     def __init__(self, spec: RenditionSpec) -> None:
         self.spec = spec
         self.slot = FrameSlot(Path(spec.slot_path), spec.box_w, spec.box_h)
-        self._plan_key: tuple[int, int, Fraction] | None = None
-        self._plan: FitPlan | None = None
-        self._interpolation = "BILINEAR"
+        self._key: tuple[int, int, Fraction] | None = None
+        self._scaling: _Scaling | None = None
+        # One scaler kept for the stream: frame.reformat() would set up a new swscale
+        # context for every frame (~0.07 ms each, measured).
+        self._reformatter = VideoReformatter()
 
     def publish(self, frame: av.VideoFrame, sar: Fraction, captured_at: float) -> None:
         key = (frame.width, frame.height, sar)
-        if key != self._plan_key or self._plan is None:
+        scaling = self._scaling
+        if key != self._key or scaling is None:
             # Sizes are read from every frame: a camera may change resolution mid-stream.
-            self._plan = plan_fit(
-                frame.width, frame.height, self.spec.box_w, self.spec.box_h, self.spec.fit, sar
+            spec = self.spec
+            scaling = plan_scaling(frame.width, frame.height, spec.box_w, spec.box_h, spec.fit, sar)
+            self._scaling, self._key = scaling, key
+        matrix = colour_matrix(frame.colorspace, frame.height)
+        same_size = (scaling.width, scaling.height) == (frame.width, frame.height)
+        if not (same_size and frame.format.name == "yuv420p" and frame.color_range != _FULL):
+            frame = self._reformatter.reformat(
+                frame,
+                width=scaling.width,
+                height=scaling.height,
+                format="yuv420p",
+                interpolation=scaling.interpolation,
+                dst_color_range=ColorRange.MPEG,  # full-range (JPEG) pictures to limited
+                threads=1,  # the pool runs a thread per camera already: no oversubscription
             )
-            self._plan_key = key
-            # swscale's FAST_BILINEAR halves the cost of a downscale (1080p -> 480x270:
-            # 1.43 -> 0.76 ms, benchmarks/README.md) for a little aliasing; upscaling a
-            # small camera to a big tile keeps BILINEAR, whose edges are visibly smoother.
-            downscale = self._plan.scaled_w <= frame.width and self._plan.scaled_h <= frame.height
-            self._interpolation = "FAST_BILINEAR" if downscale else "BILINEAR"
-        plan = self._plan
-        scaled = cast(
-            "npt.NDArray[np.uint8]",
-            frame.reformat(
-                width=plan.scaled_w,
-                height=plan.scaled_h,
-                format="bgr24",
-                interpolation=self._interpolation,
-            ).to_ndarray(),
-        )
-        c = plan.crop
-        self.slot.write(scaled[c.y : c.bottom, c.x : c.right], captured_at)
+        c = scaling.crop
+        y = _plane(frame, 0, scaling.height)[c.y : c.bottom, c.x : c.right]
+        cy, cx, ch, cw = c.y // 2, c.x // 2, c.h // 2, c.w // 2
+        u = _plane(frame, 1, scaling.height // 2)[cy : cy + ch, cx : cx + cw]
+        v = _plane(frame, 2, scaling.height // 2)[cy : cy + ch, cx : cx + cw]
+        self.slot.write(y, u, v, captured_at, matrix)
 
     def close(self) -> None:
         self.slot.close()
