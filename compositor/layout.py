@@ -58,7 +58,11 @@ from compositor.errors import LayoutError, LayoutIssue, UnknownPresetError
 from compositor.geometry import Fit, TileRect, grid_cells
 from compositor.wall import ScreenGeometry, WallGeometry
 
-MAX_LAYOUT_BYTES = 2 * 1024 * 1024  # a layout is a few kB; refuse anything absurd early
+# A layout is a few kB (the 14-screen control room: 12 kB, 150 lines). Refuse anything
+# absurd before YAML sees it: parsing takes about 40 us per value, so these bound it to
+# a second or two (the running wall parses each edit).
+MAX_LAYOUT_BYTES = 1024 * 1024
+MAX_LAYOUT_ITEMS = 20_000  # lines plus commas
 ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -738,6 +742,19 @@ def _read_yaml(text: str, source: str) -> tuple[CommentedMap, list[LayoutIssue]]
     return root, duplicates
 
 
+def _refuse_absurd_size(text: str, source: str) -> None:
+    if len(text) > MAX_LAYOUT_BYTES:
+        message = f"the layout is over {MAX_LAYOUT_BYTES} characters; a layout is a few kB"
+    elif text.count("\n") + text.count(",") > MAX_LAYOUT_ITEMS:
+        message = (
+            f"the layout has over {MAX_LAYOUT_ITEMS} lines and list items; "
+            "a layout has a few hundred"
+        )
+    else:
+        return
+    raise LayoutError([LayoutIssue(source, 0, 0, f"{message}: refused")])
+
+
 def parse_layout_document(
     text: str,
     source: str = "<layout>",
@@ -752,14 +769,13 @@ def parse_layout_document(
     # Imported here, not at the top: the checks are written against this module's models.
     from compositor.layout_checks import layout_issues, partial_issues
 
+    _refuse_absurd_size(text, source)
     root, duplicates = _read_yaml(text, source)
     try:
         data = _plain(root)
     except _TooManyNodes:
-        message = (
-            f"the layout expands to over {MAX_LAYOUT_NODES} values (YAML aliases repeated?): "
-            "refused"
-        )
+        message = f"the layout expands to over {MAX_LAYOUT_NODES} values (YAML aliases repeated?)"
+        message += ": refused"
         raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, message)]) from None
     except RecursionError:
         message = "the layout is nested too deeply"

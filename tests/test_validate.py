@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from compositor.cli import main
+from compositor.errors import LayoutError
+from compositor.layout import parse_layout
 from compositor.monitors import Monitor
 from compositor.validation import validate_text
 
@@ -286,3 +288,18 @@ spans:
         "w.yaml:11:14: unknown camera 'mian' (did you mean 'main'?)",
         "w.yaml:11:20: not on the wall: A3",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cameras:\n" + "".join(f"  c{n}: {{url: 'rtsp://h/{n}'}}\n" for n in range(21_000)),
+        "x: [" + ",".join(["1"] * 21_000) + "]\n",
+        "x: '" + "a" * 1_100_000 + "'\n",
+    ],
+    ids=["many-lines", "many-items", "long"],
+)
+def test_absurdly_large_layouts_are_refused_before_parsing(text: str) -> None:
+    with pytest.raises(LayoutError, match="refused") as caught:
+        parse_layout(text, "big.yaml")
+    assert "a layout is a few kB" in str(caught.value) or "a few hundred" in str(caught.value)
