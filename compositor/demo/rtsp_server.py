@@ -45,6 +45,7 @@ from typing import Any, NoReturn
 # Which Debian package brings each GStreamer element this server needs.
 ELEMENT_PACKAGES = {
     "videotestsrc": "gstreamer1.0-plugins-base",
+    "videoconvert": "gstreamer1.0-plugins-base",
     "capsfilter": "libgstreamer1.0-0",
     "textoverlay": "gstreamer1.0-x",
     "timeoverlay": "gstreamer1.0-x",
@@ -92,6 +93,7 @@ class Camera:
     codec: str
     clip: str | None = None  # a pre-encoded clip to replay instead of a generated picture
     clip_start: int = 0  # the frame of the clip to start at (snapped to a key frame)
+    colorimetry: str | None = None  # of the raw picture, e.g. "bt709" or "1:4:0:0"
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Camera:
@@ -107,6 +109,7 @@ class Camera:
                 codec=str(raw.get("codec", "h264")).lower(),
                 clip=str(raw["clip"]) if raw.get("clip") else None,
                 clip_start=int(raw.get("clip_start") or 0),
+                colorimetry=str(raw["colorimetry"]) if raw.get("colorimetry") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(f"bad camera {raw!r}: {exc}") from exc
@@ -130,12 +133,19 @@ class Camera:
             raise SpecError(f"camera {camera.path}: a clip must be H.264 or H.265")
         if camera.clip_start < 0:
             raise SpecError(f"camera {camera.path}: clip_start must be >= 0")
+        colorimetry = camera.colorimetry
+        if colorimetry is not None and not (
+            0 < len(colorimetry) <= 32
+            and all(c.isascii() and (c.isalnum() or c == ":") for c in colorimetry)
+        ):
+            raise SpecError(f"camera {camera.path}: bad colorimetry {colorimetry!r}")
         return camera
 
     def elements(self) -> tuple[str, ...]:
         if self.clip is not None:
             return CLIP_ELEMENTS[self.codec]
-        return COMMON_ELEMENTS + CODEC_ELEMENTS[self.codec]
+        converts = ("videoconvert",) if self.colorimetry else ()
+        return COMMON_ELEMENTS + CODEC_ELEMENTS[self.codec] + converts
 
     def launch_line(self) -> str:
         """The pipeline for this camera; the label and the ball's motion are set up later.
@@ -155,12 +165,19 @@ class Camera:
             return self.clip_launch_line()
         r, g, b = self.color
         background = 0xFF000000 | (r << 16) | (g << 8) | b
+        # With a colorimetry, the picture is drawn in RGB and converted once to YUV with its
+        # matrix and range (videotestsrc's own YUV ignores the range); the encoder signals
+        # it (H.264/H.265 VUI; JPEG is read as full range whatever it says).
+        raw_format, convert = "I420", ""
+        if self.colorimetry:
+            raw_format = "RGB"
+            convert = f"videoconvert ! video/x-raw,format=I420,colorimetry={self.colorimetry} ! "
         ball_px = max(12, self.height // 5)  # glyph size; the ball is about 3/4 of it
         label_px = max(10, self.height // 10)  # text height, a tenth of the picture
         clock_px = max(8, self.height // 16)
         source = (
             f"videotestsrc is-live=true pattern=solid-color foreground-color={background} ! "
-            f"video/x-raw,format=I420,width={self.width},height={self.height},"
+            f"video/x-raw,format={raw_format},width={self.width},height={self.height},"
             f"framerate={self.fps}/1,pixel-aspect-ratio={self.sar[0]}/{self.sar[1]} ! "
             f'textoverlay name=ball text="\u25cf" font-desc="Sans {ball_px}px" '
             f"halignment=position valignment=position xpos=0.5 ypos=0.5 "
@@ -170,7 +187,7 @@ class Camera:
             f"auto-resize=false ! "
             f'timeoverlay font-desc="Monospace {clock_px}px" time-mode=running-time '
             f"valignment=bottom halignment=right xpad=6 ypad=4 shaded-background=false "
-            f"auto-resize=false ! "
+            f"auto-resize=false ! {convert}"
         )
         # One keyframe a second, like most CCTV cameras: a client that joins (or
         # rejoins after a fault) waits at most a second for a picture it can decode.

@@ -24,6 +24,7 @@ __all__ = ["SYSTEM_PACKAGES", "SyntheticCamera", "SyntheticCameraServer"]
 import contextlib
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -52,6 +53,7 @@ SYSTEM_PACKAGES = (
     "fonts-dejavu-core",
 )
 CODECS = ("h264", "h265", "mjpeg")
+_COLORIMETRY = re.compile(r"[A-Za-z0-9:]{1,32}")  # a name or range:matrix:transfer:primaries
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class SyntheticCamera:
     codec: str = "h264"  # "h264", "h265" or "mjpeg"
     clip: str | None = None  # replay this pre-encoded clip instead of generating a picture
     clip_start: int = 0  # the clip's frame to start at (snapped back to a key frame)
+    # GStreamer colorimetry of the raw picture before encoding, signalled in the stream:
+    # "bt601", "bt709", or "range:matrix:transfer:primaries" ("1:4:0:0" is full-range
+    # BT.601, as JPEG). None: GStreamer's default for the size (BT.601 up to 576 lines).
+    colorimetry: str | None = None
 
     @classmethod
     def from_clip(
@@ -114,6 +120,8 @@ class SyntheticCamera:
             raise ValueError(f"camera {self.path}: a clip must be H.264 or H.265")
         if self.clip_start < 0:
             raise ValueError(f"camera {self.path}: clip_start must be >= 0")
+        if self.colorimetry is not None and not _COLORIMETRY.fullmatch(self.colorimetry):
+            raise ValueError(f"camera {self.path}: bad colorimetry {self.colorimetry!r}")
 
 
 class SyntheticCameraServer:
