@@ -95,6 +95,14 @@ def _expand_url(url: str, env: Mapping[str, str]) -> str:
     return expanded
 
 
+def _printable(value: str | None, what: str, allowed: str = "") -> str | None:
+    """``value`` unless it holds a control character (painters and file names choke on them)."""
+    bad = next((c for c in value or "" if ord(c) < 32 and c not in allowed), None)
+    if bad is not None:
+        raise ValueError(f"control character U+{ord(bad):04X} in {what}")
+    return value
+
+
 class CameraConfig(_StrictModel):
     # URLs hold passwords: left out of repr, and redacted in JSON (model_dump_json) so a
     # printed or saved dump never shows one; model_dump() in Python keeps them whole.
@@ -105,6 +113,11 @@ class CameraConfig(_StrictModel):
         description="The camera's sub-stream (rtsp://, ${VAR} allowed), used for small tiles",
         repr=False,
     )
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        return _printable(name, "name") or ""
 
     @field_serializer("url", "url_low", when_used="json-unless-none")
     def _redacted(self, url: str) -> str:
@@ -149,7 +162,7 @@ DEFAULT_TOUR_SECONDS = 10.0
 
 def resolve_image(image: str, source_dir: Path | None) -> Path:
     """An image tile's path: relative paths start at the layout file's folder."""
-    path = Path(image).expanduser()
+    path = Path(image)  # no ~ expansion: the wall's user may not be the editor's
     return path if source_dir is None or path.is_absolute() else source_dir / path
 
 
@@ -212,6 +225,12 @@ class TileConfig(_StrictModel):
             if w <= 0 or h <= 0:
                 raise ValueError(f"rect size must be positive, got {w}x{h}")
         return rect
+
+    @field_validator("clock", "text", "image")
+    @classmethod
+    def _printable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A banner may wrap lines; a clock format or a file name may not.
+        return _printable(value, str(info.field_name), "\n\t" if info.field_name == "text" else "")
 
     @model_validator(mode="after")
     def _one_kind(self) -> TileConfig:

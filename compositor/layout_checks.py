@@ -122,8 +122,8 @@ def image_problem(path: Path) -> str | None:
         info = path.stat()
     except FileNotFoundError:
         return "not found"
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
+    except (OSError, ValueError) as exc:  # ValueError: a name the OS cannot take
+        return f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
     if not stat.S_ISREG(info.st_mode):
         return "is not a file"
     if info.st_size > MAX_IMAGE_BYTES:

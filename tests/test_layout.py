@@ -241,6 +241,9 @@ def test_presets_replace_what_they_give(layout_dir: Path) -> None:
         ("{text: '" + "x" * 501 + "'}", "at most 500 characters"),
         ("{tour: [cam01, cam_9]}", "unknown camera 'cam_9'"),
         ("{image: nowhere.png}", "image 'nowhere.png' ("),
+        ("{image: ~nobody/map.png}", "image '~nobody/map.png' ("),  # no ~ expansion
+        ('{image: "map\\0.png"}', "control character U+0000 in image"),
+        ('{clock: "%H\\x01"}', "control character U+0001 in clock"),
     ],
 )
 def test_bad_tiles_are_located(tile: str, message: str, layout_dir: Path) -> None:

@@ -109,7 +109,10 @@ _tile_kinds = st.one_of(
     st.fixed_dictionaries({"tour": st.lists(_camera_ids, max_size=4)}),
     st.fixed_dictionaries({"clock": st.sampled_from(["%H:%M", "", "%Q", 3])}),
     st.fixed_dictionaries({"text": st.text(max_size=20)}),
-    st.fixed_dictionaries({"image": st.sampled_from(["images/logo.png", "none.png", "", "/"])}),
+    st.fixed_dictionaries(
+        {"image": st.one_of(st.sampled_from(["images/logo.png", "", "/", "~x/a"]), st.text())}
+    ),
+    st.fixed_dictionaries({"clock": st.text(max_size=12)}),
     st.dictionaries(st.sampled_from(["camera", "tour", "clock", "text", "image"]), _values),
 )
 _tiles = st.lists(
