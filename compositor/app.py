@@ -18,7 +18,6 @@ from compositor.canvas import CanvasTile, OutputCanvas
 from compositor.clock import Clock, MonotonicClock
 from compositor.control import CONTROL_SOCKET, ControlServer
 from compositor.errors import CompositorError
-from compositor.geometry import TileRect
 from compositor.health import assess
 from compositor.layout import Layout, OutputConfig, PlacedTile, redact_url
 from compositor.metrics import FrameAges
@@ -112,7 +111,6 @@ class WallApp:
         self.live: LiveLayout | None = None  # with a layout file: reloads, presets, history
         self._control: ControlServer | None = None
         self._status: StatusWriter | None = None
-        self._redraw: set[str] = set()  # outputs whose whole canvas must go to the screen
         self.display: WallDisplay | None = None
         self.snapshots = (
             SnapshotWriter(options.snapshot_dir, options.snapshot_every)
@@ -269,17 +267,15 @@ class WallApp:
                 self.display.check_monitors()
         for output_id, canvas in self.canvases.items():
             dirty = canvas.compose(now)
-            if output_id in self._redraw:
-                # A new arrangement: parts no tile covers now must be cleared on screen too.
-                self._redraw.discard(output_id)
-                dirty = [TileRect(0, 0, canvas.width, canvas.height)]
             if self.display is not None:
-                self.display.present(output_id, canvas, dirty)
+                self.display.present(output_id, canvas.pixels, dirty)
         if self.display is not None and not self.display.dispatch_events():
             log.info("a window was closed: stopping")
             self._stop.set()
         if self.snapshots is not None:
-            self.snapshots.maybe_write(now, self.canvases)
+            self.snapshots.maybe_write(
+                now, {output_id: c.pixels for output_id, c in self.canvases.items()}
+            )
         if self._report.is_set():
             self._report.clear()
             self.log_frame_ages()
@@ -317,10 +313,9 @@ class WallApp:
             ):
                 canvases[output.id] = old  # nothing moved here: not even a copy
             else:
+                # The display sends a new canvas whole: cells left empty go black on screen.
                 canvases[output.id] = self._build_canvas(output, placed[output.id])
-                self._redraw.add(output.id)
         self.layout, self.outputs, self._placed, self.canvases = layout, outputs, placed, canvases
-        self._redraw &= set(canvases)
         self.pool.release_retired()  # no canvas reads the old slots any more
         for camera_id in set(self.camera_states) - set(self.pool.camera_ids):
             del self.camera_states[camera_id]

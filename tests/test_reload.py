@@ -27,10 +27,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from compositor.app import WallApp
+from compositor.app import RunOptions, WallApp
 from compositor.clock import MonotonicClock
 from compositor.control import ControlServer, WallNotRunning, send_request
 from compositor.demo.testcams import SyntheticCameraServer
+from compositor.demo.virtual_x import VirtualDisplay
 from compositor.errors import CompositorError
 from compositor.geometry import Fit
 from compositor.layout import CameraConfig, Layout, load_layout
@@ -367,6 +368,39 @@ def test_a_restarted_worker_starts_with_the_cameras_it_has_now(
 def load_layout_text(path: Path, text: str) -> Layout:
     path.write_text(text)
     return load_layout(path)
+
+
+@pytest.mark.e2e
+def test_a_windowed_wall_redraws_the_new_arrangement_and_refuses_new_outputs(
+    camera_server: SyntheticCameraServer, x_display: VirtualDisplay, tmp_path: Path
+) -> None:
+    path = tmp_path / "wall.yaml"
+    path.write_text(layout_text(camera_server, ["red", "green"]))
+    options = RunOptions(
+        windowed=True, display_name=x_display.name, fps=15, layout_path=path, state_dir=tmp_path
+    )
+    app = WallApp(load_layout(path), options)
+    try:
+        app.start()
+        assert app.display is not None and app.live is not None
+        window = app.display
+        tick_until(app, lambda: shows(window.read_pixels("O1"), "1x2", ["red", "green"]), 15, "up")
+
+        # One tile fewer: the cell it leaves must go black on screen too, not only
+        # in the canvas (the whole window is redrawn after a change).
+        apply_edit(app, path, layout_text(camera_server, ["red"]))
+        app.tick()
+        assert (window.read_pixels("O1") == app.canvases["O1"].to_bgr()).all()
+        assert int(window.read_pixels("O1")[:, 170:].max()) <= 24, "green is gone"
+
+        # Another output size needs new windows: refused, the wall as it was.
+        apply_edit(app, path, layout_text(camera_server, ["red"]).replace("320, 180", "640, 360"))
+        assert app.live.last_result.outcome == "refused"
+        assert "needs a restart" in app.live.last_result.errors[0]
+        app.tick()
+        assert shows(window.read_pixels("O1")[:, :160], "1x1", ["red"])
+    finally:
+        app.close()
 
 
 # -- the parts alone ----------------------------------------------------------------
