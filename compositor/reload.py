@@ -73,10 +73,12 @@ def default_state_dir(layout_path: Path, env: Mapping[str, str] | None = None) -
     return state_base(env) / f"{absolute.stem}-{digest}"
 
 
-def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
+def atomic_write_text(path: Path, text: str, mode: int | None = None, durable: bool = True) -> None:
     """Replace ``path`` by a file holding ``text``; a reader sees the old or the new, whole.
 
     A symlink is followed: the file it points to is replaced, the link kept.
+    ``durable``: on disk before the rename (a layout); not for what is
+    rewritten every second anyway (the status), where a sync could stall a frame.
     """
     target = path.resolve()
     if mode is None:
@@ -88,8 +90,9 @@ def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:

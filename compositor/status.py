@@ -50,7 +50,8 @@ class StatusWriter:
             return
         self._next = now + self.every
         try:
-            atomic_write_text(self.path, json.dumps(build(), indent=2) + "\n", mode=0o600)
+            text = json.dumps(build(), indent=2) + "\n"
+            atomic_write_text(self.path, text, mode=0o600, durable=False)
             self._failed = False
         except OSError as exc:
             if not self._failed:  # once, not every second
