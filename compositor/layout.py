@@ -1,8 +1,10 @@
-"""The layout file: typed models, YAML loading with line numbers, ``${VAR}`` expansion.
+"""The layout file: typed models, ``${VAR}`` expansion, parsing with every error located.
 
 A layout names the cameras and, per output, where each camera goes. Loading
 either returns a fully checked :class:`Layout` or raises :class:`LayoutError`
-with every problem found, each located as ``file:line:col``.
+with every problem found, each located as ``file:line:col``. Reading the YAML
+safely is :mod:`compositor.layout_yaml`; the checks across fields are
+:mod:`compositor.layout_checks`; hiding passwords is :mod:`compositor.redact`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ __all__ = [
     "PresetOutputConfig",
     "TileConfig",
     "TileKind",
+    "MAX_LAYOUT_BYTES",
     "ParsedLayout",
     "load_layout",
     "parse_layout",
@@ -47,22 +50,22 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.reader import ReaderError
 
 from compositor.errors import LayoutError, LayoutIssue, UnknownPresetError
 from compositor.geometry import Fit, TileRect, grid_cells
+from compositor.layout_yaml import (
+    MAX_LAYOUT_BYTES,
+    MAX_LAYOUT_NODES,
+    TooManyNodes,
+    plain,
+    position,
+    read_layout_text,
+    read_yaml,
+    refuse_absurd_size,
+)
+from compositor.redact import redact_secrets, redact_url
 from compositor.wall import ScreenGeometry, WallGeometry
 
-# A layout is a few kB (the 14-screen control room: 12 kB, 150 lines). Refuse anything
-# absurd before YAML sees it: parsing takes about 40 us per value, so these bound it to
-# a second or two (the running wall parses each edit).
-MAX_LAYOUT_BYTES = 1024 * 1024
-MAX_LAYOUT_ITEMS = 20_000  # lines plus commas
 ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -542,86 +545,6 @@ def nearest_known(word: str, known: Iterable[str], cutoff: float = 0.6) -> str |
     return max(scored, key=lambda item: (item[0][0] + (0.1 if item[0][1] else 0.0), item[1]))[1]
 
 
-# --- YAML with positions ----------------------------------------------------------------
-
-
-MAX_LAYOUT_NODES = 100_000  # a real layout has a few thousand; aliases could make billions
-
-
-class _TooManyNodes(Exception):
-    pass
-
-
-_MISSING = object()
-
-
-def _plain_key(key: Any) -> Any:
-    # Numbers stay numbers (pydantic then says "not text"); anything else odd becomes text.
-    if isinstance(key, bool) or key is None:
-        return {True: "true", False: "false", None: "null"}[key]
-    return key if isinstance(key, int | float) else str(key)
-
-
-def _plain(node: Any, budget: list[int] | None = None) -> Any:
-    """ruamel's round-trip types -> plain dict/list/str/int, so pydantic sees plain data.
-
-    YAML aliases are expanded here, so a "billion laughs" file of a few hundred
-    bytes would grow without bound: ``budget`` counts the nodes made and stops it.
-    """
-    if budget is None:
-        budget = [MAX_LAYOUT_NODES]
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _TooManyNodes
-    if isinstance(node, dict):
-        return {_plain_key(k): _plain(v, budget) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v, budget) for v in node]
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return node
-
-
-_Path = tuple[str | int, ...]
-
-
-def _position(root: Any, path: _Path, at_key: bool = False) -> tuple[int, int]:
-    """1-based line and column of the deepest node of ``path`` present in the YAML tree.
-
-    ``at_key`` points at the last key itself rather than its value (an unknown key);
-    so does a path ending in pydantic's ``"[key]"`` (a key that is not a valid id).
-    """
-    line, col = 1, 1
-    node = root
-    for index, step in enumerate(path):
-        if isinstance(node, CommentedMap):
-            key = next((k for k in node if _plain_key(k) == step), _MISSING)
-            if key is _MISSING:
-                break
-            # The key's position names the offending entry; its value may be a long block.
-            k_line, k_col = node.lc.key(key)
-            line, col = k_line + 1, k_col + 1
-            value = node[key]
-            key_wanted = at_key or path[index + 1 : index + 2] == ("[key]",)
-            if not isinstance(value, CommentedMap | CommentedSeq) and not key_wanted:
-                v_line, v_col = node.lc.value(key)
-                line, col = v_line + 1, v_col + 1
-            node = value
-        elif isinstance(node, CommentedSeq) and isinstance(step, int) and 0 <= step < len(node):
-            i_line, i_col = node.lc.item(step)
-            line, col = i_line + 1, i_col + 1
-            node = node[step]
-        else:
-            break
-    return line, col
-
-
 def _known_keys() -> set[str]:
     """Every key the layout format knows, for "did you mean" hints."""
     models: list[type[BaseModel]] = [
@@ -684,94 +607,7 @@ class ParsedLayout:
     root: Any  # the ruamel tree, which knows each node's line and column
 
     def issue(self, path: tuple[str | int, ...], message: str) -> LayoutIssue:
-        return LayoutIssue(self.source, *_position(self.root, path), message)
-
-
-def _yaml(allow_duplicate_keys: bool = False) -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = allow_duplicate_keys
-    return yaml
-
-
-def _duplicate_keys(text: str, source: str) -> list[LayoutIssue]:
-    """Every key given twice in one mapping, at the second, naming the first's line.
-
-    Walks the composed node graph, in which an alias is a shared node, not a copy.
-    """
-    issues: list[LayoutIssue] = []
-    stack: list[Node] = [_yaml().compose(text)]
-    visited: set[int] = set()
-    while stack and len(visited) < MAX_LAYOUT_NODES:
-        node = stack.pop()
-        if node is None or id(node) in visited:
-            continue
-        visited.add(id(node))
-        if isinstance(node, MappingNode):
-            first_line: dict[str, int] = {}
-            for key, value in node.value:
-                stack.append(value)
-                if not isinstance(key, ScalarNode):
-                    continue
-                line, col = key.start_mark.line + 1, key.start_mark.column + 1
-                if key.value in first_line:
-                    message = f"duplicate key {key.value!r} (first on line {first_line[key.value]})"
-                    issues.append(LayoutIssue(source, line, col, message))
-                else:
-                    first_line[key.value] = line
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
-    return sorted(issues, key=lambda issue: (issue.line, issue.col))
-
-
-def _syntax_problem(exc: MarkedYAMLError) -> str:
-    problem = redact_secrets(exc.problem or exc.context or "invalid YAML")
-    if "'\\t'" in problem:
-        problem += " (indent with spaces, not tabs)"
-    return f"YAML syntax error: {problem}"
-
-
-def _read_yaml(text: str, source: str) -> tuple[CommentedMap, list[LayoutIssue]]:
-    """The YAML tree of ``text`` and its duplicate keys (reported, and the rest still checked)."""
-    duplicates: list[LayoutIssue] = []
-    try:
-        try:
-            root = _yaml().load(text)
-        except DuplicateKeyError:
-            duplicates = _duplicate_keys(text, source)
-            root = _yaml(allow_duplicate_keys=True).load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-        raise LayoutError([LayoutIssue(source, line, col, _syntax_problem(exc))]) from None
-    except ReaderError as exc:  # a control character: located by its index in the text
-        position = exc.position if isinstance(exc.position, int) else 0
-        before = text[:position]
-        line, col = before.count("\n") + 1, position - before.rfind("\n")
-        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
-        message = f"character U+{code:04X} is not allowed in a YAML text"
-        raise LayoutError([LayoutIssue(source, line, col, message)]) from None
-    except (YAMLError, ValueError) as exc:
-        message = f"not valid YAML: {redact_secrets(str(exc))}"
-        raise LayoutError([LayoutIssue(source, 0, 0, message)]) from None
-    except RecursionError:
-        raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
-    if not isinstance(root, CommentedMap):
-        shape = "a layout must be a mapping with 'cameras' and 'outputs'"
-        raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, shape)])
-    return root, duplicates
-
-
-def _refuse_absurd_size(text: str, source: str) -> None:
-    if len(text) > MAX_LAYOUT_BYTES:
-        message = f"the layout is over {MAX_LAYOUT_BYTES} characters; a layout is a few kB"
-    elif text.count("\n") + text.count(",") > MAX_LAYOUT_ITEMS:
-        message = (
-            f"the layout has over {MAX_LAYOUT_ITEMS} lines and list items; "
-            "a layout has a few hundred"
-        )
-    else:
-        return
-    raise LayoutError([LayoutIssue(source, 0, 0, f"{message}: refused")])
+        return LayoutIssue(self.source, *position(self.root, path), message)
 
 
 def parse_layout_document(
@@ -788,11 +624,11 @@ def parse_layout_document(
     # Imported here, not at the top: the checks are written against this module's models.
     from compositor.layout_checks import layout_issues, partial_issues
 
-    _refuse_absurd_size(text, source)
-    root, duplicates = _read_yaml(text, source)
+    refuse_absurd_size(text, source)
+    root, duplicates = read_yaml(text, source)
     try:
-        data = _plain(root)
-    except _TooManyNodes:
+        data = plain(root)
+    except TooManyNodes:
         message = f"the layout expands to over {MAX_LAYOUT_NODES} values (YAML aliases repeated?)"
         message += ": refused"
         raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, message)]) from None
@@ -815,7 +651,7 @@ def parse_layout_document(
         found = [(path, message, False) for path, message in layout_issues(layout)]
     # A message may quote a value, and a value may be a URL with a password in it.
     issues = duplicates + [
-        LayoutIssue(source, *_position(root, path, at_key), redact_secrets(message))
+        LayoutIssue(source, *position(root, path, at_key), redact_secrets(message))
         for path, message, at_key in found
     ]
     if issues:
@@ -833,64 +669,6 @@ def parse_layout(
     return parse_layout_document(text, source, env, source_dir).layout
 
 
-def read_layout_text(path: str | Path) -> str:
-    """The text of a layout file; LayoutError (never OSError) if it cannot be used."""
-    path = Path(path)
-    try:
-        # Read at most one byte past the limit: the size on disk may lie (/dev/zero).
-        with path.open("rb") as handle:
-            data = handle.read(MAX_LAYOUT_BYTES + 1)
-        if len(data) > MAX_LAYOUT_BYTES:
-            raise LayoutError(
-                [
-                    LayoutIssue(
-                        str(path),
-                        0,
-                        0,
-                        f"file is over {MAX_LAYOUT_BYTES} bytes; a layout is a few kB",
-                    )
-                ]
-            )
-        text = data.decode("utf-8")
-    except FileNotFoundError:
-        raise LayoutError([LayoutIssue(str(path), 0, 0, "no such file")]) from None
-    except UnicodeDecodeError as exc:
-        raise LayoutError(
-            [LayoutIssue(str(path), 0, 0, f"not UTF-8 text (byte {exc.start})")]
-        ) from None
-    except OSError as exc:
-        raise LayoutError([LayoutIssue(str(path), 0, 0, f"cannot read: {exc.strerror}")]) from None
-    if "\0" in text:
-        raise LayoutError([LayoutIssue(str(path), 0, 0, "binary data, not a YAML text file")])
-    return text.removeprefix("\ufeff")
-
-
 def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layout:
     """Read and check the layout file at ``path``."""
     return parse_layout(read_layout_text(path), str(path), env, Path(path).absolute().parent)
-
-
-def redact_url(url: str) -> str:
-    """``rtsp://user:secret@host/x`` -> ``rtsp://user:***@host/x``: never show a password.
-
-    Plain string work, not ``urlsplit``: a password with ``/``, ``@`` or ``#`` in it
-    (an unencoded ``${VAR}``) would otherwise be taken for the path and shown. Up to
-    the last ``@`` is hidden, so an ``@`` in the path may hide more than needed.
-    """
-    scheme, separator, rest = url.partition("://")
-    at = rest.rfind("@")
-    if not separator or at < 0:
-        return url
-    user = rest[:at].split(":", 1)[0]
-    if any(c in user for c in "/?#"):
-        return url  # the @ is in the path: there is no user part
-    return f"{scheme}://{user}:***@{rest[at + 1 :]}"
-
-
-# The password runs to the last @ before a blank: it may hold an @ of its own.
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):\S*@")
-
-
-def redact_secrets(text: str) -> str:
-    """Every ``scheme://user:password@`` in free text (an FFmpeg message, say) -> ``user:***@``."""
-    return _USERINFO.sub(r"\g<scheme>\g<user>:***@", text)
