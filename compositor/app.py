@@ -228,6 +228,8 @@ class WallApp:
         if self._control is not None:
             self._control.close()
             self._control = None
+        if self.live is not None:
+            self.live.close()
         if self.display is not None:
             self.display.close()
             self.display = None
@@ -258,7 +260,7 @@ class WallApp:
         if self.live is not None:
             if self._control is not None:
                 self._control.serve_pending()
-            self.live.poll(now)
+            self.live.poll()
         if now >= self._next_health:
             self._next_health = now + HEALTH_EVERY_S
             self._refresh_health(now)

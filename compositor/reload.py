@@ -34,6 +34,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import queue
 import re
 import tempfile
 import threading
@@ -271,11 +272,24 @@ def local_iso(wall_time: float) -> str:
 ApplyLayout = Callable[[Layout], str]  # switches the wall; says what changed; CompositorError
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A version of the file, read and checked off the render loop."""
+
+    trigger: str
+    text: str
+    layout: Layout | None  # None: refused, see error
+    error: CompositorError | None = None
+
+
 class LiveLayout:
     """The layout of a running wall: its file, the versions applied, the active preset.
 
-    Driven from the render loop: :meth:`poll` each tick (cheap: a ``stat``
-    four times a second). :meth:`request_reload` is safe from a signal handler.
+    A small thread watches the file and reads and checks each new version
+    (a big layout takes tens of milliseconds to parse, a hostile one seconds:
+    never on the render loop); the render loop applies what it found at its
+    next :meth:`poll`, between two frames. :meth:`request_reload` is safe
+    from a signal handler.
     """
 
     def __init__(
@@ -294,10 +308,14 @@ class LiveLayout:
         self.preset: str | None = None
         self._apply = apply
         self._clock = clock
-        self._watcher = LayoutWatcher(path) if watch else None
-        self._reload_requested = threading.Event()
+        # Looked at each time the thread wakes, every POLL_EVERY_S.
+        self._watcher = LayoutWatcher(path, every=0.0) if watch else None
+        self._found: queue.Queue[_Candidate] = queue.Queue()
+        self._wake = threading.Event()  # a reload asked for, or stopping
+        self._stop = threading.Event()
         self._reload_why = "SIGHUP"
-        self._last_text: str | None = None  # the text last looked at, applied or refused
+        self._last_text: str | None = None  # the text last read, applied or refused
+        self._thread = threading.Thread(target=self._watch, name="layout-watcher", daemon=True)
         self.applied_at = clock.wall_time()
         self.applied_version: HistoryEntry | None = None
         self.last_result = ReloadResult("start", "applied", self.applied_at)
@@ -316,40 +334,74 @@ class LiveLayout:
             self.applied_version = self.history.record(text, self.applied_at)
         else:  # edited between the wall's start and now: take the file as it is now
             self.request_reload("file changed")
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
 
     def _parse(self, text: str) -> Layout:
         # As load_layout reads a file: image paths start at the file's folder.
         return parse_layout(text, str(self.path), None, self.path.absolute().parent)
 
     def request_reload(self, why: str = "SIGHUP") -> None:
-        """Reload at the next poll, even if the file looks unchanged; says ``why`` in the status."""
+        """Read the file again, even if it looks unchanged; ``why`` goes in the status."""
         self._reload_why = why
-        self._reload_requested.set()
+        self._wake.set()
 
-    def poll(self, now: float) -> ReloadResult | None:
-        """Reload if asked to or if the file changed; the result, or None if nothing to do."""
-        if self._reload_requested.is_set():
-            self._reload_requested.clear()
-            if self._watcher is not None:
-                self._watcher.mark_seen()
-            return self.reload(self._reload_why, force=True)
-        if self._watcher is not None and self._watcher.poll(now):
-            return self.reload("file changed")
-        return None
+    # -- the watching thread --
 
-    def reload(self, trigger: str, force: bool = False) -> ReloadResult | None:
-        """Read the file and apply it if it is valid; None if it did not change."""
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            asked = self._wake.wait(POLL_EVERY_S)
+            if self._stop.is_set():
+                return
+            if asked:
+                self._wake.clear()
+                if self._watcher is not None:
+                    self._watcher.mark_seen()
+                self._read(self._reload_why, force=True)
+            elif self._watcher is not None and self._watcher.poll(self._clock.now()):
+                self._read("file changed", force=False)
+
+    def _read(self, trigger: str, force: bool) -> None:
         try:
             text = read_layout_text(self.path)
         except LayoutError as exc:
-            return self._refused(trigger, exc)
+            self._found.put(_Candidate(trigger, "", None, exc))
+            return
         if text == self._last_text and not force:
-            return None
+            return  # saved again unchanged (or touched)
         self._last_text = text
         try:
-            layout = self._parse(text)
+            self._found.put(_Candidate(trigger, text, self._parse(text)))
         except LayoutError as exc:
-            return self._refused(trigger, exc)
+            self._found.put(_Candidate(trigger, text, None, exc))
+        except Exception as exc:  # a bug in the checks must not end the watching
+            log.exception("reading %s failed", self.path)
+            self._found.put(
+                _Candidate(trigger, text, None, CompositorError(f"internal error: {exc}"))
+            )
+
+    # -- the render loop --
+
+    def poll(self) -> ReloadResult | None:
+        """Apply what the watcher found (render loop, each tick); the last result, if any."""
+        result = None
+        while True:
+            try:
+                candidate = self._found.get_nowait()
+            except queue.Empty:
+                return result
+            result = self._take(candidate)
+
+    def _take(self, candidate: _Candidate) -> ReloadResult:
+        layout, trigger = candidate.layout, candidate.trigger
+        if layout is None:
+            assert candidate.error is not None
+            return self._refused(trigger, candidate.error)
         preset = self.preset
         note = ""
         if preset is not None and preset not in _presets(layout):
@@ -364,7 +416,7 @@ class LiveLayout:
             return self._refused(trigger, CompositorError(f"internal error: {exc}"))
         self.file_layout, self.preset = layout, preset
         self.applied_at = self._clock.wall_time()
-        self.applied_version = self.history.record(text, self.applied_at)
+        self.applied_version = self.history.record(candidate.text, self.applied_at)
         result = ReloadResult(trigger, "applied", self.applied_at, message + note)
         log.info("layout %s applied (%s): %s%s", self.path, trigger, message, note)
         self.last_result = result
