@@ -364,6 +364,13 @@ def test_a_restarted_worker_starts_with_the_cameras_it_has_now(
     assert shows(app.canvases["O1"].to_bgr(), "1x2", ["red", "blue"])
     assert app.pool.camera_ids == ["red", "blue"]
 
+    # Headless, outputs may come and go: a second output showing a kept camera.
+    two = layout_text(camera_server, ["red", "blue"]) + (
+        "  - {id: O2, size: [160, 90], tiles: [{camera: blue, rect: [0, 0, 160, 90]}]}\n"
+    )
+    assert app.apply_layout(load_layout_text(path, two)) == "new tile sizes for blue"
+    tick_until(app, lambda: shows(app.canvases["O2"].to_bgr(), "1x1", ["blue"]), 2, "O2 shown")
+
 
 def load_layout_text(path: Path, text: str) -> Layout:
     path.write_text(text)
