@@ -270,14 +270,12 @@ class WallApp:
         for output_id, canvas in self.canvases.items():
             dirty = canvas.compose(now)
             if self.display is not None:
-                self.display.present(output_id, canvas.pixels, dirty)
+                self.display.present(output_id, canvas, dirty)
         if self.display is not None and not self.display.dispatch_events():
             log.info("a window was closed: stopping")
             self._stop.set()
         if self.snapshots is not None:
-            self.snapshots.maybe_write(
-                now, {output_id: c.pixels for output_id, c in self.canvases.items()}
-            )
+            self.snapshots.maybe_write(now, self.canvases)
         if self._report.is_set():
             self._report.clear()
             self.log_frame_ages()

@@ -32,6 +32,7 @@ __all__ = [
     "NoticePainter",
     "OutputCanvas",
     "TileNotice",
+    "TileOverlay",
 ]
 
 from collections import Counter
@@ -93,6 +94,12 @@ class NoticePainter(Protocol):
         ...
 
 
+class TileOverlay(Protocol):
+    """Drawn over each new frame of a tile, in the planes (a camera's name label)."""
+
+    def apply(self, y: Plane, u: Plane, v: Plane) -> None: ...
+
+
 class _NoPainter:
     def band(self, width: int, height: int, notice: TileNotice) -> tuple[int, int]:
         return 0, 0
@@ -122,6 +129,7 @@ class CanvasTile:
     dimmed: bool = False
     placed: TileRect | None = field(default=None)  # where the picture sits, canvas coords
     matrix: Matrix = Matrix.BT601  # colour matrix of the tile's YUV (its frames')
+    overlay: TileOverlay | None = None  # drawn over every frame (a label), under notices
 
 
 def _even_offset(free: int) -> int:
@@ -239,6 +247,15 @@ class OutputCanvas:
 
     # -- what other code needs ----------------------------------------------------------
 
+    def switch_source(
+        self, index: int, source: FrameSource, camera_id: str, overlay: TileOverlay | None = None
+    ) -> None:
+        """Show another camera in tile ``index`` (a tour): its next frame is drawn whole."""
+        tile = self.tiles[index]
+        tile.source, tile.camera_id, tile.overlay = source, camera_id, overlay
+        tile.shown_number = 0
+        tile.placed = None  # its picture may sit elsewhere: the bars are cleared
+
     def put_bgr(self, rect: TileRect, image: Pixels, matrix: Matrix = Matrix.BT601) -> None:
         """Put a BGR ``image`` (rect.h, rect.w, 3) at ``rect``: a painted tile, a pattern.
 
@@ -330,6 +347,8 @@ class OutputCanvas:
                     plane[c.y : c.bottom, c.x : c.right],
                     source[sy : sy + c.h, sx : sx + c.w],
                 )
+        if tile.overlay is not None:
+            tile.overlay.apply(self.y, self.u, self.v)
         if not tile.source.intact(view):
             # The decoder reused the buffer mid-copy; the next frame is already there.
             self.torn_reads += 1

@@ -287,3 +287,33 @@ def test_yuv_to_bgr_follows_the_recommendations() -> None:
         b = c + 2 * (1 - kb) * d
         expected = np.clip(np.rint(np.stack([b, g, r], axis=2)), 0, 255)
         assert np.abs(planes_to_bgr(y, u, v, matrix) - expected).max() <= 1
+
+
+class MarkOverlay:
+    """Sets the first row of a tile's luma to 235, as a label strip would paint it."""
+
+    def __init__(self, rect: TileRect) -> None:
+        self.rect = rect
+        self.applied = 0
+
+    def apply(self, y: Pixels, u: Pixels, v: Pixels) -> None:
+        self.applied += 1
+        y[self.rect.y, self.rect.x : self.rect.right] = 235
+
+
+def test_an_overlay_is_drawn_over_every_new_frame_and_a_tour_switches_sources() -> None:
+    first, second = FakeSource(), FakeSource()
+    rect = TileRect(0, 0, 8, 8)
+    overlay = MarkOverlay(rect)
+    canvas = OutputCanvas(8, 8, [CanvasTile(rect, first, "a", overlay=overlay)])
+    first.push(solid(8, 8, 60))
+    canvas.compose()
+    first.push(solid(8, 8, 70))
+    canvas.compose()
+    assert overlay.applied == 2 and (canvas.y[0] == 235).all() and (canvas.y[1:] != 235).all()
+    second.push(solid(8, 4, 200))  # another shape: the old picture must not show around it
+    canvas.switch_source(0, second, "b", None)
+    assert canvas.compose() == [rect]
+    assert canvas.tiles[0].camera_id == "b" and overlay.applied == 2
+    assert black(canvas, TileRect(0, 0, 8, 2)) and black(canvas, TileRect(0, 6, 8, 2))
+    assert abs(int(canvas.to_bgr()[2:6].min()) - 200) <= 1
