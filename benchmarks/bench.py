@@ -72,14 +72,19 @@ SHORT = {
 # Not in the main table: the floor with the wall's per-frame steps added one by one
 # (benchmarks/profile_wall.py uses them to say where the time goes).
 STAGE_RUNNERS = {
-    "floor_scale": "scale",
-    "floor_ndarray": "ndarray",
-    "floor_copy": "copy",
-    "floor_copy_fast": "copy_fast",
-    "floor_copy_yuv": "copy_yuv",
+    "floor_scale": "scale",  # + scaling to each tile in I420, as the wall's decoders
+    "floor_copy": "copy",  # + the copy into a slot: the wall's whole decoder path
+    "floor_bgr": "bgr",  # the decoder path before I420 (BGR), for comparison
 }
 # Experiments, not in the main table: the wall with its decoder processes at nice +5.
 EXPERIMENTS = ("wall_headless_nice", "wall_x_nice")
+# Decode budget (issue 7 item 6), measured on the floor: two codec threads per camera
+# (oversubscribed once cameras >= cores), and skipping non-reference frames (the
+# B-frames here: a third of the frames are kept).
+FLOOR_OPTIONS = {
+    "floor_threads2": ["--threads", "2"],
+    "floor_skip_nonref": ["--skip-nonref"],
+}
 HELD_MAX_PCT = 1.0  # a runner holds N cameras while at most this % of frames are late or dropped
 TARGETS = (
     # name, ratio key or None, comparison, limit
@@ -241,6 +246,13 @@ class Bench:
             elif runner == "wall_headless_nice":
                 args = [str(path), "--nice-decoders", "5"]
                 result = self._measure_python(runner, "benchmarks.runners.wall", args, log_path)
+            elif runner in FLOOR_OPTIONS:
+                result = self._measure_python(
+                    runner,
+                    "benchmarks.runners.floor",
+                    [str(path), *FLOOR_OPTIONS[runner]],
+                    log_path,
+                )
             elif runner in STAGE_RUNNERS:
                 result = self._measure_python(
                     runner,
@@ -708,7 +720,7 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
-    known = (*RUNNERS, *STAGE_RUNNERS, *EXPERIMENTS)
+    known = (*RUNNERS, *STAGE_RUNNERS, *EXPERIMENTS, *FLOOR_OPTIONS)
     unknown = [r for r in runners if r not in known]
     if unknown:
         raise SystemExit(f"unknown runners {unknown}; known: {', '.join(known)}")

@@ -5,14 +5,14 @@
 Two views of the same workload (the bench's clips and tiles):
 
 1. **Measured, step by step.** The decode floor with the wall's per-frame
-   steps added one at a time (``floor --stage``: decode; + ``reformat`` to
-   each tile in BGR; + ``to_ndarray``; + a copy into a buffer like the
-   slot), then the wall headless (its decoder processes and its render
-   process apart) and the wall with windows (upload and draw, the X server).
-   Each difference is the CPU of one step: decode, scale+convert, copies,
-   the decoders' Python overhead, composition, upload and draw. Two proposed
-   decoder paths are measured the same way: swscale's FAST_BILINEAR, and
-   scaling to I420 without converting to BGR.
+   steps added one at a time (``floor --stage``: decode; + scaling to each
+   tile in I420 as the wall's decoders do; + the copy of the planes into a
+   buffer like the slot), then the wall headless (its decoder processes and
+   its render process apart) and the wall with windows (upload and draw, the
+   X server). Each difference is the CPU of one step: decode, scale, copy,
+   the decoders' Python overhead, composition, upload and draw. The decoder
+   path before I420 (BGR, a new swscale context per frame) is measured the
+   same way, for comparison.
 2. **Sampled.** ``py-spy record --subprocesses`` on the headless wall: the
    hottest lines. py-spy cannot tell a thread waiting inside FFmpeg for the
    network from one decoding (both are in native code without the GIL), so
@@ -43,10 +43,8 @@ from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 STEPS = (
     "decode_floor",
     "floor_scale",
-    "floor_ndarray",
     "floor_copy",
-    "floor_copy_fast",
-    "floor_copy_yuv",
+    "floor_bgr",
     "wall_headless",
     "wall_x",
 )
@@ -69,9 +67,8 @@ def breakdown(m: dict[str, Measurement]) -> dict[str, float | None]:
         gl = wall_x.details.get("render_cpu_per_s")
     return {
         "decode (H.264, PyAV floor)": cpu("decode_floor"),
-        "scale + convert to BGR (reformat, swscale)": diff(cpu("floor_scale"), cpu("decode_floor")),
-        "copy: to_ndarray": diff(cpu("floor_ndarray"), cpu("floor_scale")),
-        "copy: into the slot": diff(cpu("floor_copy"), cpu("floor_ndarray")),
+        "scale to the tiles in I420 (swscale AREA)": diff(cpu("floor_scale"), cpu("decode_floor")),
+        "copy: planes into the slot": diff(cpu("floor_copy"), cpu("floor_scale")),
         "decoder processes, Python and the rest": diff(decoders, cpu("floor_copy")),
         "render process headless (compose copies, loop)": render,
         "upload + draw (GL, render thread, with windows)": (
@@ -81,12 +78,14 @@ def breakdown(m: dict[str, Measurement]) -> dict[str, float | None]:
             wall_x.main_process_cpu_per_s if wall_x is not None and wall_x.ok else None
         ),
         "X server": wall_x.xserver_cpu_per_s if wall_x is not None and wall_x.ok else None,
+        "upload MB/s (with windows)": (
+            wall_x.upload_mb_per_s if wall_x is not None and wall_x.ok else None
+        ),
         "wall headless, total": cpu("wall_headless"),
         "wall with windows, total": cpu("wall_x"),
-        # Proposed decoder paths, measured the same way (decode included):
-        "proposal: decoder path with FAST_BILINEAR (BGR)": cpu("floor_copy_fast"),
-        "proposal: decoder path in I420, FAST_BILINEAR (no BGR)": cpu("floor_copy_yuv"),
-        "today: decoder path (BILINEAR, BGR)": cpu("floor_copy"),
+        # The decoder path before I420, measured the same way (decode included):
+        "before: decoder path in BGR (FAST_BILINEAR, to_ndarray, copy)": cpu("floor_bgr"),
+        "now: decoder path in I420 (AREA, copy)": cpu("floor_copy"),
     }
 
 

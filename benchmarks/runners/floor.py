@@ -9,12 +9,13 @@ is the least any PyAV-based wall can spend on these streams.
 each costs on the same streams (``benchmarks/profile_wall.py`` uses them):
 
 * ``decode``: decode only (the floor);
-* ``scale``: + ``frame.reformat`` to each tile's size in BGR (swscale, bilinear);
-* ``ndarray``: + ``to_ndarray()`` of each scaled frame;
-* ``copy``: + a copy into a preallocated buffer per tile (as into a slot);
-* ``copy_fast``: as ``copy``, but swscale's FAST_BILINEAR (a proposed change);
-* ``copy_yuv``: as ``copy``, but scaled to I420 with FAST_BILINEAR and no
-  conversion to BGR (proposed: colour conversion in the GL shader).
+* ``scale``: + scaling to each tile's size in I420 as the wall's decoder does
+  (``plan_scaling``: swscale AREA, one scaler kept per tile, one thread; a
+  frame already at the tile's size is not scaled);
+* ``copy``: + copying the planes into a preallocated buffer per tile (as into
+  a slot): the wall's whole decoder path;
+* ``bgr``: the path before I420, for comparison: ``frame.reformat`` to BGR
+  (swscale FAST_BILINEAR, a new scaler per frame), ``to_ndarray()`` and a copy.
 
     python -m benchmarks.runners.floor WORKLOAD_JSON [--workers N] [--stage S]
 """
@@ -26,6 +27,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
+from fractions import Fraction
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,62 @@ from typing import Any
 from benchmarks.runners.common import FrameStats, age_summary, run_protocol
 from benchmarks.workload import Workload
 
-STAGES = ("decode", "scale", "ndarray", "copy", "copy_fast", "copy_yuv")
+STAGES = ("decode", "scale", "copy", "bgr")
+
+
+class _Rendition:
+    """One tile size of one camera, done the way ``compositor.sources.camera`` does it."""
+
+    def __init__(self, w: int, h: int) -> None:
+        import numpy as np
+        from av.video.reformatter import VideoReformatter
+
+        self.w, self.h = w, h
+        self.reformatter = VideoReformatter()
+        self.scaling: Any = None
+        self.key: tuple[int, int] | None = None
+        self.buffer = np.empty((w + 1) * (h + 1) * 3 // 2 + 2, np.uint8)  # I420, even sizes
+        self.bgr = np.empty((h, w, 3), np.uint8)
+
+    def process(self, frame: Any, stage: str) -> None:
+        import numpy as np
+
+        from compositor.geometry import Fit
+        from compositor.sources.camera import plan_scaling
+
+        if stage == "bgr":
+            pixels = frame.reformat(
+                width=self.w, height=self.h, format="bgr24", interpolation="FAST_BILINEAR"
+            ).to_ndarray()
+            np.copyto(self.bgr, pixels)
+            return
+        if (frame.width, frame.height) != self.key:
+            self.key = (frame.width, frame.height)
+            self.scaling = plan_scaling(
+                frame.width, frame.height, self.w, self.h, Fit.LETTERBOX, Fraction(1)
+            )
+        s = self.scaling
+        if (s.width, s.height) != (frame.width, frame.height) or frame.format.name != "yuv420p":
+            frame = self.reformatter.reformat(
+                frame,
+                width=s.width,
+                height=s.height,
+                format="yuv420p",
+                interpolation=s.interpolation,
+                dst_color_range="MPEG",
+                threads=1,
+            )
+        if stage == "copy":
+            offset = 0
+            sizes = (
+                (s.width, s.height),
+                (s.width // 2, s.height // 2),
+                (s.width // 2, s.height // 2),
+            )
+            for plane, (pw, ph) in zip(frame.planes, sizes, strict=True):
+                rows = np.frombuffer(memoryview(plane), np.uint8).reshape(ph, plane.line_size)
+                np.copyto(self.buffer[offset : offset + pw * ph].reshape(ph, pw), rows[:, :pw])
+                offset += pw * ph
 
 
 def decode_camera(
@@ -47,7 +104,6 @@ def decode_camera(
     tiles: Sequence[tuple[int, int]] = (),
 ) -> None:
     import av
-    import numpy as np
 
     from compositor.sources.camera import stream_options
 
@@ -63,20 +119,11 @@ def decode_camera(
             stream.codec_context.thread_count = threads
             if skip_nonref:
                 stream.codec_context.skip_frame = "NONREF"
-            yuv = stage == "copy_yuv"
-            pixel_format = "yuv420p" if yuv else "bgr24"
-            interpolation = "FAST_BILINEAR" if stage in ("copy_fast", "copy_yuv") else "BILINEAR"
-            buffers = [np.empty((h * 3 // 2, w) if yuv else (h, w, 3), np.uint8) for w, h in tiles]
+            renditions = [_Rendition(w, h) for w, h in tiles]
             for frame in container.decode(stream):
                 if stage != "decode":
-                    for (w, h), buffer in zip(tiles, buffers, strict=True):
-                        scaled = frame.reformat(
-                            width=w, height=h, format=pixel_format, interpolation=interpolation
-                        )
-                        if stage != "scale":
-                            pixels = scaled.to_ndarray()
-                            if stage.startswith("copy"):
-                                np.copyto(buffer, pixels)
+                    for rendition in renditions:
+                        rendition.process(frame, stage)
                 stats.frame(camera, frame.time)
                 if stop.is_set():
                     break
