@@ -4,7 +4,6 @@ shader, shown in a real window and read back with glReadPixels."""
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -17,7 +16,7 @@ from compositor.demo.virtual_x import VirtualDisplay
 from compositor.geometry import Fit
 from compositor.layout import parse_layout
 from compositor.sources.camera import colour_matrix, plan_scaling
-from tests.conftest import bgr
+from tests.conftest import bgr, tick_until
 
 RED = (200, 40, 40)  # RGB
 GREEN = (40, 180, 60)
@@ -96,14 +95,12 @@ def test_colours_on_screen_match_what_the_cameras_encoded(x_display: VirtualDisp
         try:
             app.start()
             canvas = app.canvases["C"]
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                app.tick()
-                if all(t.shown_number and t.painted_notice is None for t in canvas.tiles):
-                    break
-                time.sleep(0.05)
-            else:
-                raise AssertionError(f"cameras not all shown: {app.camera_states}")
+            tick_until(
+                app,
+                lambda: all(t.shown_number and t.painted_notice is None for t in canvas.tiles),
+                30,
+                "every camera shown",
+            )
             app.tick()
             assert app.display is not None
             shown = app.display.read_pixels("C")

@@ -56,7 +56,7 @@ class _Rendition:
         import numpy as np
 
         from compositor.geometry import Fit
-        from compositor.sources.camera import plan_scaling
+        from compositor.sources.camera import plan_scaling, scaled_frame
 
         if stage == "bgr":
             pixels = frame.reformat(
@@ -70,16 +70,7 @@ class _Rendition:
                 frame.width, frame.height, self.w, self.h, Fit.LETTERBOX, Fraction(1)
             )
         s = self.scaling
-        if (s.width, s.height) != (frame.width, frame.height) or frame.format.name != "yuv420p":
-            frame = self.reformatter.reformat(
-                frame,
-                width=s.width,
-                height=s.height,
-                format="yuv420p",
-                interpolation=s.interpolation,
-                dst_color_range="MPEG",
-                threads=1,
-            )
+        frame = scaled_frame(frame, s, self.reformatter)
         if stage == "copy":
             offset = 0
             sizes = (

@@ -15,6 +15,7 @@ __all__ = [
     "describe_error",
     "plan_scaling",
     "run_camera",
+    "scaled_frame",
 ]
 
 import logging
@@ -147,6 +148,24 @@ def plan_scaling(
 _FULL = int(ColorRange.JPEG)
 
 
+def scaled_frame(
+    frame: av.VideoFrame, scaling: _Scaling, reformatter: VideoReformatter
+) -> av.VideoFrame:
+    """``frame`` at the planned size in limited-range I420: itself if it is already."""
+    same_size = (scaling.width, scaling.height) == (frame.width, frame.height)
+    if same_size and frame.format.name == "yuv420p" and frame.color_range != _FULL:
+        return frame
+    return reformatter.reformat(
+        frame,
+        width=scaling.width,
+        height=scaling.height,
+        format="yuv420p",
+        interpolation=scaling.interpolation,
+        dst_color_range=ColorRange.MPEG,  # full-range (JPEG) pictures to limited
+        threads=1,  # the pool runs a thread per camera already: no oversubscription
+    )
+
+
 def _plane(frame: av.VideoFrame, index: int, rows: int) -> npt.NDArray[np.uint8]:
     """A decoded plane as an array over PyAV's buffer (no copy), padding included."""
     plane = frame.planes[index]
@@ -180,17 +199,7 @@ class Rendition:
             scaling = plan_scaling(frame.width, frame.height, spec.box_w, spec.box_h, spec.fit, sar)
             self._scaling, self._key = scaling, key
         matrix = colour_matrix(frame.colorspace, frame.height)
-        same_size = (scaling.width, scaling.height) == (frame.width, frame.height)
-        if not (same_size and frame.format.name == "yuv420p" and frame.color_range != _FULL):
-            frame = self._reformatter.reformat(
-                frame,
-                width=scaling.width,
-                height=scaling.height,
-                format="yuv420p",
-                interpolation=scaling.interpolation,
-                dst_color_range=ColorRange.MPEG,  # full-range (JPEG) pictures to limited
-                threads=1,  # the pool runs a thread per camera already: no oversubscription
-            )
+        frame = scaled_frame(frame, scaling, self._reformatter)
         c = scaling.crop
         y = _plane(frame, 0, scaling.height)[c.y : c.bottom, c.x : c.right]
         cy, cx, ch, cw = c.y // 2, c.x // 2, c.h // 2, c.w // 2
