@@ -353,10 +353,12 @@ class WallApp:
         cameras = {}
         for camera_id in self.pool.camera_ids:
             status = self.pool.status(camera_id)
-            config = self.layout.cameras[camera_id]
+            decoded = self.pool.url_of(camera_id)
+            main = decoded == self.layout.cameras[camera_id].url
             cameras[camera_id] = {
                 "name": self.layout.camera_name(camera_id),
-                "url": redact_url(config.url),
+                "url": redact_url(decoded),
+                "stream": "main" if main else "sub (url_low)",
                 "state": self.camera_states.get(camera_id, "starting"),
                 "reason": status.reason,
                 "frames": status.frames,

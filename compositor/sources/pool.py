@@ -37,6 +37,7 @@ from compositor.slots import (
     StatusBoard,
 )
 from compositor.sources.camera import CameraJob, RenditionSpec
+from compositor.sources.streams import chosen_urls
 from compositor.sources.worker import (
     AddCamera,
     RemoveCamera,
@@ -206,6 +207,10 @@ class DecoderPool:
     def status(self, camera_id: str) -> CameraStatus:
         return self.status_board.read(self._cameras[camera_id].index)
 
+    def url_of(self, camera_id: str) -> str:
+        """The stream being decoded: the camera's url, or its url_low for small tiles."""
+        return self._cameras[camera_id].url
+
     def index_of(self, camera_id: str) -> int:
         """The camera's status record (it keeps it until the camera is removed)."""
         return self._cameras[camera_id].index
@@ -229,11 +234,12 @@ class DecoderPool:
             sizes = wanted.setdefault(camera_id, [])
             if (w, h, fit) not in sizes:
                 sizes.append((w, h, fit))
+        # The sub-stream while every tile of a camera is small (see streams.py).
+        urls = chosen_urls(cameras, ((c, w, h) for c, sizes in wanted.items() for w, h, _ in sizes))
         starting = [
             camera_id
             for camera_id in wanted
-            if camera_id not in self._cameras
-            or cameras[camera_id].url != self._cameras[camera_id].url
+            if camera_id not in self._cameras or urls[camera_id] != self._cameras[camera_id].url
         ]
         if self._next_index + len(starting) > self._status_records:
             raise SourceError(
@@ -248,14 +254,14 @@ class DecoderPool:
             if camera_id not in wanted:
                 self._remove(camera)
                 removed.append(camera_id)
-            elif cameras[camera_id].url != camera.url:
+            elif urls[camera_id] != camera.url:
                 self._remove(camera)
                 restarted.append(camera_id)
         fresh: list[_Worker] = []
         for camera_id, sizes in wanted.items():
             running = self._cameras.get(camera_id)
             if running is None:
-                self._add(camera_id, cameras[camera_id].url, sizes, fresh)
+                self._add(camera_id, urls[camera_id], sizes, fresh)
                 if camera_id not in restarted:
                     added.append(camera_id)
             elif list(running.renditions) != sizes:
