@@ -93,3 +93,20 @@ def tick_until(app: WallApp, condition: Callable[[], bool], timeout: float, what
             return time.monotonic() - started
         time.sleep(0.04)
     raise AssertionError(f"{what}: not within {timeout} s (states: {app.camera_states})")
+
+
+ERROR_BAND = (24, 24, 150)  # BGR of the banner behind a failing tile's text (overlay.py)
+
+
+def tile_pixels(app: WallApp, index: int = 0, output: str = "O1") -> npt.NDArray[np.uint8]:
+    """One tile of a running wall's canvas, in BGR."""
+    canvas = app.canvases[output]
+    r = canvas.tiles[index].rect
+    return canvas.to_bgr()[r.y : r.bottom, r.x : r.right]
+
+
+def banner_share(tile: npt.NDArray[np.uint8]) -> float:
+    """How much of ``tile`` is the error banner's colour."""
+    # The banner is painted in BGR and kept in YUV: its colour comes back within rounding.
+    distance = np.abs(tile.astype(np.int16) - np.array(ERROR_BAND, np.int16)).max(axis=2)
+    return float((distance <= 3).mean())

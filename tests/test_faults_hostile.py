@@ -36,12 +36,13 @@ from compositor.sources import pool as pool_module
 from compositor.sources.backoff import Backoff
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
 from tests.conftest import BLUE, GREEN, RED, is_black, share_near
+from tests.conftest import banner_share as _banner_share
 from tests.conftest import tick_until as _tick_until
+from tests.conftest import tile_pixels as _tile
 
 pytestmark = pytest.mark.e2e
 
 Pixels = npt.NDArray[np.uint8]
-ERROR_BAND = (24, 24, 150)  # BGR behind a failing tile's text (overlay.py)
 
 
 def _layout(cameras: dict[str, str], tile: tuple[int, int] = (320, 180)) -> str:
@@ -71,18 +72,6 @@ def _tick_for(app: WallApp, seconds: float, each: Callable[[], None] | None = No
 
 def _is(app: WallApp, camera: str, *states: str) -> Callable[[], bool]:
     return lambda: app.camera_states.get(camera) in states
-
-
-def _tile(app: WallApp, index: int = 0) -> Pixels:
-    canvas = app.canvases["O1"]
-    r = canvas.tiles[index].rect
-    return canvas.to_bgr()[r.y : r.bottom, r.x : r.right]
-
-
-def _banner_share(tile: Pixels) -> float:
-    # The banner is painted in BGR and kept in YUV: its colour comes back within rounding.
-    distance = np.abs(tile.astype(np.int16) - np.array(ERROR_BAND, np.int16)).max(axis=2)
-    return float((distance <= 3).mean())
 
 
 def _painted_lines(app: WallApp, index: int = 0) -> tuple[str, ...]:
