@@ -200,6 +200,27 @@ def _kill_tree(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def start_runner(
+    module: str, args: Sequence[str], log_path: Path
+) -> tuple[subprocess.Popen[bytes], LineReader]:
+    """A runner module in its own session (so its whole tree can be killed), its
+    stderr to ``log_path``, its stdout read line by line (READY, figures)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            start_new_session=True,
+        )
+    assert process.stdin is not None and process.stdout is not None
+    return process, LineReader(process.stdout)
+
+
 def _xserver_pid(display: Any) -> int | None:
     try:
         return int(Path(f"/tmp/.X{display.number}-lock").read_text().strip())
@@ -292,20 +313,8 @@ class Bench:
         log_path: Path,
         xserver: int | None = None,
     ) -> Measurement:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", module, *args],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                start_new_session=True,
-            )
-        assert process.stdin is not None and process.stdout is not None
-        lines = LineReader(process.stdout)
+        process, lines = start_runner(module, args, log_path)
+        assert process.stdin is not None
         try:
             ready = json.loads(lines.expect("READY", 60.0) or "{}")
             if ready.get("missing"):

@@ -35,7 +35,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench import REPO, RESULTS, Bench, LineReader, Measurement, _kill_tree
+from benchmarks.bench import RESULTS, Bench, Measurement, _kill_tree, start_runner
 from benchmarks.clips import ensure_clips
 from benchmarks.workload import make_workload
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
@@ -97,20 +97,9 @@ def spy(bench: Bench, cameras: int, seconds: float, out: Path) -> list[tuple[str
     work = bench.workload(cameras)
     path = bench.workdir / "spy-workload.json"
     path.write_text(work.to_json())
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    with open(bench.workdir / "spy-wall.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.runners.wall", str(path)],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            start_new_session=True,
-        )
-    assert process.stdout is not None and process.stdin is not None
-    lines = LineReader(process.stdout)
+    process, lines = start_runner(
+        "benchmarks.runners.wall", [str(path)], bench.workdir / "spy-wall.log"
+    )
     try:
         lines.expect("READY", 60.0)
         time.sleep(bench.settle)
