@@ -5,7 +5,8 @@ camera, which would flatter every runner. These clips look like a camera to a
 decoder: a textured scene (1/f noise, like foliage, façades and tarmac) that
 pans slowly, vehicles crossing it, and sensor grain on every frame, encoded by
 libx264 (High profile, CABAC, GOP 50, two B-frames, closed GOPs) at a camera's
-bit rate: about 4 Mbit/s at 1080p.
+bit rate: about 4 Mbit/s at 1080p; and a 640x360 clip at a sub-stream's
+0.6 Mbit/s, which every bench camera also serves as its ``url_low``.
 
 Each clip is an Annex-B ``.h264`` file (packets in decode order, SPS/PPS
 before every IDR) and a JSON index beside it (``<clip>.h264.json``): per
@@ -13,12 +14,12 @@ packet its byte offset and size, its display index and whether it is a key
 frame. The RTSP test server replays it from memory through ``appsrc``
 (``SyntheticCamera(..., clip=path)``), looping with continuous timestamps.
 
-    python -m benchmarks.clips            # generate (or find) the three clips
+    python -m benchmarks.clips            # generate (or find) the clips
 """
 
 from __future__ import annotations
 
-__all__ = ["CLIP_SPECS", "ClipSpec", "cache_dir", "ensure_clip", "ensure_clips"]
+__all__ = ["CLIP_SPECS", "SUBSTREAM_CLIP", "ClipSpec", "cache_dir", "ensure_clip", "ensure_clips"]
 
 import hashlib
 import json
@@ -37,7 +38,7 @@ FORMAT_VERSION = 1  # bump to regenerate every cached clip
 
 @dataclass(frozen=True)
 class ClipSpec:
-    name: str  # "1080p", "720p", "576p"
+    name: str  # "1080p", "720p", "576p", "360p"
     width: int
     height: int
     fps: int = 25
@@ -56,12 +57,16 @@ class ClipSpec:
         return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-# Bit rates of typical IP cameras' main streams at these sizes (H.264, 25 fps).
+# Bit rates of typical IP cameras' main streams at these sizes (H.264, 25 fps), and of
+# their sub-streams (640x360, about 0.5 Mbit/s): every bench camera also serves the
+# 360p clip as its sub-stream (``url_low``).
 CLIP_SPECS: dict[str, ClipSpec] = {
     "1080p": ClipSpec("1080p", 1920, 1080, kbps=4000),
     "720p": ClipSpec("720p", 1280, 720, kbps=2000),
     "576p": ClipSpec("576p", 1024, 576, kbps=1500),
+    "360p": ClipSpec("360p", 640, 360, kbps=600),
 }
+SUBSTREAM_CLIP = "360p"  # what every bench camera's sub-stream plays
 
 
 def cache_dir() -> Path:
