@@ -16,6 +16,16 @@ every runner in turn, one runner at a time, on the same cameras and tiles
 * ``opencv``: ``cv2.VideoCapture`` per camera in threads, ``cv2.resize``,
   numpy copy into a canvas.
 
+Every camera also serves a 640x360 sub-stream (the ``360p`` clip). The full
+run adds three runners on the same tiles with sub-streams (not in the quick
+run's defaults):
+
+* ``wall_substreams``: our wall headless with ``url_low`` on every camera (its
+  pool decodes the sub-stream while all of a camera's tiles are small);
+* ``ffmpeg_substreams``: the FFmpeg command reading, for each camera, the URL
+  the wall decodes (the sub-stream for small tiles, as a careful user would);
+* ``floor_substreams``: the decode floor on those same URLs.
+
 Per runner: CPU-seconds per wall-second (user + system of its whole process
 tree, from /proc), frames per second against what the cameras send, late
 frames (older than two frame intervals when used), p50/p99 frame age, peak
@@ -46,7 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from benchmarks.clips import CLIP_SPECS, ensure_clips
+from benchmarks.clips import CLIP_SPECS, SUBSTREAM_CLIP, ensure_clips
 from benchmarks.procstat import TreeMeter
 from benchmarks.runners import ffmpeg_xstack
 from benchmarks.workload import Workload, make_workload
@@ -68,6 +78,23 @@ SHORT = {
     "wall_x": "wall + X",
     "ffmpeg_xstack": "ffmpeg xstack",
     "opencv": "opencv",
+    "floor_substreams": "floor, sub-streams",
+    "wall_substreams": "wall, sub-streams",
+    "ffmpeg_substreams": "ffmpeg, sub-streams",
+}
+# The same tiles with every camera's sub-stream (640x360) at hand: the wall gets url_low
+# and chooses; FFmpeg and the floor read the URL the wall chooses. In the full run's
+# default runners, not the quick run's; not in the headline ratios (those stay on the
+# main streams): in "substream_ratios".
+SUBSTREAM_RUNNERS: dict[str, str] = {
+    "floor_substreams": "decode floor, sub-streams for small tiles",
+    "wall_substreams": "our wall, headless, url_low on every camera",
+    "ffmpeg_substreams": "FFmpeg scale + xstack, sub-streams for small tiles",
+}
+SUBSTREAM_TWINS = {  # the same runner on the main streams
+    "floor_substreams": "decode_floor",
+    "wall_substreams": "wall_headless",
+    "ffmpeg_substreams": "ffmpeg_xstack",
 }
 # Not in the main table: the floor with the wall's per-frame steps added one by one
 # (benchmarks/profile_wall.py uses them to say where the time goes).
@@ -248,18 +275,29 @@ class Bench:
     def say(self, text: str) -> None:
         print(f"bench: {text}", file=self.log, flush=True)
 
-    def workload(self, cameras: int) -> Workload:
+    def workload(self, cameras: int, runner: str = "") -> Workload:
+        """The cameras and tiles for ``runner``: main streams only, except for the
+        sub-stream runners (the wall: ``url_low`` too; the others: the URL the wall
+        decodes)."""
         work = make_workload(cameras)
-        return work.with_urls({c.id: self.server.url(c.id) for c in work.cameras})
+        work = work.with_urls(
+            {c.id: self.server.url(c.id) for c in work.cameras},
+            {c.id: self.server.url(substream_path(c.id)) for c in work.cameras},
+        )
+        if runner == "wall_substreams":
+            return work
+        if runner in SUBSTREAM_RUNNERS:
+            return work.decoded_streams()
+        return work.main_streams()
 
     def measure(self, runner: str, cameras: int) -> Measurement:
-        workload = self.workload(cameras)
-        path = self.workdir / f"workload-{cameras}.json"
+        workload = self.workload(cameras, runner)
+        path = self.workdir / f"workload-{runner}-{cameras}.json"
         path.write_text(workload.to_json())
         log_path = self.workdir / f"{runner}-{cameras}.log"
         self.say(f"{runner} on {cameras} cameras ...")
         try:
-            if runner == "ffmpeg_xstack":
+            if runner in ("ffmpeg_xstack", "ffmpeg_substreams"):
                 result = self._measure_ffmpeg(workload, log_path)
             elif runner in ("wall_x", "wall_x_nice"):
                 extra = ["--nice-decoders", "5"] if runner == "wall_x_nice" else []
@@ -286,6 +324,8 @@ class Bench:
                     "decode_floor": "benchmarks.runners.floor",
                     "wall_headless": "benchmarks.runners.wall",
                     "opencv": "benchmarks.runners.opencv_wall",
+                    "floor_substreams": "benchmarks.runners.floor",
+                    "wall_substreams": "benchmarks.runners.wall",
                 }[runner]
                 result = self._measure_python(runner, module, [str(path)], log_path)
         except Exception as exc:
@@ -295,6 +335,9 @@ class Bench:
             )
             self.say(f"{runner} failed: {result.error}")
         result.runner, result.cameras = runner, cameras
+        if runner in SUBSTREAM_RUNNERS:
+            # By the wall's rule (wall_substreams also reports what its pool decoded).
+            result.details["cameras_on_substream_by_rule"] = len(substream_cameras(cameras))
         if result.ok:
             self.say(
                 f"{runner} on {cameras} cameras: {result.cpu_per_s:.2f} CPU-s/s, "
@@ -506,20 +549,57 @@ def _speed(text: str) -> float:
         return 0.0
 
 
+def substream_path(camera_id: str) -> str:
+    """The server path of a camera's sub-stream (no prefix of another camera's path)."""
+    return f"sub-{camera_id}"
+
+
+def substream_cameras(cameras: int) -> list[str]:
+    """The cameras of the workload decoded from their sub-stream, by the wall's rule
+    (all their tiles small); the others (full screen) stay on their main stream."""
+    work = make_workload(cameras)
+    work = work.with_urls(
+        {c.id: f"rtsp://bench/{c.id}" for c in work.cameras},
+        {c.id: f"rtsp://bench/{substream_path(c.id)}" for c in work.cameras},
+    )
+    chosen = work.chosen_urls()
+    return [c.id for c in work.cameras if chosen[c.id] == c.url_low]
+
+
 # -- results -------------------------------------------------------------------------------
+
+
+def _cpu_ratio(figures: dict[str, Measurement], a: str, b: str) -> float | None:
+    """CPU-seconds per second of runner ``a`` over runner ``b`` (None unless both measured)."""
+    x, y = figures.get(a), figures.get(b)
+    if x is None or y is None or not x.ok or not y.ok or not y.cpu_per_s or x.cpu_per_s is None:
+        return None
+    return round(x.cpu_per_s / y.cpu_per_s, 3)
 
 
 def ratios(figures: dict[str, Measurement]) -> dict[str, float | None]:
     def ratio(a: str, b: str) -> float | None:
-        x, y = figures.get(a), figures.get(b)
-        if x is None or y is None or not x.ok or not y.ok or not y.cpu_per_s or x.cpu_per_s is None:
-            return None
-        return round(x.cpu_per_s / y.cpu_per_s, 3)
+        return _cpu_ratio(figures, a, b)
 
     return {
         "wall_over_decode_floor": ratio("wall_headless", "decode_floor"),
         "ffmpeg_over_wall": ratio("ffmpeg_xstack", "wall_headless"),
         "opencv_over_wall": ratio("opencv", "wall_headless"),
+    }
+
+
+def substream_ratios(figures: dict[str, Measurement]) -> dict[str, float | None]:
+    """With sub-streams for small tiles: the same ratios, and what the sub-streams save."""
+
+    def ratio(a: str, b: str) -> float | None:
+        return _cpu_ratio(figures, a, b)
+
+    return {
+        "wall_over_floor": ratio("wall_substreams", "floor_substreams"),
+        "ffmpeg_over_wall": ratio("ffmpeg_substreams", "wall_substreams"),
+        "wall_main_over_wall_substreams": ratio("wall_headless", "wall_substreams"),
+        "floor_main_over_floor_substreams": ratio("decode_floor", "floor_substreams"),
+        "ffmpeg_main_over_ffmpeg_substreams": ratio("ffmpeg_xstack", "ffmpeg_substreams"),
     }
 
 
@@ -693,11 +773,20 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
             points = series.setdefault(runner, [])
             if all(n != m["cameras"] for n, _, _ in points):
                 points.append((m["cameras"], m["cpu_per_s"], m["held"]))
-    for runner, points in series.items():
+    colours: dict[str, Any] = {}  # a sub-stream runner takes its main-stream twin's colour
+    for runner, points in sorted(series.items(), key=lambda item: item[0] in SUBSTREAM_RUNNERS):
         points.sort()
         xs = [p[0] for p in points]
         ys = [p[1] for p in points]
-        (line,) = ax.plot(xs, ys, marker="o", label=RUNNERS.get(runner, runner))
+        (line,) = ax.plot(
+            xs,
+            ys,
+            marker="s" if runner in SUBSTREAM_RUNNERS else "o",
+            linestyle="--" if runner in SUBSTREAM_RUNNERS else "-",
+            color=colours.get(SUBSTREAM_TWINS.get(runner, "")),
+            label=RUNNERS.get(runner) or SUBSTREAM_RUNNERS.get(runner, runner),
+        )
+        colours[runner] = line.get_color()
         missed = [(x, y) for x, y, held in points if not held]
         if missed:
             ax.scatter(
@@ -712,7 +801,10 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
         ax.axhline(cores, color="grey", linestyle="--", linewidth=1)
         ax.text(ax.get_xlim()[0], cores, f" {cores} cores", va="bottom", color="grey")
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("cameras (H.264 1080p/720p/576p at 25 fps, mixed)")
+    ax.set_xlabel(
+        "cameras (H.264 1080p/720p/576p at 25 fps, mixed; dashed: 640x360 sub-streams "
+        "for small tiles)"
+    )
     ax.set_ylabel("CPU-seconds per wall-second")
     ax.set_title("CPU against cameras (x: more than 1% of frames late or dropped)")
     ax.grid(True, alpha=0.3)
@@ -729,17 +821,28 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
-    known = (*RUNNERS, *STAGE_RUNNERS, *EXPERIMENTS, *FLOOR_OPTIONS)
+    known = (*RUNNERS, *SUBSTREAM_RUNNERS, *STAGE_RUNNERS, *EXPERIMENTS, *FLOOR_OPTIONS)
     unknown = [r for r in runners if r not in known]
     if unknown:
         raise SystemExit(f"unknown runners {unknown}; known: {', '.join(known)}")
     ramp = sorted({int(n) for n in args.ramp.split(",") if n.strip()}) if args.ramp else []
+    ramped = (
+        [r for r in runners if r in args.ramp_runners.split(",")]
+        if args.ramp_runners is not None
+        else list(runners)
+    )
     most = max([args.cameras, *ramp])
     clips = ensure_clips()
     machine = machine_info()
     # Each camera starts a GOP later than the one before: key frames do not coincide.
+    # Its sub-stream plays the 360p clip from the same frame.
     cameras = [
         SyntheticCamera.from_clip(c.id, c.id, clips[c.resolution], start=50 * i)
+        for i, c in enumerate(make_workload(most).cameras)
+    ] + [
+        SyntheticCamera.from_clip(
+            substream_path(c.id), f"{c.id} sub", clips[SUBSTREAM_CLIP], start=50 * i
+        )
         for i, c in enumerate(make_workload(most).cameras)
     ]
     started = time.monotonic()
@@ -753,15 +856,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bench = Bench(server, Path(tmp), args.seconds, args.settle)
         for runner in runners:
             figures[runner] = bench.measure(runner, args.cameras)
-        if ramp:
-            active = list(runners)
+        if ramp and ramped:
+            active = list(ramped)
             for n in ramp:
                 for runner in list(active):
                     m = figures[runner] if n == args.cameras else bench.measure(runner, n)
                     ramp_results.setdefault(runner, []).append(m)
                     if not m.held:
                         active.remove(runner)
-            for runner in runners:
+            for runner in ramped:
                 steps = ramp_results.get(runner, [])
                 held = [m.cameras for m in steps if m.held]
                 failed = [m.cameras for m in steps if not m.held]
@@ -777,6 +880,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for log in Path(tmp).glob("*.log"):
                 shutil.copy(log, keep / log.name)
     found = ratios(figures)
+    found_sub = substream_ratios(figures)
     verdicts = judge(figures, found)
     machine["load_average_at_end"] = list(os.getloadavg())
     results: dict[str, Any] = {
@@ -796,13 +900,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "kbps": json.loads(Path(str(clips[name]) + ".json").read_text())["kbps"],
                 }
                 for name, spec in CLIP_SPECS.items()
-            }
+            },
+            "substream_clip": SUBSTREAM_CLIP,
+            "cameras_on_substream": substream_cameras(args.cameras),
         },
         "runners": {name: asdict(m) for name, m in figures.items()},
         "ratios": found,
         "ratio_basis": (
             "CPU-seconds per wall-second of each runner's process tree, "
             "same cameras and tiles; wall = wall_headless"
+        ),
+        "substream_ratios": found_sub if any(v is not None for v in found_sub.values()) else None,
+        "substream_ratio_basis": (
+            "the same, every camera with a 640x360 sub-stream: wall = wall_substreams (url_low "
+            "on every camera, the pool chooses), floor and ffmpeg read the URL the wall decodes "
+            "(the sub-stream while all of a camera's tiles are <= 960x540); "
+            "*_main_over_*_substreams: the main-stream runner over its sub-stream twin"
         ),
         "targets": verdicts,
         "held_rule": (
@@ -826,7 +939,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--settle", type=float, default=2.0, help="seconds after all cameras are up"
     )
-    parser.add_argument("--runners", default=",".join(RUNNERS), help="comma-separated")
+    parser.add_argument(
+        "--runners",
+        help=f"comma-separated (quick: {','.join(RUNNERS)}; full: these and "
+        f"{','.join(SUBSTREAM_RUNNERS)}; also {','.join((*STAGE_RUNNERS, *FLOOR_OPTIONS))})",
+    )
+    parser.add_argument(
+        "--ramp-runners", help="comma-separated: ramp only these of the runners (default: all)"
+    )
     parser.add_argument(
         "--out", type=Path, help="JSON (default: results/latest.json; quick: latest-quick.json)"
     )
@@ -835,6 +955,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cameras is None:
         args.cameras = 6 if args.quick else 12
+    if args.runners is None:
+        args.runners = ",".join(RUNNERS if args.quick else (*RUNNERS, *SUBSTREAM_RUNNERS))
     if args.seconds is None:
         args.seconds = 6.0 if args.quick else 10.0
     if args.ramp is None and not args.quick:
@@ -861,6 +983,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = {name: Measurement(**m) for name, m in results["runners"].items()}
     print_table(figures, results["max_cameras_held"] or {}, results["targets"], results["ratios"])
     print(f"ratios: {json.dumps(results['ratios'])}")
+    if results["substream_ratios"]:
+        print(f"with sub-streams: {json.dumps(results['substream_ratios'])}")
     print(
         f"results: {args.out}"
         + (f", plot: {plot_path}" if not problem else f" (no plot: {problem})")

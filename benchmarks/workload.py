@@ -10,6 +10,12 @@ on an output of its own (1920x1080). Camera ``i``:
 * other ``i``: a 640x360 cell of a 3x3 output.
 
 Every runner composes exactly these tiles, at exactly these rectangles.
+
+Each camera also has a sub-stream (``url_low``, the 640x360 clip): the main
+runners never see it (:meth:`Workload.main_streams`); the sub-stream runners
+get it as the wall's layout does (``url_low`` beside ``url``: the wall's pool
+chooses) or already chosen (:meth:`Workload.decoded_streams`: each camera's
+URL is the one the wall decodes, by the wall's own rule).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 __all__ = ["RESOLUTIONS", "BenchCamera", "BenchOutput", "BenchTile", "Workload", "make_workload"]
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from compositor.geometry import grid_cells
 
@@ -40,6 +46,7 @@ class BenchCamera:
     height: int
     fps: int
     url: str = ""  # set once the server runs
+    url_low: str = ""  # its sub-stream (640x360), if the runner is to know it
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,31 @@ class Workload:
     def tiles(self) -> list[tuple[BenchOutput, BenchTile]]:
         return [(o, t) for o in self.outputs for t in o.tiles]
 
-    def with_urls(self, urls: dict[str, str]) -> Workload:
+    def with_urls(self, urls: dict[str, str], low: dict[str, str] | None = None) -> Workload:
+        """The cameras at these URLs (and sub-streams, ``low``)."""
         cameras = tuple(
-            BenchCamera(c.id, c.resolution, c.width, c.height, c.fps, urls[c.id])
-            for c in self.cameras
+            replace(c, url=urls[c.id], url_low=(low or {}).get(c.id, "")) for c in self.cameras
         )
+        return Workload(cameras, self.outputs)
+
+    def main_streams(self) -> Workload:
+        """Every camera on its main stream only (no ``url_low``)."""
+        return Workload(tuple(replace(c, url_low="") for c in self.cameras), self.outputs)
+
+    def chosen_urls(self) -> dict[str, str]:
+        """Camera id -> the URL the wall decodes for these tiles: its ``url_low`` while
+        every tile showing it is small (``compositor.sources.streams.chosen_urls``)."""
+        from compositor.layout import CameraConfig
+        from compositor.sources.streams import chosen_urls
+
+        configs = {c.id: CameraConfig(url=c.url, url_low=c.url_low or None) for c in self.cameras}
+        return chosen_urls(configs, ((t.camera, t.w, t.h) for _, t in self.tiles()))
+
+    def decoded_streams(self) -> Workload:
+        """Every camera at the URL the wall would decode (main or sub-stream), no ``url_low``:
+        for runners that do not choose by themselves (FFmpeg, the floor)."""
+        chosen = self.chosen_urls()
+        cameras = tuple(replace(c, url=chosen[c.id], url_low="") for c in self.cameras)
         return Workload(cameras, self.outputs)
 
     def summary(self) -> dict[str, object]:
@@ -102,7 +129,9 @@ class Workload:
     def layout_yaml(self) -> str:
         """The wall's layout file for this workload (grids, one tile per camera)."""
         lines = ["cameras:"]
-        lines += [f"  {c.id}: {{url: '{c.url}'}}" for c in self.cameras]
+        for c in self.cameras:
+            low = f", url_low: '{c.url_low}'" if c.url_low else ""
+            lines.append(f"  {c.id}: {{url: '{c.url}'{low}}}")
         lines.append("outputs:")
         for output in self.outputs:
             lines += [

@@ -137,6 +137,10 @@ def main(argv: list[str] | None = None) -> None:
             "upload_bytes_per_s": uploaded,
             "render_cpu_per_s": render,
             "torn_reads": after["torn"] - before["torn"],
+            # with url_low in the layout: how many cameras the pool decodes from it
+            "cameras_on_substream": sum(
+                bool(c.url_low) and pool.url_of(c.id) == c.url_low for c in workload.cameras
+            ),
             "processes": 1 + len(pool.worker_pids()),
         }
 
