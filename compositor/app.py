@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compositor.canvas import CanvasTile, OutputCanvas
+from compositor.canvas import CanvasTile, OutputCanvas, TileNotice
 from compositor.clock import Clock, MonotonicClock
 from compositor.control import CONTROL_SOCKET, ControlServer
 from compositor.errors import CompositorError
@@ -26,6 +26,7 @@ from compositor.reload import LiveLayout, default_state_dir, local_iso
 from compositor.snapshot import SnapshotWriter
 from compositor.sources.pool import DecoderPool, RenditionKey
 from compositor.status import STATUS_FILE, StatusWriter, process_identity
+from compositor.tiles import OutputTiles
 
 if TYPE_CHECKING:
     from compositor.display import WallDisplay
@@ -105,9 +106,13 @@ class WallApp:
         self._painter = BannerPainter()
         self.frame_ages = FrameAges()
         self._placed = placed
-        self.canvases = {
-            output.id: self._build_canvas(output, placed[output.id]) for output in self.outputs
+        self._notices: dict[str, TileNotice | None] = {}
+        # Per output: its canvas's painted tiles, tours and labels (see compositor.tiles).
+        self._extras = {
+            output.id: self._build_output(layout, output, placed[output.id])
+            for output in self.outputs
         }
+        self.canvases = {output_id: extras.canvas for output_id, extras in self._extras.items()}
         self.live: LiveLayout | None = None  # with a layout file: reloads, presets, history
         self._control: ControlServer | None = None
         self._status: StatusWriter | None = None
@@ -126,23 +131,34 @@ class WallApp:
         self._costs_since = 0.0
         self.ticks = 0
 
-    def _build_canvas(self, output: OutputConfig, placed: list[PlacedTile]) -> OutputCanvas:
-        return OutputCanvas(
+    def _build_output(
+        self, layout: Layout, output: OutputConfig, placed: list[PlacedTile]
+    ) -> OutputTiles:
+        """The canvas of ``output``: a canvas tile per camera or tour tile, the rest painted."""
+        canvas = OutputCanvas(
             output.size[0],
             output.size[1],
             [
                 CanvasTile(
                     tile.rect,
-                    self.pool.slot((tile.camera, *tile.box, tile.fit)),
-                    tile.camera,
+                    self.pool.slot((tile.cameras[0], *tile.box, tile.fit)),
+                    tile.cameras[0],
                     tile.box_w,
                     tile.box_h,
                     tile.window,
                 )
                 for tile in placed
+                if tile.cameras
             ],
             self._painter,
             self.frame_ages,
+        )
+        return OutputTiles(
+            canvas,
+            placed,
+            layout.camera_name,
+            lambda camera, tile: self.pool.slot((camera, *tile.box, tile.fit)),
+            self.clock.now(),
         )
 
     # -- lifecycle --
@@ -267,7 +283,11 @@ class WallApp:
             self.pool.supervise()
             if self.display is not None:
                 self.display.check_monitors()
+        wall_now = self.clock.wall_time()
         for output_id, canvas in self.canvases.items():
+            for index in self._extras[output_id].update(now, wall_now):
+                # A tour moved on: its tile tells the state of the camera it now shows.
+                canvas.set_notice(index, self._notices.get(canvas.tiles[index].camera_id))
             dirty = canvas.compose(now)
             if self.display is not None:
                 self.display.present(output_id, canvas, dirty)
@@ -301,7 +321,7 @@ class WallApp:
             )
         placed = {output.id: layout.placed_tiles(output.id) for output in outputs}
         change = self.pool.apply(layout.cameras, rendition_keys(placed))
-        canvases = {}
+        extras = {}
         reconnected = set(change.restarted)  # new slots, even where the tiles did not move
         for output in outputs:
             old = self.canvases.get(output.id)
@@ -311,11 +331,12 @@ class WallApp:
                 and (old.width, old.height) == (output.size[0], output.size[1])
                 and not reconnected.intersection(c for t in placed[output.id] for c in t.cameras)
             ):
-                canvases[output.id] = old  # nothing moved here: not even a copy
+                extras[output.id] = self._extras[output.id]  # nothing moved: not even a copy
             else:
                 # The display sends a new canvas whole: cells left empty go black on screen.
-                canvases[output.id] = self._build_canvas(output, placed[output.id])
-        self.layout, self.outputs, self._placed, self.canvases = layout, outputs, placed, canvases
+                extras[output.id] = self._build_output(layout, output, placed[output.id])
+        self.layout, self.outputs, self._placed, self._extras = layout, outputs, placed, extras
+        self.canvases = {output_id: e.canvas for output_id, e in extras.items()}
         self.pool.release_retired()  # no canvas reads the old slots any more
         for camera_id in set(self.camera_states) - set(self.pool.camera_ids):
             del self.camera_states[camera_id]
@@ -431,6 +452,7 @@ class WallApp:
                     health.state,
                     f" ({detail})" if detail and health.state != "live" else "",
                 )
+        self._notices = notices
         for canvas in self.canvases.values():
             for index, tile in enumerate(canvas.tiles):
                 canvas.set_notice(index, notices.get(tile.camera_id))

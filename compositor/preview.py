@@ -299,11 +299,12 @@ class _Painter:
         )
         box_w, box_h = round(tile.box_w * self.scale), round(tile.box_h * self.scale)
         box = self.span_box(index, span, max(1, box_w), max(1, box_h))
+        if tile.label is not None:  # one label on the whole picture, as on the wall
+            box = box.copy()
+            self._label(box, tile)
         window = _scaled(tile.window, self.scale)
         piece = box[window.y : window.y + region.shape[0], window.x : window.x + region.shape[1]]
         region[: piece.shape[0], : piece.shape[1]] = piece
-        if tile.label is not None:
-            self._label(region, tile)
 
     def _badge(self, screen: Pixels, output_id: str) -> None:
         """The output id, large, in a dark badge at the top centre (labels use the corners)."""

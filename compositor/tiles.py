@@ -11,15 +11,19 @@ from __future__ import annotations
 __all__ = [
     "ClockTile",
     "LabelStrip",
+    "OutputTiles",
+    "PlaneLabel",
     "fit_picture",
     "label_strip",
     "load_picture",
     "paint_image",
     "paint_missing_image",
     "paint_text",
+    "plane_label",
 ]
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +31,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from compositor.canvas import TileNotice
+from compositor.canvas import FrameSource, OutputCanvas, TileNotice
+from compositor.colour import BLACK_Y, NEUTRAL_C, chroma_cells
 from compositor.geometry import Fit, TileRect, plan_fit
+from compositor.layout import PlacedTile
 from compositor.overlay import BannerPainter, TextFace
 
 Pixels = npt.NDArray[np.uint8]
+Plane = npt.NDArray[np.uint8]
 
 CLOCK_BACKGROUND = (16, 16, 16)  # BGR
 TEXT_BACKGROUND = (72, 44, 24)  # BGR: a dark blue, apart from black bars and grey notices
@@ -300,3 +307,146 @@ def label_strip(
         np.rint(keep * 256).astype(np.uint16),
         np.rint(add * 256).astype(np.uint16),
     )
+
+
+# --- on the running wall: labels on I420 planes -----------------------------------------
+
+
+class PlaneLabel:
+    """A :class:`LabelStrip` at ``(x, y)`` of an I420 canvas, blended into its planes.
+
+    The strip is grey (white text on black), and a grey's U and V are neutral
+    and its Y the same under BT.601 and BT.709: the blend needs no colour
+    conversion, whatever the camera's matrix. Chroma takes, per 2x2 cell,
+    the mean opacity of its pixels.
+    """
+
+    def __init__(self, strip: LabelStrip, x: int, y: int) -> None:
+        r = strip.rect
+        self.rect = TileRect(x + r.x, y + r.y, r.w, r.h)
+        alpha = strip.alpha.astype(np.uint32) * 256 // 255  # 0..256
+        grey = strip.bgr[:, :, 0].astype(np.uint32)
+        luma = BLACK_Y + (grey * 219 + 127) // 255
+        self._keep_y = (256 - alpha).astype(np.uint16)
+        self._add_y = (luma * alpha).astype(np.uint16)
+        self.cells = chroma_cells(self.rect)
+        c = self.cells
+        # The strip's opacity over whole cells: pixels of a cell outside the strip count 0.
+        padded = np.zeros((2 * c.h, 2 * c.w), np.uint32)
+        dx, dy = 2 * c.x - self.rect.x, 2 * c.y - self.rect.y  # 0 or 1
+        part = alpha[dy : dy + 2 * c.h, dx : dx + 2 * c.w]
+        padded[: part.shape[0], : part.shape[1]] = part
+        cell_alpha = padded.reshape(c.h, 2, c.w, 2).sum(axis=(1, 3)) // 4
+        self._keep_c = (256 - cell_alpha).astype(np.uint16)
+        self._add_c = (NEUTRAL_C * cell_alpha).astype(np.uint16)
+
+    def apply(self, y: Plane, u: Plane, v: Plane) -> None:
+        r, c = self.rect, self.cells
+        luma = y[r.y : r.bottom, r.x : r.right]
+        luma[:] = (luma * self._keep_y + self._add_y) >> 8
+        for plane in (u, v):
+            cells = plane[c.y : c.bottom, c.x : c.right]
+            cells[:] = (cells * self._keep_c + self._add_c) >> 8
+
+
+def plane_label(name: str, tile: PlacedTile) -> PlaneLabel | None:
+    """The label of a camera tile on its canvas, as configured (None: no label here).
+
+    A picture spanning screens has one label, placed on its whole box: only
+    the screen whose piece holds it draws it.
+    """
+    label = tile.label
+    if label is None or not label.show:
+        return None
+    box_w, box_h = tile.box
+    strip = label_strip(name, box_w, box_h, label.position, label.size)
+    if strip is None:
+        return None
+    window = tile.window or TileRect(0, 0, box_w, box_h)
+    s = strip.rect
+    if not (window.x <= s.x and s.right <= window.right):
+        return None
+    if not (window.y <= s.y and s.bottom <= window.bottom):
+        return None
+    return PlaneLabel(strip, tile.rect.x - window.x, tile.rect.y - window.y)
+
+
+# --- on the running wall: what an output shows besides camera frames --------------------
+
+
+@dataclass
+class _Tour:
+    index: int  # of the tile on the canvas
+    cameras: tuple[str, ...]
+    sources: tuple[FrameSource, ...]
+    labels: tuple[PlaneLabel | None, ...]
+    every: float
+    showing: int = 0
+
+
+class OutputTiles:
+    """One output's painted tiles (clock, text, image), tours and camera labels.
+
+    Made for one canvas and the placed tiles it was built from (camera tiles
+    in order, as the canvas has them). :meth:`update` before each
+    composition: it repaints a clock when its text changes, and switches a
+    tour to its next camera every ``every`` seconds (all of a tour's cameras
+    keep decoding, so a switch shows a picture at once).
+    """
+
+    def __init__(
+        self,
+        canvas: OutputCanvas,
+        placed: Sequence[PlacedTile],
+        camera_name: Callable[[str], str],
+        source: Callable[[str, PlacedTile], FrameSource],
+        now: float,
+    ) -> None:
+        self.canvas = canvas
+        self.started = now
+        self.clocks: list[tuple[TileRect, ClockTile]] = []
+        self.tours: list[_Tour] = []
+        camera_tiles = [tile for tile in placed if tile.cameras]
+        for index, (canvas_tile, tile) in enumerate(zip(canvas.tiles, camera_tiles, strict=True)):
+            labels = tuple(plane_label(camera_name(c), tile) for c in tile.cameras)
+            canvas_tile.overlay = labels[0]
+            if tile.kind == "tour":
+                sources = tuple(source(camera, tile) for camera in tile.cameras)
+                self.tours.append(_Tour(index, tile.cameras, sources, labels, tile.every))
+        pictures: dict[Path, Pixels | str] = {}
+        for tile in placed:
+            rect = tile.rect
+            if tile.kind == "clock":
+                self.clocks.append((rect, ClockTile(tile.clock or "", rect.w, rect.h)))
+            elif tile.kind == "text":
+                canvas.put_bgr(rect, paint_text(tile.text or "", rect.w, rect.h))
+            elif tile.kind == "image":
+                path = tile.image or Path("?")
+                if path not in pictures:
+                    pictures[path] = load_picture(path)
+                picture = pictures[path]
+                canvas.put_bgr(
+                    rect,
+                    paint_missing_image(picture, rect.w, rect.h)
+                    if isinstance(picture, str)
+                    else fit_picture(picture, rect.w, rect.h, tile.fit),
+                )
+
+    def update(self, now: float, wall_time: float) -> list[int]:
+        """Bring clocks and tours to ``now``; the canvas tiles whose tour switched camera."""
+        switched = []
+        for rect, clock in self.clocks:
+            if clock.update(wall_time):
+                self.canvas.put_bgr(rect, clock.pixels)
+        for tour in self.tours:
+            showing = int((now - self.started) // tour.every) % len(tour.cameras)
+            if showing != tour.showing:
+                tour.showing = showing
+                self.canvas.switch_source(
+                    tour.index,
+                    tour.sources[showing],
+                    tour.cameras[showing],
+                    tour.labels[showing],
+                )
+                switched.append(tour.index)
+        return switched

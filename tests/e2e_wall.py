@@ -16,7 +16,9 @@ def e2e_layout_text(server: SyntheticCameraServer) -> str:
     # and below; green 4:3 -> 160x120 with 30 px bars. O2: blue PAL 4:3 in a
     # 320x180 tile -> 240x180 with 40 px bars left and right (it would be
     # 50 px if the 12:11 pixel aspect were ignored).
+    # No labels: these tests measure the pictures (labels: test_tile_kinds_e2e.py).
     return f"""\
+labels: {{show: false}}
 cameras:
   red: {{name: "Red", url: "{server.url("red")}"}}
   green: {{name: "Green", url: "{server.url("green")}"}}

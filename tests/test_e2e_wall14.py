@@ -75,6 +75,7 @@ def test_a_picture_spanning_two_by_two_screens_is_cut_at_the_bezels() -> None:
     camera = SyntheticCamera("main", "MAIN CAMERA", 640, 360, 2, (40, 120, 200))
     with SyntheticCameraServer([camera]) as server, VirtualDisplay.dummy_wall(4, columns=2) as wall:
         text = f"""\
+labels: {{show: false}}
 cameras:
   main: {{url: "{server.url("main")}"}}
 outputs:

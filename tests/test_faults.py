@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 def _layout(cameras: dict[str, str], size: tuple[int, int] = (320, 180)) -> str:
     ids = list(cameras)
-    lines = ["cameras:"]
+    lines = ["labels: {show: false}", "cameras:"]  # the tests measure the pictures
     lines += [f"  {cid}: {{name: 'Cam {cid}', url: '{url}'}}" for cid, url in cameras.items()]
     cols = min(len(ids), 6)
     rows = (len(ids) + cols - 1) // cols

@@ -10,16 +10,20 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from compositor.geometry import Fit
+from compositor.colour import Matrix, bgr_to_planes, planes_to_bgr
+from compositor.geometry import Fit, TileRect
+from compositor.layout import LabelConfig, PlacedTile
 from compositor.tiles import (
     CLOCK_BACKGROUND,
     TEXT_BACKGROUND,
     ClockTile,
+    PlaneLabel,
     fit_picture,
     label_strip,
     load_picture,
     paint_image,
     paint_text,
+    plane_label,
 )
 
 Pixels = npt.NDArray[np.uint8]
@@ -195,3 +199,54 @@ def test_label_size_and_long_names() -> None:
     long = label_strip("A very long camera name that could never fit on a small tile", 240, 135)
     assert long is not None and long.rect.right <= 240
     assert label_strip("Bastille", 30, 20) is None  # too small to carry a name
+
+
+@pytest.mark.parametrize("x, y", [(0, 0), (7, 3)])
+def test_a_label_on_i420_planes_looks_as_on_bgr(x: int, y: int) -> None:
+    strip = label_strip("Gare de Lyon East", 480, 270, "bottom-right")
+    assert strip is not None
+    tile = picture()
+    canvas = np.zeros((300, 500, 3), np.uint8)
+    canvas[y : y + 270, x : x + 480] = tile
+    for matrix in Matrix:
+        y_plane, u_plane, v_plane = bgr_to_planes(canvas, matrix)
+        before = planes_to_bgr(y_plane, u_plane, v_plane, matrix)
+        PlaneLabel(strip, x, y).apply(y_plane, u_plane, v_plane)
+        after = planes_to_bgr(y_plane, u_plane, v_plane, matrix).astype(int)
+        expected = before.copy()
+        strip.apply(expected[y : y + 270, x : x + 480])
+        r = strip.rect.offset(x, y)
+        # Outside the strip's chroma cells nothing moved; inside, the same blend as on BGR
+        # (but for a one-pixel fringe where a chroma cell is shared with the picture).
+        outside = np.ones(after.shape[:2], bool)
+        outside[r.y - 1 : r.bottom + 1, r.x - 1 : r.right + 1] = False
+        assert (after[outside] == before[outside]).all()
+        inside = np.abs(after - expected)[r.y + 1 : r.bottom - 1, r.x + 1 : r.right - 1]
+        assert inside.mean() < 3 and np.percentile(inside, 99) < 40, matrix
+
+
+def test_a_spanning_picture_has_one_label_on_the_screen_that_holds_its_corner() -> None:
+    label = LabelConfig(position="bottom-left")
+    # A 1280x720 picture over 2x2 screens of 640x360 (no bezels): four windows.
+    pieces = [
+        PlacedTile(
+            "main",
+            TileRect(0, 0, 640, 360),
+            Fit.LETTERBOX,
+            1280,
+            720,
+            TileRect(x, y, 640, 360),
+            label=label,
+        )
+        for y in (0, 360)
+        for x in (0, 640)
+    ]
+    labels = [plane_label("Main camera", piece) for piece in pieces]
+    assert [lab is not None for lab in labels] == [False, False, True, False]
+    whole = label_strip("Main camera", 1280, 720, "bottom-left")
+    shown = labels[2]
+    assert whole is not None and shown is not None
+    # The strip is sized for the whole picture, at its place within the bottom-left screen.
+    assert shown.rect == whole.rect.offset(0, -360)
+    own = plane_label("Main camera", PlacedTile("main", TileRect(0, 0, 640, 360), Fit.LETTERBOX))
+    assert own is None  # no label configured on this tile
