@@ -130,6 +130,9 @@ class CanvasTile:
     placed: TileRect | None = field(default=None)  # where the picture sits, canvas coords
     matrix: Matrix = Matrix.BT601  # colour matrix of the tile's YUV (its frames')
     overlay: TileOverlay | None = None  # drawn over every frame (a label), under notices
+    # The notice band as painted (key, band, Y, U, V): opaque, so a delayed camera's
+    # frames get it back by three copies instead of a paint through BGR each.
+    band_cache: tuple[object, TileRect, Plane, Plane, Plane] | None = None
 
 
 def _even_offset(free: int) -> int:
@@ -386,6 +389,15 @@ class OutputCanvas:
     def _paint_band(self, tile: CanvasTile, notice: TileNotice) -> None:
         """The painter's rows to BGR, painted, and back: nothing else of the tile moves."""
         rect = tile.rect
+        key = (notice, tile.matrix, rect)
+        cached = tile.band_cache
+        if cached is not None and cached[0] == key:
+            _, band, y, u, v = cached
+            c = chroma_cells(band)
+            self.y[band.y : band.bottom, band.x : band.right] = y
+            self.u[c.y : c.bottom, c.x : c.right] = u
+            self.v[c.y : c.bottom, c.x : c.right] = v
+            return
         top, bottom = self._painter.band(rect.w, rect.h, notice)
         # Whole chroma cells where the tile allows, so the band's colour is its own.
         y0 = max(rect.y, (rect.y + max(0, top)) & ~1)
@@ -398,6 +410,15 @@ class OutputCanvas:
         scratch[rows] = _region_to_bgr(self.y, self.u, self.v, band, tile.matrix)
         self._painter(scratch, notice)
         self._put(band, scratch[rows], tile.matrix)
+        if (y0, y1) == (rect.y + top, rect.y + bottom):  # only painted rows: no picture in it
+            c = chroma_cells(band)
+            tile.band_cache = (
+                key,
+                band,
+                self.y[y0:y1, rect.x : rect.right].copy(),
+                self.u[c.y : c.bottom, c.x : c.right].copy(),
+                self.v[c.y : c.bottom, c.x : c.right].copy(),
+            )
 
 
 def _dim_table(centre: int) -> npt.NDArray[np.uint8]:

@@ -168,7 +168,9 @@ def bgr_to_chroma(bgr: npt.NDArray[np.uint8], matrix: Matrix) -> tuple[Plane, Pl
     if w % 2 or h % 2:
         bgr = np.pad(bgr, ((0, ch * 2 - h), (0, cw * 2 - w), (0, 0)), mode="edge")
     # Cell means first: the chroma of a mean is the mean of the chromas (it is linear).
-    cells = bgr.reshape(ch, 2, cw, 2, 3).mean(axis=(1, 3), dtype=np.float32)
+    # Four strided sums, exact in float32: several times faster than a reshaped mean.
+    px = bgr.astype(np.float32)
+    cells = (px[0::2, 0::2] + px[0::2, 1::2] + px[1::2, 0::2] + px[1::2, 1::2]) * np.float32(0.25)
     kr, kb = _KR_KB[matrix]
     b, g, r = cells[..., 0], cells[..., 1], cells[..., 2]
     luma = kr * r + (1.0 - kr - kb) * g + kb * b

@@ -104,7 +104,10 @@ class BannerPainter:
                     line_size -= 1
                 sizes.append(line_size)
             band_h = min(tile_h, sum(int(s * 1.35) for s in sizes) + 2 * margin)
-            band = _Band((tile_h - band_h) // 2, band_h, margin, tuple(sizes))
+            # Even rows where the tile allows: the band then owns whole chroma cells, so
+            # the canvas can keep it and put it back over each new frame unchanged.
+            band_h = min(tile_h & ~1, band_h + (band_h & 1)) or band_h
+            band = _Band(((tile_h - band_h) // 2) & ~1, band_h, margin, tuple(sizes))
         self._last = (key, band)
         return band
 

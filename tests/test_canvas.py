@@ -153,6 +153,26 @@ def test_a_banner_changes_only_its_own_rows() -> None:
     assert (canvas.u[:1] == before[1][:1]).all() and (canvas.u[4:] == before[1][4:]).all()
 
 
+def test_a_banner_over_a_live_picture_is_painted_once_and_put_back_on_each_frame() -> None:
+    """A delayed camera's notice stays over frames that keep coming: painted once (the
+    band is opaque), copied back over each new frame, the picture around it new."""
+    source = FakeSource()
+    painter = RecordingPainter(top=4, bottom=8)
+    canvas = OutputCanvas(16, 12, [CanvasTile(TileRect(0, 0, 16, 12), source, "a")], painter)
+    notice = TileNotice(("DELAYED · a",), dim=False)
+    canvas.set_notice(0, notice)
+    rng = np.random.default_rng(6)
+    for _ in range(5):
+        picture = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+        source.push(picture)
+        assert canvas.compose() == [TileRect(0, 0, 16, 12)]
+        y, u, _ = bgr_to_planes(picture, Matrix.BT601)
+        assert (canvas.y[4:8] == 235).all() and (canvas.u[2:4] == 128).all()
+        assert (canvas.y[:4] == y[:4]).all() and (canvas.y[8:] == y[8:]).all()
+        assert (canvas.u[:2] == u[:2]).all() and (canvas.u[4:] == u[4:]).all()
+    assert painter.painted == [notice]  # painted once; the other frames got a copy
+
+
 def test_a_notice_removed_before_any_new_frame_restores_the_last_picture() -> None:
     source = FakeSource()
     canvas = OutputCanvas(4, 4, [CanvasTile(TileRect(0, 0, 4, 4), source, "a")])
