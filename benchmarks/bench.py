@@ -104,7 +104,10 @@ STAGE_RUNNERS = {
     "floor_bgr": "bgr",  # the decoder path before I420 (BGR), for comparison
 }
 # Experiments, not in the main table: the wall with its decoder processes at nice +5.
-EXPERIMENTS = ("wall_headless_nice", "wall_x_nice")
+# And the wall with its degrade switched off (``--no-degrade``): beside wall_headless past
+# the cameras it holds, it shows what skipping frames on small tiles first buys.
+EXPERIMENTS = ("wall_headless_nice", "wall_x_nice", "wall_no_degrade")
+WALL_OPTIONS = {"wall_headless_nice": ["--nice-decoders", "5"], "wall_no_degrade": ["--no-degrade"]}
 # Decode budget (issue 7 item 6), measured on the floor: two codec threads per camera
 # (oversubscribed once cameras >= cores), and skipping non-reference frames (the
 # B-frames here: a third of the frames are kept).
@@ -302,8 +305,8 @@ class Bench:
             elif runner in ("wall_x", "wall_x_nice"):
                 extra = ["--nice-decoders", "5"] if runner == "wall_x_nice" else []
                 result = self._measure_wall_x(workload, path, log_path, extra)
-            elif runner == "wall_headless_nice":
-                args = [str(path), "--nice-decoders", "5"]
+            elif runner in WALL_OPTIONS:
+                args = [str(path), *WALL_OPTIONS[runner]]
                 result = self._measure_python(runner, "benchmarks.runners.wall", args, log_path)
             elif runner in FLOOR_OPTIONS:
                 result = self._measure_python(

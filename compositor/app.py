@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refreshed
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
+# What a camera decodes, by its skip level (sources/budget.py), in status.json and the log.
+DECODING = ("every frame", "reference frames only")
 HEADLESS_FPS = 25.0  # composition rate without a display: a typical camera rate
 
 
@@ -53,6 +55,9 @@ class RunOptions:
     layout_path: Path | None = None
     state_dir: Path | None = None  # None: default_state_dir(layout_path)
     watch: bool = True  # poll the file for changes (SIGHUP reloads either way)
+    # A host that cannot keep up skips non-reference frames, small tiles first
+    # (sources/budget.py); False: every camera decodes every frame, and falls behind.
+    degrade: bool = True
 
 
 def select_outputs(layout: Layout, wanted: tuple[str, ...]) -> list[OutputConfig]:
@@ -102,6 +107,7 @@ class WallApp:
             self.clock,
             workers=options.workers,
             log_level=log.getEffectiveLevel(),
+            degrade=options.degrade,
         )
         self._painter = BannerPainter()
         self.frame_ages = FrameAges()
@@ -123,6 +129,7 @@ class WallApp:
             else None
         )
         self.camera_states: dict[str, str] = {}
+        self._skipping: dict[str, int] = {}  # cameras' skip levels, as last logged
         self._stop = threading.Event()
         self._report = threading.Event()
         self._next_health = 0.0
@@ -385,6 +392,7 @@ class WallApp:
                 "frames": status.frames,
                 "since": local_iso(wall_now - (now - status.since)) if status.since else None,
                 "source_size": list(status.source_size),
+                "decoding": DECODING[min(status.skipping, len(DECODING) - 1)],
             }
         return {
             **process_identity(),
@@ -432,18 +440,34 @@ class WallApp:
         }
         self._costs_since = now
 
+    def _note_skipping(self, camera_id: str, level: int) -> None:
+        """Say when a camera gives up frames because the host is behind, and when it stops."""
+        before = self._skipping.get(camera_id, 0)
+        if level != before:
+            self._skipping[camera_id] = level
+            log.log(
+                logging.WARNING if level > before else logging.INFO,
+                "camera %s (%s): %s%s",
+                camera_id,
+                self.layout.camera_name(camera_id),
+                "decoding " + DECODING[min(level, len(DECODING) - 1)],
+                " (the host cannot keep up: small tiles give up frames first)"
+                if level > before
+                else "",
+            )
+
     def _refresh_health(self, now: float) -> None:
         wall_now = self.clock.wall_time()
         notices = {}
         for camera_id in self.pool.camera_ids:
-            health = assess(
-                self.layout.camera_name(camera_id), self.pool.status(camera_id), now, wall_now
-            )
+            status = self.pool.status(camera_id)
+            health = assess(self.layout.camera_name(camera_id), status, now, wall_now)
+            self._note_skipping(camera_id, status.skipping)
             notices[camera_id] = health.notice
             previous = self.camera_states.get(camera_id)
             if previous != health.state:
                 self.camera_states[camera_id] = health.state
-                detail = self.pool.status(camera_id).reason
+                detail = status.reason
                 log.log(
                     logging.INFO if health.state in ("live", "connecting") else logging.WARNING,
                     "camera %s (%s): %s%s",

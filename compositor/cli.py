@@ -84,6 +84,12 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not apply changes of the layout file as it is saved (SIGHUP still reloads)",
     )
+    parser.add_argument(
+        "--no-degrade",
+        action="store_true",
+        help="never skip frames when the host cannot keep up (default: cameras on small "
+        "tiles skip non-reference frames first, full-screen ones last)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
@@ -218,6 +224,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         workers=args.workers,
         state_dir=args.state_dir,
         watch=not args.no_watch,
+        degrade=not args.no_degrade,
     )
 
 

@@ -30,7 +30,7 @@ def _clock_time(wall: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TileHealth:
-    state: str  # "live", "stalled", "connecting", "retrying", "stopped"
+    state: str  # "live", "delayed", "stalled", "connecting", "retrying", "stopped"
     notice: TileNotice | None
 
 
@@ -47,6 +47,11 @@ def assess(
     stall_after = max(stall_after, 2 * status.interval)
     if status.state is CameraState.LIVE and now - status.last_frame_at < stall_after:
         return TileHealth("live", None)
+    # Frames still come, but old: the decoder is behind (the host cannot keep up), the
+    # camera is not frozen. Its arrival is its capture plus the decoder's lag.
+    if status.state is CameraState.LIVE and now - status.last_frame_at - status.lag < stall_after:
+        late = (f"DELAYED · {name}", f"pictures {status.lag:.0f} s late: the host is behind")
+        return TileHealth("delayed", TileNotice(late, dim=False))
 
     def since(moment: float) -> str:
         wall = wall_now - (now - moment)

@@ -257,6 +257,8 @@ _STATUS_RECORD = np.dtype(
         ("frames", "<u8"),  # frames decoded since start
         ("src_width", "<i4"),
         ("src_height", "<i4"),
+        ("skipping", "<i4"),  # 1: B-frames skipped, the host being behind (budget.py)
+        ("lag", "<f8"),  # how far behind its stream the decoder is, seconds
         ("reason", "S160"),  # short human reason for RETRYING, UTF-8
     ]
 )
@@ -272,6 +274,8 @@ class CameraStatus:
     attempts: int
     source_size: tuple[int, int]
     reason: str
+    skipping: int = 0  # 1: the host is behind, reference frames only (budget.py's SkipLevel)
+    lag: float = 0.0  # seconds between a frame's capture and its decoding, beyond the usual
 
 
 class StatusBoard:
@@ -292,6 +296,8 @@ class StatusBoard:
         attempts: int | None = None,
         frame_at: float | None = None,
         source_size: tuple[int, int] | None = None,
+        skipping: int | None = None,
+        lag: float | None = None,
     ) -> None:
         """Update some fields of camera ``index``'s record (only its decoder calls this)."""
         record = self._records[index]
@@ -318,6 +324,10 @@ class StatusBoard:
             record["frames"] = int(record["frames"]) + 1
         if source_size is not None:
             record["src_width"], record["src_height"] = source_size
+        if skipping is not None:
+            record["skipping"] = int(skipping)
+        if lag is not None:
+            record["lag"] = lag
         record["end"] = number
 
     def version(self, index: int) -> int:
@@ -338,6 +348,8 @@ class StatusBoard:
             attempts=int(snapshot["attempts"]),
             source_size=(int(snapshot["src_width"]), int(snapshot["src_height"])),
             reason=bytes(snapshot["reason"]).decode("utf-8", "replace"),
+            skipping=int(snapshot["skipping"]),
+            lag=float(snapshot["lag"]),
         )
 
     def close(self) -> None:

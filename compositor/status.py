@@ -122,6 +122,9 @@ def format_status(status: Status) -> list[str]:
     name_width = max((len(str(camera.get("name", ""))) for camera in cameras.values()), default=0)
     for camera_id, camera in cameras.items():
         reason = f" ({camera['reason']})" if camera.get("reason") else ""
+        decoding = str(camera.get("decoding", "every frame"))
+        if decoding != "every frame":
+            reason += f" [host behind: {decoding}]"
         lines.append(
             f"  {camera_id:<{width}}  {camera.get('state', '?'):<10} "
             f"{camera.get('frames', 0):>8} frames  {camera.get('name', ''):<{name_width}}  "

@@ -11,9 +11,12 @@ def status(
     reason: str = "",
     attempts: int = 1,
     interval: float = 0.04,
+    lag: float = 0.0,
 ) -> CameraStatus:
     frames = 10 if last_frame_at else 0
-    return CameraStatus(state, since, last_frame_at, frames, interval, attempts, (640, 360), reason)
+    return CameraStatus(
+        state, since, last_frame_at, frames, interval, attempts, (640, 360), reason, lag=lag
+    )
 
 
 def test_live_camera_has_no_notice() -> None:
@@ -118,3 +121,17 @@ def test_capture_clock_follows_a_slow_camera_clock() -> None:
     for second in range(0, 3600, 1):
         taken = clock.capture_time(second * (1 - 500e-6), 50.0 + second)
     assert 50.0 + 3599 - taken < 0.05
+
+
+def test_frames_that_still_come_but_old_are_delayed_not_frozen() -> None:
+    """A decoder 6 s behind its stream (the host cannot keep up): its newest frame was
+    taken 6.1 s ago and decoded 0.1 s ago. The tile says so, over the live picture."""
+    clock = ManualClock()
+    behind = status(CameraState.LIVE, clock.now() - 60, clock.now() - 6.1, lag=6.0)
+    health = assess("North", behind, clock.now(), clock.wall_time())
+    assert health.state == "delayed"
+    assert health.notice is not None and not health.notice.dim
+    assert health.notice.lines == ("DELAYED · North", "pictures 6 s late: the host is behind")
+    # When those frames stop coming too, it is a stall like any other.
+    clock.advance(3.0)
+    assert assess("North", behind, clock.now(), clock.wall_time()).state == "stalled"

@@ -24,9 +24,12 @@ from benchmarks.runners.common import age_summary, protocol_thread
 from benchmarks.workload import Workload
 from compositor.app import RunOptions, WallApp
 from compositor.layout import parse_layout
+from compositor.sources.budget import skip_tier
 
 
-def hook_frame_ages(app: WallApp, sink: list[float], counting: list[bool]) -> None:
+def hook_frame_ages(
+    app: WallApp, sink: list[float], by_camera: dict[str, list[float]], counting: list[bool]
+) -> None:
     """Collect every age the wall records (it keeps only a ring per camera).
 
     The wall has no hook for this yet, so the instance's ``add`` is wrapped.
@@ -38,8 +41,42 @@ def hook_frame_ages(app: WallApp, sink: list[float], counting: list[bool]) -> No
         original(camera_id, age)
         if counting[0]:
             sink.append(age)
+            by_camera.setdefault(camera_id, []).append(age)
 
     setattr(ages, "add", add)  # noqa: B010  (an instance attribute, not a method assignment)
+
+
+def camera_tiers(app: WallApp) -> dict[str, str]:
+    """Each camera's degrade tier: by the largest tile it is on (sources/budget.py)."""
+    boxes: dict[str, list[tuple[int, int]]] = {}
+    for output in app.outputs:
+        for tile in app.layout.placed_tiles(output.id):
+            for camera in tile.cameras:
+                boxes.setdefault(camera, []).append(tile.box)
+    return {camera: skip_tier(sizes).name.lower() for camera, sizes in boxes.items()}
+
+
+def by_tier(
+    tiers: dict[str, str],
+    frames: dict[str, int],
+    ages: dict[str, list[float]],
+    skipping: dict[str, int],
+    window: float,
+    fps: float,
+) -> dict[str, dict[str, Any]]:
+    """Frames per second, frame age and cameras skipping frames, per degrade tier."""
+    result = {}
+    for tier in sorted(set(tiers.values())):
+        cameras = [c for c, t in tiers.items() if t == tier]
+        result[tier] = {
+            "cameras": len(cameras),
+            "frames_per_s_per_camera": round(
+                sum(frames.get(c, 0) for c in cameras) / window / len(cameras), 1
+            ),
+            "age": age_summary((a for c in cameras for a in ages.get(c, [])), fps),
+            "skipping": sum(skipping.get(c, 0) > 0 for c in cameras),  # B-frames given up
+        }
+    return result
 
 
 def renice_decoders(pids: list[int], increment: int) -> None:
@@ -68,6 +105,9 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="experiment: lower the decoder processes' priority (every thread) by this much",
     )
+    parser.add_argument(
+        "--no-degrade", action="store_true", help="never skip frames when behind (the wall's)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="wall-runner %(levelname)s %(message)s")
     workload = Workload.from_json(args.workload.read_text())
@@ -78,11 +118,14 @@ def main(argv: list[str] | None = None) -> None:
         windowed=args.windowed,
         fps=args.fps,
         workers=args.workers,
+        degrade=not args.no_degrade,
     )
     app = WallApp(layout, options)
     ages: list[float] = []
+    ages_by_camera: dict[str, list[float]] = {}
     counting = [False]
-    hook_frame_ages(app, ages, counting)
+    hook_frame_ages(app, ages, ages_by_camera, counting)
+    tiers = camera_tiers(app)
     app.start()
     pool = app.pool
     if args.nice_decoders:
@@ -93,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         display = app.display
         return {
             "at": time.monotonic(),
+            "process_cpu": time.process_time(),
             "frames": {c: pool.status(c).frames for c in pool.camera_ids},
             "ticks": app.ticks,
             "uploaded": display.bytes_uploaded if display is not None else None,
@@ -110,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def start() -> None:
         ages.clear()
+        ages_by_camera.clear()
         before.update(snapshot())
         counting[0] = True
 
@@ -127,8 +172,10 @@ def main(argv: list[str] | None = None) -> None:
             if after["render_cpu"] is not None
             else None
         )
+        frames = {c: after["frames"][c] - before["frames"][c] for c in pool.camera_ids}
+        skipping = {c: pool.status(c).skipping for c in pool.camera_ids}
         return {
-            "frames": {c: after["frames"][c] - before["frames"][c] for c in pool.camera_ids},
+            "frames": frames,
             "window_s": window,
             "age": age_summary(ages, workload.fps) | {"at": "composition"},
             "composed_per_s": round(len(ages) / window, 1),
@@ -142,6 +189,13 @@ def main(argv: list[str] | None = None) -> None:
                 bool(c.url_low) and pool.url_of(c.id) == c.url_low for c in workload.cameras
             ),
             "processes": 1 + len(pool.worker_pids()),
+            # The render process alone (the loop, composition, upload), not its decoders.
+            "render_process_cpu_per_s": round(
+                (after["process_cpu"] - before["process_cpu"]) / window, 3
+            ),
+            # The degrade order (small tiles first), seen per tier.
+            "degrade": options.degrade,
+            "by_tier": by_tier(tiers, frames, ages_by_camera, skipping, window, workload.fps),
         }
 
     protocol_thread(missing, start, stop, app.request_stop)

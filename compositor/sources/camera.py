@@ -38,6 +38,13 @@ from compositor.geometry import Fit, TileRect, plan_fit
 from compositor.layout import redact_secrets
 from compositor.slots import CameraState, FrameSlot, StatusBoard
 from compositor.sources.backoff import Backoff
+from compositor.sources.budget import (
+    DecodeBudget,
+    FrameInterval,
+    SkipLevel,
+    SkipTier,
+    skip_tier,
+)
 from compositor.sources.timing import CaptureClock
 
 log = logging.getLogger(__name__)
@@ -86,6 +93,8 @@ class CameraJob:
     # av.open busy forever (measured). A 1 fps camera takes ~4 s to open.
     open_timeout_s: float = 15.0
     decoder_threads: int = 1
+    # Skip non-reference frames when the host falls behind (small tiles first; budget.py).
+    degrade: bool = True
 
 
 # AVColorSpace values (FFmpeg's pixfmt.h) of the matrices a camera may signal.
@@ -273,6 +282,7 @@ def _decode(
     status: StatusBoard,
     stop: threading.Event,
     clock: Clock,
+    budget: DecodeBudget,
 ) -> float:
     """Stream until the camera stops or ``stop`` is set; returns when frames began."""
     container: Any = _open(job, clock)
@@ -293,13 +303,22 @@ def _decode(
         # and frame threading would add a frame of latency per thread.
         codec.thread_count = job.decoder_threads
         capture = CaptureClock()
+        pace = FrameInterval()
+        budget.reset()
+        _set_level(job, codec, status, budget.level)  # a new codec decodes every frame
         for frame in container.decode(stream):
             if stop.is_set():
                 break
-            now = capture.capture_time(frame.time, clock.now())
+            arrival = clock.now()
+            now = capture.capture_time(frame.time, arrival)
             sar = Fraction(codec.sample_aspect_ratio or 1)
-            for rendition in renditions.current():
+            current = renditions.current()
+            for rendition in current:
                 rendition.publish(frame, sar, now)
+            level = budget.level
+            interval = pace.update(frame.time, hold=budget.skipping)
+            if budget.observe(arrival, arrival - now, interval, renditions.tier) != level:
+                _set_level(job, codec, status, budget.level)
             if not live_since:
                 live_since = now
                 status.publish(
@@ -312,10 +331,28 @@ def _decode(
                     frame_at=now,
                 )
             else:
-                status.publish(job.index, frame_at=now, source_size=(frame.width, frame.height))
+                status.publish(
+                    job.index,
+                    frame_at=now,
+                    source_size=(frame.width, frame.height),
+                    lag=budget.lag,
+                )
     finally:
         container.close()  # every reconnect gets a fresh container: no leaked sockets
     return live_since
+
+
+_SKIP_FRAME = {
+    SkipLevel.EVERY_FRAME: "DEFAULT",
+    SkipLevel.REFERENCE_FRAMES: "NONREF",
+}
+
+
+def _set_level(job: CameraJob, codec: Any, status: StatusBoard, level: SkipLevel) -> None:
+    # FFmpeg reads skip_frame before each frame: the switch needs no reopen. Skipped
+    # frames are never output, so they cost neither decoding nor scaling.
+    codec.skip_frame = _SKIP_FRAME[level]
+    status.publish(job.index, skipping=int(level))
 
 
 class RenditionSet:
@@ -331,6 +368,8 @@ class RenditionSet:
         self._applied: tuple[RenditionSpec, ...] | None = None
         self._open: dict[RenditionSpec, Rendition] = {}
         self._current: list[Rendition] = []
+        # How early this camera gives up frames when the host is behind (budget.py).
+        self.tier = SkipTier.LARGE
 
     def replace(self, specs: Sequence[RenditionSpec]) -> None:
         """Called from another thread: one attribute store, atomic under the GIL."""
@@ -354,6 +393,7 @@ class RenditionSet:
                     log.debug("rendition %s not opened: %s", spec.slot_path, exc)
         self._current = [self._open[spec] for spec in wanted if spec in self._open]
         self._applied = wanted
+        self.tier = skip_tier([(spec.box_w, spec.box_h) for spec in wanted])
 
     def close(self) -> None:
         for rendition in self._open.values():
@@ -378,6 +418,7 @@ def run_camera(
     if renditions is None:
         renditions = RenditionSet(job.renditions)
     backoff = backoff_factory()
+    budget = DecodeBudget(enabled=job.degrade)  # kept across reconnects: it remembers relapses
     attempts = 0
     down_since = clock.now()  # "since" on the tile counts from the first failure, not the last
     try:
@@ -389,7 +430,7 @@ def run_camera(
             started = clock.now()
             live_since = 0.0
             try:
-                live_since = _decode(job, renditions, status, stop, clock)
+                live_since = _decode(job, renditions, status, stop, clock, budget)
                 reason = "stream ended: the camera closed the connection"
             except (_NoVideo, _OpenTimeout) as exc:
                 reason = str(exc)

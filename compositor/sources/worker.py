@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 0.2  # also how soon a worker sees the stop flag and a command
 STOP_JOIN_S = 1.0  # how long a stopping worker waits for all its camera threads together
+# Decoders run below the render loop. Linux shares the CPU per thread: with 28 camera
+# threads beside one render thread, an overloaded host gave the loop 1 tick a second
+# (measured), so every tile froze. Niced, the decoders fall behind instead, and
+# skip frames by the degrade order (budget.py); the wall keeps drawing.
+DECODER_NICENESS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,8 @@ def worker_main(spec: WorkerSpec, commands: Connection | None = None) -> None:
     """Process entry point: decode ``spec.jobs`` until the pool asks to stop or dies."""
     # Ctrl-C reaches the whole process group; stopping is the render process's call.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Per thread on Linux, and inherited by the camera threads started below.
+    os.nice(DECODER_NICENESS)
     logging.basicConfig(
         level=spec.log_level,
         format=f"%(asctime)s %(levelname)s decoder-{spec.index} %(name)s: %(message)s",

@@ -1,0 +1,135 @@
+"""When the host cannot keep up: small tiles give up frames first, then bigger ones, and
+every camera decodes every frame again once the host has caught up.
+
+Real parts: a real RTSP server streaming an H.264 clip with B-frames, the wall's own
+camera threads and status board. Only the clock is ours, so the decoder can be made
+to look behind by a chosen lag without starving this machine's CPU.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.clips import ClipSpec, ensure_clip
+from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
+from compositor.geometry import Fit
+from compositor.slots import FrameSlot, StatusBoard
+from compositor.sources.budget import HOLD_S, RECOVER_S, SkipLevel
+from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
+
+pytestmark = pytest.mark.e2e
+
+# 25 fps, GOP 50, two B-frames: what the wall's cameras send.
+CLIP = ClipSpec("degrade", 320, 180, fps=25, kbps=300, seconds=4)
+INTERVAL = 1 / CLIP.fps
+
+
+class LaggingClock:
+    """The real monotonic clock, plus a lag the test sets: every frame decoded from then
+    on looks that much later than it was sent, as when the CPU starves the decoder."""
+
+    def __init__(self) -> None:
+        self.lag = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() + self.lag
+
+    def wall_time(self) -> float:
+        return time.time()
+
+
+@pytest.fixture(scope="module")
+def clip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyntheticCameraServer]:
+    clip = ensure_clip(CLIP, tmp_path_factory.mktemp("clips"), log=False)
+    with SyntheticCameraServer([SyntheticCamera.from_clip("cam", "cam", clip)]) as server:
+        yield server
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out: {what}")
+        time.sleep(0.05)
+
+
+def test_small_tiles_skip_first_and_everything_recovers(
+    clip_server: SyntheticCameraServer, tmp_path: Path
+) -> None:
+    # One camera on a small tile, one on a big one: the same stream, two decoders.
+    sizes = {"small": (320, 180), "big": (1280, 720)}
+    board = StatusBoard(tmp_path / "status", len(sizes), create=True)
+    clock = LaggingClock()
+    stop = threading.Event()
+    threads = []
+    for index, (name, (w, h)) in enumerate(sizes.items()):
+        FrameSlot(tmp_path / name, w, h, create=True).close()
+        spec = RenditionSpec(str(tmp_path / name), w, h, Fit.LETTERBOX)
+        job = CameraJob(index, name, clip_server.url("cam"), (spec,))
+        thread = threading.Thread(target=run_camera, args=(job, board, stop, clock), daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    def levels() -> tuple[SkipLevel, SkipLevel]:
+        return SkipLevel(board.read(0).skipping), SkipLevel(board.read(1).skipping)
+
+    def frame_rate(index: int, seconds: float = 2.0) -> float:
+        before = board.read(index).frames
+        time.sleep(seconds)
+        return (board.read(index).frames - before) / seconds
+
+    every, references = SkipLevel
+    try:
+        _wait(lambda: min(board.read(i).frames for i in range(2)) > 30, 20, "both cameras live")
+        full_rate = frame_rate(0)
+        time.sleep(HOLD_S * 2)
+        assert levels() == (every, every), "a host keeping up skips nothing"
+
+        clock.lag = 3 * INTERVAL  # behind by 3 frames: past the small tiles' limit only
+        _wait(lambda: levels()[0] == references, HOLD_S + 3, "the small tile skips B-frames")
+        clock.lag = 1.5 * INTERVAL  # that helped: a little behind, not more
+        time.sleep(HOLD_S * 2)
+        assert levels() == (references, every), "the big tile keeps every frame"
+        skipped_rate = frame_rate(0)
+        # Only the non-reference B-frames go: fewer frames, still a moving picture.
+        assert 0.3 * full_rate < skipped_rate < 0.85 * full_rate, (full_rate, skipped_rate)
+        assert frame_rate(1) > 0.9 * full_rate
+
+        clock.lag = 12 * INTERVAL  # far behind: the big tile skips B-frames too
+        _wait(lambda: levels() == (references, references), HOLD_S + 3, "the big tile skips")
+
+        clock.lag = 0.0  # caught up: after a calm while, every frame again
+        _wait(lambda: levels() == (every, every), RECOVER_S + 5, "both decode every frame")
+        assert frame_rate(0) > 0.9 * full_rate
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+        board.close()
+
+
+def test_no_degrade_never_skips(clip_server: SyntheticCameraServer, tmp_path: Path) -> None:
+    board = StatusBoard(tmp_path / "status", 1, create=True)
+    FrameSlot(tmp_path / "slot", 320, 180, create=True).close()
+    spec = RenditionSpec(str(tmp_path / "slot"), 320, 180, Fit.LETTERBOX)
+    job = CameraJob(0, "cam", clip_server.url("cam"), (spec,), degrade=False)
+    clock = LaggingClock()
+    stop = threading.Event()
+    thread = threading.Thread(target=run_camera, args=(job, board, stop, clock), daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: board.read(0).frames > 10, 20, "the camera is live")
+        clock.lag = 20 * INTERVAL
+        before = board.read(0).frames
+        time.sleep(HOLD_S * 3)
+        assert not board.read(0).skipping
+        assert board.read(0).frames - before > 0.8 * CLIP.fps * HOLD_S * 3
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        board.close()
