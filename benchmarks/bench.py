@@ -580,30 +580,28 @@ def _cpu_ratio(figures: dict[str, Measurement], a: str, b: str) -> float | None:
     return round(x.cpu_per_s / y.cpu_per_s, 3)
 
 
-def ratios(figures: dict[str, Measurement]) -> dict[str, float | None]:
-    def ratio(a: str, b: str) -> float | None:
-        return _cpu_ratio(figures, a, b)
+# Each ratio: CPU of the first runner over the second's.
+RATIOS = {
+    "wall_over_decode_floor": ("wall_headless", "decode_floor"),
+    "ffmpeg_over_wall": ("ffmpeg_xstack", "wall_headless"),
+    "opencv_over_wall": ("opencv", "wall_headless"),
+}
+# With sub-streams for small tiles: the same ratios, and what the sub-streams save.
+SUBSTREAM_RATIOS = {
+    "wall_over_floor": ("wall_substreams", "floor_substreams"),
+    "ffmpeg_over_wall": ("ffmpeg_substreams", "wall_substreams"),
+    "wall_main_over_wall_substreams": ("wall_headless", "wall_substreams"),
+    "floor_main_over_floor_substreams": ("decode_floor", "floor_substreams"),
+    "ffmpeg_main_over_ffmpeg_substreams": ("ffmpeg_xstack", "ffmpeg_substreams"),
+}
 
-    return {
-        "wall_over_decode_floor": ratio("wall_headless", "decode_floor"),
-        "ffmpeg_over_wall": ratio("ffmpeg_xstack", "wall_headless"),
-        "opencv_over_wall": ratio("opencv", "wall_headless"),
-    }
+
+def ratios(figures: dict[str, Measurement]) -> dict[str, float | None]:
+    return {name: _cpu_ratio(figures, a, b) for name, (a, b) in RATIOS.items()}
 
 
 def substream_ratios(figures: dict[str, Measurement]) -> dict[str, float | None]:
-    """With sub-streams for small tiles: the same ratios, and what the sub-streams save."""
-
-    def ratio(a: str, b: str) -> float | None:
-        return _cpu_ratio(figures, a, b)
-
-    return {
-        "wall_over_floor": ratio("wall_substreams", "floor_substreams"),
-        "ffmpeg_over_wall": ratio("ffmpeg_substreams", "wall_substreams"),
-        "wall_main_over_wall_substreams": ratio("wall_headless", "wall_substreams"),
-        "floor_main_over_floor_substreams": ratio("decode_floor", "floor_substreams"),
-        "ffmpeg_main_over_ffmpeg_substreams": ratio("ffmpeg_xstack", "ffmpeg_substreams"),
-    }
+    return {name: _cpu_ratio(figures, a, b) for name, (a, b) in SUBSTREAM_RATIOS.items()}
 
 
 def judge(figures: dict[str, Measurement], found: dict[str, float | None]) -> list[dict[str, Any]]:

@@ -11,6 +11,14 @@ from tests.conftest import BLUE, GREEN, RED, is_black, share_near
 Pixels = npt.NDArray[np.uint8]
 
 
+def e2e_cameras_yaml(server: SyntheticCameraServer) -> str:
+    """The layout's ``cameras:`` section for the three e2e cameras."""
+    return "cameras:\n" + "".join(
+        f'  {path}: {{name: "{path.capitalize()}", url: "{server.url(path)}"}}\n'
+        for path in ("red", "green", "blue")
+    )
+
+
 def e2e_layout_text(server: SyntheticCameraServer) -> str:
     # O1: a 1x2 grid of 160x180 tiles: red 16:9 -> 160x90 with 45 px bars above
     # and below; green 4:3 -> 160x120 with 30 px bars. O2: blue PAL 4:3 in a
@@ -19,11 +27,7 @@ def e2e_layout_text(server: SyntheticCameraServer) -> str:
     # No labels: these tests measure the pictures (labels: test_tile_kinds_e2e.py).
     return f"""\
 labels: {{show: false}}
-cameras:
-  red: {{name: "Red", url: "{server.url("red")}"}}
-  green: {{name: "Green", url: "{server.url("green")}"}}
-  blue: {{name: "Blue", url: "{server.url("blue")}"}}
-outputs:
+{e2e_cameras_yaml(server)}outputs:
   - id: O1
     size: [320, 180]
     grid: 1x2

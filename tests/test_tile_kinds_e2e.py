@@ -15,6 +15,7 @@ from compositor.app import WallApp
 from compositor.demo.testcams import SyntheticCameraServer
 from compositor.tiles import CLOCK_BACKGROUND, TEXT_BACKGROUND, label_strip
 from tests.conftest import BLUE, RED, share_near, tick_until
+from tests.e2e_wall import e2e_cameras_yaml
 
 pytestmark = pytest.mark.e2e
 
@@ -35,11 +36,7 @@ def test_clock_text_image_tour_and_labels_on_the_wall(
     app = wall(
         f"""
 labels: {{position: bottom-left, size: 1.5}}
-cameras:
-  red: {{name: "Red", url: "{camera_server.url("red")}"}}
-  green: {{name: "Green", url: "{camera_server.url("green")}"}}
-  blue: {{name: "Blue", url: "{camera_server.url("blue")}"}}
-outputs:
+{e2e_cameras_yaml(camera_server)}outputs:
   - id: O1
     size: [640, 360]
     grid: 2x2
