@@ -6,6 +6,7 @@ servers are checked with xrandr and with pyglet in a child process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -183,10 +184,12 @@ def test_kill_ends_the_stream_and_start_comes_back_on_the_same_port() -> None:
             next(frames)
             server.kill()
             assert not server.running
-            # A killed camera raises nothing: the iteration just ends.
+            # A killed camera ends the iteration, or (when the kill cut the last packet
+            # short) raises InvalidDataError on that packet; it never goes on or hangs.
             deadline = time.monotonic() + 15
-            for _ in frames:
-                assert time.monotonic() < deadline, "the stream of a killed server goes on"
+            with contextlib.suppress(av.error.InvalidDataError):
+                for _ in frames:
+                    assert time.monotonic() < deadline, "the stream of a killed server goes on"
         finally:
             container.close()
         with pytest.raises(av.error.ConnectionRefusedError):
