@@ -96,6 +96,14 @@ SUBSTREAM_TWINS = {  # the same runner on the main streams
     "wall_substreams": "wall_headless",
     "ffmpeg_substreams": "ffmpeg_xstack",
 }
+# The wall decodes the B-frames of cameras on tiles up to 960x540 without H.264's
+# deblocking filter (DecodePolicy.light_deblocking): the headline ratios compare it with
+# the floor and FFmpeg as those come (every frame filtered). Like for like, each side
+# with the other's setting, is in "deblocking_ratios". In the full run's default runners.
+DEBLOCKING_RUNNERS: dict[str, str] = {
+    "floor_light_deblocking": "decode floor, B-frames of small tiles unfiltered (as the wall)",
+    "wall_full_deblocking": "our wall, headless, every frame filtered (--full-deblocking)",
+}
 # Not in the main table: the floor with the wall's per-frame steps added one by one
 # (benchmarks/profile_wall.py uses them to say where the time goes).
 STAGE_RUNNERS = {
@@ -107,13 +115,18 @@ STAGE_RUNNERS = {
 # And the wall with its degrade switched off (``--no-degrade``): beside wall_headless past
 # the cameras it holds, it shows what skipping frames on small tiles first buys.
 EXPERIMENTS = ("wall_headless_nice", "wall_x_nice", "wall_no_degrade")
-WALL_OPTIONS = {"wall_headless_nice": ["--nice-decoders", "5"], "wall_no_degrade": ["--no-degrade"]}
+WALL_OPTIONS = {
+    "wall_headless_nice": ["--nice-decoders", "5"],
+    "wall_no_degrade": ["--no-degrade"],
+    "wall_full_deblocking": ["--full-deblocking"],
+}
 # Decode budget (issue 7 item 6), measured on the floor: two codec threads per camera
 # (oversubscribed once cameras >= cores), and skipping non-reference frames (the
 # B-frames here: a third of the frames are kept).
 FLOOR_OPTIONS = {
     "floor_threads2": ["--threads", "2"],
     "floor_skip_nonref": ["--skip-nonref"],
+    "floor_light_deblocking": ["--light-deblocking"],
 }
 HELD_MAX_PCT = 1.0  # a runner holds N cameras while at most this % of frames are late or dropped
 TARGETS = (
@@ -594,14 +607,23 @@ SUBSTREAM_RATIOS = {
     "floor_main_over_floor_substreams": ("decode_floor", "floor_substreams"),
     "ffmpeg_main_over_ffmpeg_substreams": ("ffmpeg_xstack", "ffmpeg_substreams"),
 }
+# Like for like on deblocking, and what skipping it on small tiles' B-frames saves.
+DEBLOCKING_RATIOS = {
+    "wall_over_floor_both_light": ("wall_headless", "floor_light_deblocking"),
+    "wall_over_floor_both_full": ("wall_full_deblocking", "decode_floor"),
+    "wall_full_over_wall": ("wall_full_deblocking", "wall_headless"),
+    "floor_over_floor_light": ("decode_floor", "floor_light_deblocking"),
+}
 
 
-def ratios(figures: dict[str, Measurement]) -> dict[str, float | None]:
-    return {name: _cpu_ratio(figures, a, b) for name, (a, b) in RATIOS.items()}
+def cpu_ratios(
+    figures: dict[str, Measurement], table: dict[str, tuple[str, str]]
+) -> dict[str, float | None]:
+    return {name: _cpu_ratio(figures, a, b) for name, (a, b) in table.items()}
 
 
-def substream_ratios(figures: dict[str, Measurement]) -> dict[str, float | None]:
-    return {name: _cpu_ratio(figures, a, b) for name, (a, b) in SUBSTREAM_RATIOS.items()}
+def _measured(found: dict[str, float | None]) -> dict[str, float | None] | None:
+    return found if any(v is not None for v in found.values()) else None
 
 
 def judge(figures: dict[str, Measurement], found: dict[str, float | None]) -> list[dict[str, Any]]:
@@ -822,7 +844,14 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
-    known = (*RUNNERS, *SUBSTREAM_RUNNERS, *STAGE_RUNNERS, *EXPERIMENTS, *FLOOR_OPTIONS)
+    known = (
+        *RUNNERS,
+        *SUBSTREAM_RUNNERS,
+        *DEBLOCKING_RUNNERS,
+        *STAGE_RUNNERS,
+        *EXPERIMENTS,
+        *FLOOR_OPTIONS,
+    )
     unknown = [r for r in runners if r not in known]
     if unknown:
         raise SystemExit(f"unknown runners {unknown}; known: {', '.join(known)}")
@@ -880,8 +909,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             keep.mkdir(parents=True, exist_ok=True)
             for log in Path(tmp).glob("*.log"):
                 shutil.copy(log, keep / log.name)
-    found = ratios(figures)
-    found_sub = substream_ratios(figures)
+    found = cpu_ratios(figures, RATIOS)
     verdicts = judge(figures, found)
     machine["load_average_at_end"] = list(os.getloadavg())
     results: dict[str, Any] = {
@@ -909,14 +937,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratios": found,
         "ratio_basis": (
             "CPU-seconds per wall-second of each runner's process tree, "
-            "same cameras and tiles; wall = wall_headless"
+            "same cameras and tiles; wall = wall_headless (as it runs by default: B-frames "
+            "of small tiles not deblocked; like for like in deblocking_ratios)"
         ),
-        "substream_ratios": found_sub if any(v is not None for v in found_sub.values()) else None,
+        "substream_ratios": _measured(cpu_ratios(figures, SUBSTREAM_RATIOS)),
         "substream_ratio_basis": (
             "the same, every camera with a 640x360 sub-stream: wall = wall_substreams (url_low "
             "on every camera, the pool chooses), floor and ffmpeg read the URL the wall decodes "
             "(the sub-stream while all of a camera's tiles are <= 960x540); "
             "*_main_over_*_substreams: the main-stream runner over its sub-stream twin"
+        ),
+        "deblocking_ratios": _measured(cpu_ratios(figures, DEBLOCKING_RATIOS)),
+        "deblocking_ratio_basis": (
+            "the wall skips deblocking on B-frames of cameras on tiles <= 960x540; "
+            "both_light: the floor does too (floor_light_deblocking); both_full: the wall "
+            "does not either (wall_full_deblocking, --full-deblocking)"
         ),
         "targets": verdicts,
         "held_rule": (
@@ -943,7 +978,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runners",
         help=f"comma-separated (quick: {','.join(RUNNERS)}; full: these and "
-        f"{','.join(SUBSTREAM_RUNNERS)}; also {','.join((*STAGE_RUNNERS, *FLOOR_OPTIONS))})",
+        f"{','.join((*SUBSTREAM_RUNNERS, *DEBLOCKING_RUNNERS))}; "
+        f"also {','.join((*STAGE_RUNNERS, *FLOOR_OPTIONS))})",
     )
     parser.add_argument(
         "--ramp-runners", help="comma-separated: ramp only these of the runners (default: all)"
@@ -957,7 +993,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cameras is None:
         args.cameras = 6 if args.quick else 12
     if args.runners is None:
-        args.runners = ",".join(RUNNERS if args.quick else (*RUNNERS, *SUBSTREAM_RUNNERS))
+        full = (*RUNNERS, *SUBSTREAM_RUNNERS, *DEBLOCKING_RUNNERS)
+        args.runners = ",".join(RUNNERS if args.quick else full)
     if args.seconds is None:
         args.seconds = 6.0 if args.quick else 10.0
     if args.ramp is None and not args.quick:
@@ -986,6 +1023,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratios: {json.dumps(results['ratios'])}")
     if results["substream_ratios"]:
         print(f"with sub-streams: {json.dumps(results['substream_ratios'])}")
+    if results["deblocking_ratios"]:
+        print(f"deblocking like for like: {json.dumps(results['deblocking_ratios'])}")
     print(
         f"results: {args.out}"
         + (f", plot: {plot_path}" if not problem else f" (no plot: {problem})")

@@ -90,6 +90,12 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         help="never skip frames when the host cannot keep up (default: cameras on small "
         "tiles skip non-reference frames first, full-screen ones last)",
     )
+    parser.add_argument(
+        "--full-deblocking",
+        action="store_true",
+        help="decode every frame with H.264's deblocking filter (default: B-frames of "
+        "cameras on tiles up to 960x540 skip it: 8-10%% less decoding, not visible)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
@@ -225,6 +231,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         state_dir=args.state_dir,
         watch=not args.no_watch,
         degrade=not args.no_degrade,
+        light_deblocking=not args.full_deblocking,
     )
 
 

@@ -7,7 +7,9 @@ from compositor.sources.budget import (
     RECOVER_S,
     WINDOW_S,
     DecodeBudget,
+    DecodePolicy,
     SkipTier,
+    deblocking_skip,
     skip_tier,
 )
 
@@ -93,3 +95,22 @@ def test_unknown_interval_uses_25_fps() -> None:
     for n in range(60):
         budget.observe(n * INTERVAL, 3 * INTERVAL, 0.0, SkipTier.SMALL)
     assert budget.skipping
+
+
+def test_b_frames_skip_deblocking_below_full_screens_unless_told_not_to() -> None:
+    light, full = DecodePolicy(), DecodePolicy(light_deblocking=False)
+    assert deblocking_skip(light, SkipTier.SMALL) == "bidir"
+    assert deblocking_skip(light, SkipTier.MEDIUM) == "bidir"
+    assert deblocking_skip(light, SkipTier.LARGE) == "default"
+    assert all(deblocking_skip(full, tier) == "default" for tier in SkipTier)
+
+
+def test_the_command_line_switches_each_saving_off() -> None:
+    from compositor.cli import _options, build_parser
+
+    default = _options(build_parser().parse_args(["run", "wall.yaml"]))
+    assert default.degrade and default.light_deblocking
+    off = _options(
+        build_parser().parse_args(["run", "wall.yaml", "--no-degrade", "--full-deblocking"])
+    )
+    assert not off.degrade and not off.light_deblocking

@@ -13,13 +13,16 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
+from av.video.frame import PictureType
 
 from benchmarks.clips import ClipSpec, ensure_clip
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.geometry import Fit
 from compositor.slots import FrameSlot, StatusBoard
-from compositor.sources.budget import HOLD_S, RECOVER_S, SkipLevel
+from compositor.sources.budget import HOLD_S, RECOVER_S, DecodePolicy, SkipLevel
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
 
 pytestmark = pytest.mark.e2e
@@ -44,10 +47,42 @@ class LaggingClock:
 
 
 @pytest.fixture(scope="module")
-def clip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyntheticCameraServer]:
-    clip = ensure_clip(CLIP, tmp_path_factory.mktemp("clips"), log=False)
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_clip(CLIP, tmp_path_factory.mktemp("clips"), log=False)
+
+
+@pytest.fixture(scope="module")
+def clip_server(clip: Path) -> Iterator[SyntheticCameraServer]:
     with SyntheticCameraServer([SyntheticCamera.from_clip("cam", "cam", clip)]) as server:
         yield server
+
+
+def _decode_luma(clip: Path, skip_loop_filter: str) -> list[tuple[str, np.ndarray]]:
+    """Every picture's type and luma, the option set as the camera threads set it."""
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.options = {"skip_loop_filter": skip_loop_filter}
+        return [
+            (PictureType(frame.pict_type).name, frame.to_ndarray(format="gray").astype(np.float64))
+            for frame in container.decode(stream)
+        ]
+
+
+def test_light_deblocking_changes_b_frames_and_invisibly(clip: Path) -> None:
+    # What DecodePolicy.light_deblocking does to a camera on a small tile: FFmpeg gets
+    # the option when the codec opens; B-frames lose their deblocking, and the frames
+    # predicted from them a little too, up to the next key frame.
+    full, light = _decode_luma(clip, "default"), _decode_luma(clip, "bidir")
+    assert [kind for kind, _ in full] == [kind for kind, _ in light]
+    changed_b = 0
+    for (kind, a), (_, b) in zip(full, light, strict=True):
+        mse = float(np.mean((a - b) ** 2))
+        if kind == "I":
+            assert mse == 0, "a key frame changed"
+        elif mse:
+            changed_b += kind == "B"
+            assert 10 * np.log10(255**2 / mse) > 40, f"a {kind}-frame changed visibly"
+    assert changed_b > len(full) // 4, "the option did not reach the decoder"
 
 
 def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -117,7 +152,7 @@ def test_no_degrade_never_skips(clip_server: SyntheticCameraServer, tmp_path: Pa
     board = StatusBoard(tmp_path / "status", 1, create=True)
     FrameSlot(tmp_path / "slot", 320, 180, create=True).close()
     spec = RenditionSpec(str(tmp_path / "slot"), 320, 180, Fit.LETTERBOX)
-    job = CameraJob(0, "cam", clip_server.url("cam"), (spec,), degrade=False)
+    job = CameraJob(0, "cam", clip_server.url("cam"), (spec,), policy=DecodePolicy(degrade=False))
     clock = LaggingClock()
     stop = threading.Event()
     thread = threading.Thread(target=run_camera, args=(job, board, stop, clock), daemon=True)

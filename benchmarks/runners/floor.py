@@ -17,6 +17,9 @@ each costs on the same streams (``benchmarks/profile_wall.py`` uses them):
 * ``bgr``: the path before I420, for comparison: ``frame.reformat`` to BGR
   (swscale FAST_BILINEAR, a new scaler per frame), ``to_ndarray()`` and a copy.
 
+``--light-deblocking`` decodes as the wall does by default: B-frames of
+cameras on tiles up to 960x540 without the deblocking filter.
+
     python -m benchmarks.runners.floor WORKLOAD_JSON [--workers N] [--stage S]
 """
 
@@ -34,6 +37,7 @@ from typing import Any
 
 from benchmarks.runners.common import FrameStats, age_summary, run_protocol
 from benchmarks.workload import Workload
+from compositor.sources.budget import DecodePolicy, deblocking_skip, skip_tier
 
 STAGES = ("decode", "scale", "copy", "bgr")
 
@@ -93,6 +97,7 @@ def decode_camera(
     skip_nonref: bool = False,
     stage: str = "decode",
     tiles: Sequence[tuple[int, int]] = (),
+    skip_loop_filter: str = "default",
 ) -> None:
     import av
 
@@ -110,6 +115,7 @@ def decode_camera(
             stream.codec_context.thread_count = threads
             if skip_nonref:
                 stream.codec_context.skip_frame = "NONREF"
+            stream.codec_context.options = {"skip_loop_filter": skip_loop_filter}
             renditions = [_Rendition(w, h) for w, h in tiles]
             for frame in container.decode(stream):
                 if stage != "decode":
@@ -125,21 +131,21 @@ def decode_camera(
 
 
 def worker_main(
-    cameras: list[tuple[str, str, list[tuple[int, int]]]],
+    cameras: list[tuple[str, str, list[tuple[int, int]], str]],
     conn: Connection,
     threads: int,
     skip_nonref: bool,
     stage: str = "decode",
 ) -> None:
-    stats = FrameStats([c for c, _, _ in cameras])
+    stats = FrameStats([c for c, _, _, _ in cameras])
     stop = threading.Event()
     workers = [
         threading.Thread(
             target=decode_camera,
-            args=(camera, url, stats, stop, threads, skip_nonref, stage, tiles),
+            args=(camera, url, stats, stop, threads, skip_nonref, stage, tiles, deblocking),
             daemon=True,
         )
-        for camera, url, tiles in cameras
+        for camera, url, tiles, deblocking in cameras
     ]
     for thread in workers:
         thread.start()
@@ -172,12 +178,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="codec threads per decoder")
     parser.add_argument("--skip-nonref", action="store_true", help="skip non-reference frames")
     parser.add_argument("--stage", choices=STAGES, default="decode", help="work per frame")
+    parser.add_argument(
+        "--light-deblocking",
+        action="store_true",
+        help="B-frames of cameras on tiles up to 960x540 without deblocking (as the wall)",
+    )
     args = parser.parse_args(argv)
     workload = Workload.from_json(args.workload.read_text())
-    cameras = [
-        (c.id, c.url, sorted({(t.w, t.h) for _, t in workload.tiles() if t.camera == c.id}))
-        for c in workload.cameras
-    ]
+    policy = DecodePolicy(light_deblocking=args.light_deblocking)
+    cameras = []
+    for camera in workload.cameras:
+        tiles = sorted({(t.w, t.h) for _, t in workload.tiles() if t.camera == camera.id})
+        deblocking = deblocking_skip(policy, skip_tier(tiles))
+        cameras.append((camera.id, camera.url, tiles, deblocking))
     count = max(1, min(len(cameras), args.workers or os.cpu_count() or 2))
     context = multiprocessing.get_context("spawn")
     pipes: list[Connection] = []
@@ -201,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def missing() -> list[str]:
         seen = {camera for answer in ask("seen") for camera in answer}
-        return [c for c, _, _ in cameras if c not in seen]
+        return [c for c, _, _, _ in cameras if c not in seen]
 
     def start() -> None:
         ask("start")

@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-degrade", action="store_true", help="never skip frames when behind (the wall's)"
     )
+    parser.add_argument(
+        "--full-deblocking", action="store_true", help="B-frames filtered too (the wall's)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="wall-runner %(levelname)s %(message)s")
     workload = Workload.from_json(args.workload.read_text())
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         fps=args.fps,
         workers=args.workers,
         degrade=not args.no_degrade,
+        light_deblocking=not args.full_deblocking,
     )
     app = WallApp(layout, options)
     ages: list[float] = []
@@ -195,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             ),
             # The degrade order (small tiles first), seen per tier.
             "degrade": options.degrade,
+            "light_deblocking": options.light_deblocking,
             "by_tier": by_tier(tiers, frames, ages_by_camera, skipping, window, workload.fps),
         }
 

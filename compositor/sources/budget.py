@@ -25,11 +25,32 @@ stayed under one interval for a while (each step waits again); a camera that
 falls behind again soon after waits twice as long the next time, so a host at
 its limit does not flap. Pure logic, time passed in: unit-tested without a
 stream.
+
+Apart from falling behind, cameras on tiles up to 960x540 always decode their
+B-frames without H.264's deblocking filter (FFmpeg's ``skip_loop_filter``
+``bidir``): 8-10 % less decoding on a camera stream with B-frames, for
+pictures that differ from fully filtered ones by 50.7 dB PSNR or more at tile
+size (49 dB at full size; measured on the bench clips, 0.6 to 4 Mbit/s:
+benchmarks/README.md). Key frames are exact; where a B-frame is a reference
+(x264's B-pyramid), the small difference reaches the frames predicted from it
+up to the next key frame, and is counted in those figures. A camera without
+B-frames (many IP cameras send I and P only) is not affected. The choice is
+made when a camera's decoder opens (FFmpeg reads the option then): a reload
+that moves a camera to a full screen brings back full filtering at its next
+connection.
 """
 
 from __future__ import annotations
 
-__all__ = ["DecodeBudget", "FrameInterval", "SkipLevel", "SkipTier", "skip_tier"]
+__all__ = [
+    "DecodeBudget",
+    "DecodePolicy",
+    "FrameInterval",
+    "SkipLevel",
+    "SkipTier",
+    "deblocking_skip",
+    "skip_tier",
+]
 
 from dataclasses import dataclass
 from enum import IntEnum
@@ -73,6 +94,23 @@ def skip_tier(tile_sizes: list[tuple[int, int]]) -> SkipTier:
     if largest <= MEDIUM_TILE_PX:
         return SkipTier.MEDIUM
     return SkipTier.LARGE
+
+
+@dataclass(frozen=True, slots=True)
+class DecodePolicy:
+    """How the wall's decoders save CPU; the same for every camera."""
+
+    # Skip non-reference frames when the host falls behind, small tiles first;
+    # False (``videowall run --no-degrade``): decode every frame, and fall behind.
+    degrade: bool = True
+    # B-frames of cameras on small and 2x2 tiles without the deblocking filter;
+    # False (``--full-deblocking``): every frame fully filtered.
+    light_deblocking: bool = True
+
+
+def deblocking_skip(policy: DecodePolicy, tier: SkipTier) -> str:
+    """FFmpeg's ``skip_loop_filter`` for a camera of ``tier`` under ``policy``."""
+    return "bidir" if policy.light_deblocking and tier < SkipTier.LARGE else "default"
 
 
 @dataclass

@@ -40,14 +40,18 @@ from compositor.slots import CameraState, FrameSlot, StatusBoard
 from compositor.sources.backoff import Backoff
 from compositor.sources.budget import (
     DecodeBudget,
+    DecodePolicy,
     FrameInterval,
     SkipLevel,
     SkipTier,
+    deblocking_skip,
     skip_tier,
 )
 from compositor.sources.timing import CaptureClock
 
 log = logging.getLogger(__name__)
+
+DEFAULT_POLICY = DecodePolicy()
 
 
 # Why each option: TCP survives packet loss without smearing; `timeout` (µs)
@@ -93,8 +97,8 @@ class CameraJob:
     # av.open busy forever (measured). A 1 fps camera takes ~4 s to open.
     open_timeout_s: float = 15.0
     decoder_threads: int = 1
-    # Skip non-reference frames when the host falls behind (small tiles first; budget.py).
-    degrade: bool = True
+    # Frames skipped when the host falls behind, deblocking on small tiles (budget.py).
+    policy: DecodePolicy = DEFAULT_POLICY
 
 
 # AVColorSpace values (FFmpeg's pixfmt.h) of the matrices a camera may signal.
@@ -302,6 +306,9 @@ def _decode(
         # One thread per decoder: the pool decodes many cameras in parallel,
         # and frame threading would add a frame of latency per thread.
         codec.thread_count = job.decoder_threads
+        # Read by FFmpeg when the codec opens, at the first packet.
+        renditions.current()
+        codec.options = {"skip_loop_filter": deblocking_skip(job.policy, renditions.tier)}
         capture = CaptureClock()
         pace = FrameInterval()
         budget.reset()
@@ -418,7 +425,9 @@ def run_camera(
     if renditions is None:
         renditions = RenditionSet(job.renditions)
     backoff = backoff_factory()
-    budget = DecodeBudget(enabled=job.degrade)  # kept across reconnects: it remembers relapses
+    budget = DecodeBudget(
+        enabled=job.policy.degrade
+    )  # kept across reconnects: it remembers relapses
     attempts = 0
     down_since = clock.now()  # "since" on the tile counts from the first failure, not the last
     try:

@@ -36,6 +36,7 @@ from compositor.slots import (
     SharedDir,
     StatusBoard,
 )
+from compositor.sources.budget import DecodePolicy
 from compositor.sources.camera import CameraJob, RenditionSpec
 from compositor.sources.streams import chosen_urls
 from compositor.sources.worker import (
@@ -88,17 +89,17 @@ class PoolChange:
 class _Camera:
     """One decoded camera: its status record, stream and renditions (one slot each)."""
 
-    def __init__(self, camera_id: str, index: int, url: str, degrade: bool) -> None:
+    def __init__(self, camera_id: str, index: int, url: str, policy: DecodePolicy) -> None:
         self.camera_id = camera_id
         self.index = index
         self.url = url
-        self.degrade = degrade
+        self.policy = policy
         self.renditions: dict[_Size, RenditionSpec] = {}
 
     @property
     def job(self) -> CameraJob:
         renditions = tuple(self.renditions.values())
-        return CameraJob(self.index, self.camera_id, self.url, renditions, degrade=self.degrade)
+        return CameraJob(self.index, self.camera_id, self.url, renditions, policy=self.policy)
 
 
 class _Worker:
@@ -166,10 +167,10 @@ class DecoderPool:
         clock: Clock,
         workers: int | None = None,
         log_level: int = logging.INFO,
-        degrade: bool = True,
+        policy: DecodePolicy | None = None,
     ) -> None:
         self._clock = clock
-        self._degrade = degrade  # skip non-reference frames when the host is behind
+        self._policy = policy or DecodePolicy()  # how every camera's decoder saves CPU
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
         self._log_level = log_level
         self._started = False
@@ -296,7 +297,7 @@ class DecoderPool:
         self._retired.append(self._slots.pop((camera_id, *size)))
 
     def _add(self, camera_id: str, url: str, sizes: list[_Size], fresh: list[_Worker]) -> None:
-        camera = _Camera(camera_id, self._next_index, url, self._degrade)
+        camera = _Camera(camera_id, self._next_index, url, self._policy)
         self._next_index += 1
         for size in sizes:
             camera.renditions[size] = self._new_slot(camera_id, size)
