@@ -22,10 +22,12 @@ from compositor.health import assess
 from compositor.layout import Layout, OutputConfig, PlacedTile, redact_url
 from compositor.metrics import FrameAges
 from compositor.overlay import BannerPainter
+from compositor.pacing import StarvedLoop
 from compositor.reload import LiveLayout, default_state_dir, local_iso
 from compositor.snapshot import SnapshotWriter
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.pool import DecoderPool, RenditionKey
+from compositor.sources.worker import DECODER_NICENESS
 from compositor.status import STATUS_FILE, StatusWriter, process_identity
 from compositor.tiles import OutputTiles
 
@@ -271,6 +273,7 @@ class WallApp:
         interval = 1.0 / self.fps
         start = self.clock.now()
         next_tick = start
+        starved = StarvedLoop(self.fps, start)
         while not self._stop.is_set():
             now = self.clock.now()
             if duration is not None and now - start >= duration:
@@ -278,6 +281,14 @@ class WallApp:
             self.tick()
             next_tick += interval
             now = self.clock.now()
+            if starved.observe(now) and self.pool.lower_priority():
+                log.warning(
+                    "the wall was drawn %.0f times a second of %.0f: the decoders now run "
+                    "below it (nice +%d); cameras fall behind and skip frames instead",
+                    starved.rate,
+                    self.fps,
+                    DECODER_NICENESS,
+                )
             if next_tick < now - interval:
                 next_tick = now  # behind: drop the missed ticks, never queue them
             self._stop.wait(max(0.0, next_tick - now))

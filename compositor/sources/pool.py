@@ -40,7 +40,9 @@ from compositor.sources.budget import DecodePolicy
 from compositor.sources.camera import CameraJob, RenditionSpec
 from compositor.sources.streams import chosen_urls
 from compositor.sources.worker import (
+    DECODER_NICENESS,
     AddCamera,
+    LowerPriority,
     RemoveCamera,
     SetRenditions,
     WorkerCommand,
@@ -111,6 +113,7 @@ class _Worker:
         self.started_at = 0.0
         self.restarts = 0
         self.missed_command = False  # it must be restarted to be sure of its cameras
+        self.niceness = 0  # its threads' nice value once lowered, kept across restarts
 
     @property
     def index(self) -> int:
@@ -128,6 +131,7 @@ class _Worker:
             heartbeat_path=self._base.heartbeat_path,
             workers_total=self._base.workers_total,
             log_level=self._base.log_level,
+            niceness=self.niceness,
         )
 
     @property
@@ -171,6 +175,7 @@ class DecoderPool:
     ) -> None:
         self._clock = clock
         self._policy = policy or DecodePolicy()  # how every camera's decoder saves CPU
+        self._niceness = 0  # the decoders' nice value once lowered; 0: the render loop's
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
         self._log_level = log_level
         self._started = False
@@ -219,6 +224,20 @@ class DecoderPool:
     def index_of(self, camera_id: str) -> int:
         """The camera's status record (it keeps it until the camera is removed)."""
         return self._cameras[camera_id].index
+
+    def lower_priority(self) -> bool:
+        """Run every decoder below the render loop from now on; False if they already are.
+
+        For good: an unprivileged process may lower a priority, not raise it back.
+        """
+        if self._niceness:
+            return False
+        # Relative to the render process's own (the decoders start with it); 19 at most.
+        self._niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + DECODER_NICENESS)
+        for worker in self._workers:
+            worker.niceness = self._niceness
+            worker.send(LowerPriority(self._niceness))
+        return True
 
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers if w.process and w.process.pid]
@@ -340,6 +359,7 @@ class DecoderPool:
                     log_level=self._log_level,
                 )
             )
+            worker.niceness = self._niceness
             self._workers.append(worker)
             fresh.append(worker)
             return worker

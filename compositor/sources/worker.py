@@ -37,10 +37,9 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 0.2  # also how soon a worker sees the stop flag and a command
 STOP_JOIN_S = 1.0  # how long a stopping worker waits for all its camera threads together
-# Decoders run below the render loop. Linux shares the CPU per thread: with 28 camera
-# threads beside one render thread, an overloaded host gave the loop 1 tick a second
-# (measured), so every tile froze. Niced, the decoders fall behind instead, and
-# skip frames by the degrade order (budget.py); the wall keeps drawing.
+# Decoders lowered below the render loop once it is starved (pacing.py): they fall
+# behind instead, and skip frames by the degrade order (budget.py); the wall keeps
+# drawing. Until then they run at the loop's priority.
 DECODER_NICENESS = 10
 
 
@@ -53,6 +52,7 @@ class WorkerSpec:
     heartbeat_path: str
     workers_total: int
     log_level: int = logging.INFO
+    niceness: int = 0  # the worker's threads' nice value from the start (0: as started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,30 @@ class SetRenditions:
     renditions: tuple[RenditionSpec, ...]
 
 
-WorkerCommand = AddCamera | RemoveCamera | SetRenditions
+@dataclass(frozen=True, slots=True)
+class LowerPriority:
+    """Every thread of the worker, and those it starts later, at nice ``niceness``."""
+
+    niceness: int
+
+
+WorkerCommand = AddCamera | RemoveCamera | SetRenditions | LowerPriority
+
+
+def lower_priority(niceness: int) -> None:
+    """Lower every thread of this process to ``niceness`` (never raise one).
+
+    Linux keeps a nice value per thread; a thread started later takes its
+    starter's, and the camera threads are started by the main thread, which is
+    lowered too.
+    """
+    for name in os.listdir("/proc/self/task"):
+        tid = int(name)
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) < niceness:
+                os.setpriority(os.PRIO_PROCESS, tid, niceness)
+        except OSError:  # the thread has just ended
+            continue
 
 
 class _RunningCamera:
@@ -124,8 +147,10 @@ class _Cameras:
             self.add(command.job)
         elif isinstance(command, RemoveCamera):
             self.remove(command.camera_id)
-        else:
+        elif isinstance(command, SetRenditions):
             self.set_renditions(command.camera_id, command.renditions)
+        else:
+            lower_priority(command.niceness)
         log.debug("applied %s", type(command).__name__)
 
     def reap(self) -> None:
@@ -161,8 +186,8 @@ def worker_main(spec: WorkerSpec, commands: Connection | None = None) -> None:
     """Process entry point: decode ``spec.jobs`` until the pool asks to stop or dies."""
     # Ctrl-C reaches the whole process group; stopping is the render process's call.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Per thread on Linux, and inherited by the camera threads started below.
-    os.nice(DECODER_NICENESS)
+    if spec.niceness:  # a worker restarted after the decoders were lowered
+        lower_priority(spec.niceness)
     logging.basicConfig(
         level=spec.log_level,
         format=f"%(asctime)s %(levelname)s decoder-{spec.index} %(name)s: %(message)s",
