@@ -81,6 +81,8 @@ SHORT = {
     "floor_substreams": "floor, sub-streams",
     "wall_substreams": "wall, sub-streams",
     "ffmpeg_substreams": "ffmpeg, sub-streams",
+    "floor_light_deblocking": "floor, light deblock",
+    "wall_full_deblocking": "wall, full deblock",
 }
 # The same tiles with every camera's sub-stream (640x360) at hand: the wall gets url_low
 # and chooses; FFmpeg and the floor read the URL the wall chooses. In the full run's
@@ -103,6 +105,10 @@ SUBSTREAM_TWINS = {  # the same runner on the main streams
 DEBLOCKING_RUNNERS: dict[str, str] = {
     "floor_light_deblocking": "decode floor, B-frames of small tiles unfiltered (as the wall)",
     "wall_full_deblocking": "our wall, headless, every frame filtered (--full-deblocking)",
+}
+DEBLOCKING_TWINS = {
+    "floor_light_deblocking": "decode_floor",
+    "wall_full_deblocking": "wall_headless",
 }
 # Not in the main table: the floor with the wall's per-frame steps added one by one
 # (benchmarks/profile_wall.py uses them to say where the time goes).
@@ -783,7 +789,7 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return "matplotlib is not installed"
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    fig, ax = plt.subplots(figsize=(12, 5.5), dpi=110)
     series: dict[str, list[tuple[int, float, bool]]] = {}
     for runner, steps in results.get("ramp", {}).items():
         for step in steps:
@@ -796,8 +802,12 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
             points = series.setdefault(runner, [])
             if all(n != m["cameras"] for n, _, _ in points):
                 points.append((m["cameras"], m["cpu_per_s"], m["held"]))
-    colours: dict[str, Any] = {}  # a sub-stream runner takes its main-stream twin's colour
-    for runner, points in sorted(series.items(), key=lambda item: item[0] in SUBSTREAM_RUNNERS):
+    # A variant runner takes its twin's colour: dashed with sub-streams, dotted with the
+    # other deblocking setting.
+    twins = SUBSTREAM_TWINS | DEBLOCKING_TWINS
+    labels = RUNNERS | SUBSTREAM_RUNNERS | DEBLOCKING_RUNNERS
+    colours: dict[str, Any] = {}
+    for runner, points in sorted(series.items(), key=lambda item: item[0] in twins):
         points.sort()
         xs = [p[0] for p in points]
         ys = [p[1] for p in points]
@@ -805,9 +815,9 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
             xs,
             ys,
             marker="s" if runner in SUBSTREAM_RUNNERS else "o",
-            linestyle="--" if runner in SUBSTREAM_RUNNERS else "-",
-            color=colours.get(SUBSTREAM_TWINS.get(runner, "")),
-            label=RUNNERS.get(runner) or SUBSTREAM_RUNNERS.get(runner, runner),
+            linestyle="--" if runner in SUBSTREAM_RUNNERS else ":" if runner in twins else "-",
+            color=colours.get(twins.get(runner, "")),
+            label=labels.get(runner, runner),
         )
         colours[runner] = line.get_color()
         missed = [(x, y) for x, y, held in points if not held]
@@ -826,12 +836,12 @@ def plot(results: dict[str, Any], path: Path) -> str | None:
     ax.set_ylim(bottom=0)
     ax.set_xlabel(
         "cameras (H.264 1080p/720p/576p at 25 fps, mixed; dashed: 640x360 sub-streams "
-        "for small tiles)"
+        "for small tiles;\ndotted: the other deblocking setting)"
     )
     ax.set_ylabel("CPU-seconds per wall-second")
     ax.set_title("CPU against cameras (x: more than 1% of frames late or dropped)")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
