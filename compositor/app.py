@@ -113,7 +113,7 @@ class WallApp:
             self.clock,
             workers=options.workers,
             log_level=log.getEffectiveLevel(),
-            policy=DecodePolicy(options.degrade, options.light_deblocking),
+            policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
         )
         self._painter = BannerPainter()
         self.frame_ages = FrameAges()

@@ -306,7 +306,8 @@ def _decode(
         # One thread per decoder: the pool decodes many cameras in parallel,
         # and frame threading would add a frame of latency per thread.
         codec.thread_count = job.decoder_threads
-        # Read by FFmpeg when the codec opens, at the first packet.
+        # Read by FFmpeg when the codec opens, at the first packet; current() first
+        # applies a reload's tile sizes, so the tier is this connection's.
         renditions.current()
         codec.options = {"skip_loop_filter": deblocking_skip(job.policy, renditions.tier)}
         capture = CaptureClock()
@@ -425,9 +426,8 @@ def run_camera(
     if renditions is None:
         renditions = RenditionSet(job.renditions)
     backoff = backoff_factory()
-    budget = DecodeBudget(
-        enabled=job.policy.degrade
-    )  # kept across reconnects: it remembers relapses
+    # Kept across reconnects: it remembers relapses.
+    budget = DecodeBudget(enabled=job.policy.degrade)
     attempts = 0
     down_since = clock.now()  # "since" on the tile counts from the first failure, not the last
     try:
