@@ -1,0 +1,65 @@
+"""The benchmark's rounds: each runner's median round, and each ratio round by round.
+
+Pure functions of measurements: no server, no runner (the quick bench test runs those).
+"""
+
+from __future__ import annotations
+
+from benchmarks.bench import RATIOS, Measurement, judge, median_round, ratio_rounds
+
+
+def _m(runner: str, cpu: float | None, ok: bool = True) -> Measurement:
+    return Measurement(runner, 12, ok=ok, cpu_per_s=cpu, held=ok)
+
+
+def test_the_median_round_is_kept_whole_with_every_rounds_cpu() -> None:
+    rounds = [_m("wall_headless", 1.10), _m("wall_headless", 0.95), _m("wall_headless", 1.02)]
+    chosen = median_round(rounds)
+    assert chosen is rounds[2]
+    assert chosen.details["cpu_per_s_rounds"] == [1.10, 0.95, 1.02]
+
+
+def test_failed_rounds_are_left_out_and_an_even_count_takes_the_lower_middle() -> None:
+    rounds = [
+        _m("opencv", None, ok=False),
+        _m("opencv", 1.4),
+        _m("opencv", 1.2),
+        _m("opencv", 1.3),
+        _m("opencv", 1.5),
+    ]
+    chosen = median_round(rounds)
+    assert chosen.cpu_per_s == 1.3
+    assert chosen.details["cpu_per_s_rounds"] == [None, 1.4, 1.2, 1.3, 1.5]
+
+
+def test_a_runner_that_failed_every_round_reports_its_first_failure() -> None:
+    first, second = _m("ffmpeg_xstack", None, ok=False), _m("ffmpeg_xstack", None, ok=False)
+    assert median_round([first, second]) is first
+
+
+def test_one_round_is_left_as_measured() -> None:
+    only = _m("decode_floor", 0.86)
+    assert median_round([only]) is only
+    assert "cpu_per_s_rounds" not in only.details
+
+
+def test_ratios_round_by_round_pair_runners_of_the_same_round() -> None:
+    rounds = {
+        "decode_floor": [_m("decode_floor", 0.80), _m("decode_floor", 1.00)],
+        "wall_headless": [_m("wall_headless", 0.92), _m("wall_headless", 1.10)],
+        "ffmpeg_xstack": [_m("ffmpeg_xstack", None, ok=False), _m("ffmpeg_xstack", 1.32)],
+    }
+    found = ratio_rounds(rounds, RATIOS)
+    assert found["wall_over_decode_floor"] == [1.15, 1.1]
+    assert found["ffmpeg_over_wall"] == [None, 1.2]
+    assert "opencv_over_wall" not in found  # not measured
+
+
+def test_verdicts_carry_the_rounds_only_when_there_were_several() -> None:
+    figures = {"decode_floor": _m("decode_floor", 1.0), "wall_headless": _m("wall_headless", 1.1)}
+    found = {"wall_over_decode_floor": 1.1}
+    spread = {"wall_over_decode_floor": [1.12, 1.1, 1.16]}
+    verdict = judge(figures, found, spread)[0]
+    assert verdict["pass"] is True
+    assert verdict["rounds"] == [1.12, 1.1, 1.16]
+    assert "rounds" not in judge(figures, found, {"wall_over_decode_floor": [1.1]})[0]
