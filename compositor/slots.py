@@ -19,6 +19,7 @@ __all__ = [
     "FrameSlot",
     "FrameView",
     "HeartbeatBoard",
+    "Plane",
     "SharedDir",
     "StatusBoard",
 ]
@@ -154,6 +155,7 @@ class FrameSlot:
         self._buffer_bytes = self.max_w * self.max_h * 3 // 2
         self._mmap = _map_file(path, _HEADER_BYTES + 2 * self._buffer_bytes, create)
         self._header = np.ndarray((), dtype=_SLOT_HEADER, buffer=self._mmap)
+        self._writing = (0, 0, 0)  # the picture begun: number, width, height
         self._buffers = [
             np.ndarray(
                 (self._buffer_bytes,),
@@ -184,15 +186,33 @@ class FrameSlot:
         are copied once, straight into the slot's buffer.
         """
         h, w = y.shape
-        if w % 2 or h % 2 or u.shape != (h // 2, w // 2) or v.shape != u.shape:
+        if u.shape != (h // 2, w // 2) or v.shape != u.shape:
             raise ValueError(f"not I420 planes of even size: {y.shape}, {u.shape}, {v.shape}")
+        for target, plane in zip(self.begin_write(w, h), (y, u, v), strict=True):
+            np.copyto(target, plane)
+        self.end_write(captured_at, matrix)
+
+    def begin_write(self, w: int, h: int) -> tuple[Plane, Plane, Plane]:
+        """The planes of the next picture, ``w x h``, to be filled in place; then :meth:`end_write`.
+
+        For a writer that makes the picture straight into the slot (a scaler
+        with a destination) instead of copying it in. Readers of the buffer
+        handed out learn they were overtaken.
+        """
+        if w % 2 or h % 2:
+            raise ValueError(f"not an even picture size: {w}x{h}")
         if w > self.max_w or h > self.max_h:
             raise ValueError(f"picture {w}x{h} exceeds slot {self.max_w}x{self.max_h}")
         number = int(self._header["end"]) + 1
         index = number % 2
         self._header["begin"] = number  # readers of this buffer will see they were overtaken
-        for target, plane in zip(self._planes(index, w, h), (y, u, v), strict=True):
-            np.copyto(target, plane)
+        self._writing = (number, w, h)
+        return self._planes(index, w, h)
+
+    def end_write(self, captured_at: float, matrix: Matrix = Matrix.BT601) -> None:
+        """Publish the picture begun by :meth:`begin_write`."""
+        number, w, h = self._writing
+        index = number % 2
         self._header["width"][index] = w
         self._header["height"][index] = h
         self._header["captured_at"][index] = captured_at

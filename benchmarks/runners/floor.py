@@ -11,7 +11,8 @@ each costs on the same streams (``benchmarks/profile_wall.py`` uses them):
 * ``decode``: decode only (the floor);
 * ``scale``: + scaling to each tile's size in I420 as the wall's decoder does
   (``plan_scaling``: swscale AREA, one scaler kept per tile, one thread; a
-  frame already at the tile's size is not scaled);
+  frame already at the tile's size is not scaled; a frame at exactly twice
+  the size is halved by OpenCV into the buffer, copy included);
 * ``copy``: + copying the planes into a preallocated buffer per tile (as into
   a slot): the wall's whole decoder path;
 * ``bgr``: the path before I420, for comparison: ``frame.reformat`` to BGR
@@ -60,7 +61,7 @@ class _Rendition:
         import numpy as np
 
         from compositor.geometry import Fit
-        from compositor.sources.camera import plan_scaling, scaled_frame
+        from compositor.sources.camera import halve_into, halves_exactly, plan_scaling, scaled_frame
 
         if stage == "bgr":
             pixels = frame.reformat(
@@ -74,6 +75,17 @@ class _Rendition:
                 frame.width, frame.height, self.w, self.h, Fit.LETTERBOX, Fraction(1)
             )
         s = self.scaling
+        if halves_exactly(frame, s):  # the wall halves straight into the slot: both stages
+            c = s.crop
+            luma, chroma = c.w * c.h, (c.w // 2) * (c.h // 2)
+            halve_into(
+                frame,
+                c,
+                self.buffer[:luma].reshape(c.h, c.w),
+                self.buffer[luma : luma + chroma].reshape(c.h // 2, c.w // 2),
+                self.buffer[luma + chroma : luma + 2 * chroma].reshape(c.h // 2, c.w // 2),
+            )
+            return
         frame = scaled_frame(frame, s, self.reformatter)
         if stage == "copy":
             offset = 0
@@ -137,6 +149,10 @@ def worker_main(
     skip_nonref: bool,
     stage: str = "decode",
 ) -> None:
+    if stage in ("scale", "copy"):
+        import cv2
+
+        cv2.setNumThreads(1)  # as the wall's decoder workers
     stats = FrameStats([c for c, _, _, _ in cameras])
     stop = threading.Event()
     workers = [

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import cv2
+
 from compositor.clock import Clock, MonotonicClock
 from compositor.slots import HeartbeatBoard, StatusBoard
 from compositor.sources.camera import CameraJob, RenditionSet, RenditionSpec, run_camera
@@ -188,6 +190,9 @@ def worker_main(spec: WorkerSpec, commands: Connection | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if spec.niceness:  # a worker restarted after the decoders were lowered
         lower_priority(spec.niceness)
+    # OpenCV halves pictures inside the camera threads (camera.halve_into): one thread
+    # each, like FFmpeg's there; its own thread pool would oversubscribe the cores.
+    cv2.setNumThreads(1)
     logging.basicConfig(
         level=spec.log_level,
         format=f"%(asctime)s %(levelname)s decoder-{spec.index} %(name)s: %(message)s",

@@ -1,0 +1,93 @@
+"""A decoded frame brought to its tile's size in the slot: the exact halving path.
+
+Frames are made in memory with PyAV (no server needed below the decoder).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.reformatter import ColorRange, Interpolation, VideoReformatter
+
+from compositor.geometry import Fit
+from compositor.slots import FrameSlot
+from compositor.sources.camera import Rendition, RenditionSpec, halves_exactly, plan_scaling
+
+
+def _frame(w: int, h: int, seed: int = 1) -> av.VideoFrame:
+    """A textured I420 frame (noise and gradients: every 2x2 block differs)."""
+    rng = np.random.default_rng(seed)
+    rows = h * 3 // 2
+    data = rng.integers(16, 236, size=(rows, w), dtype=np.uint8)
+    data[:h] = (data[:h] // 2 + np.arange(w, dtype=np.uint8)[None, :] // 2).astype(np.uint8)
+    return av.VideoFrame.from_ndarray(data, format="yuv420p")
+
+
+def _slot_picture(tmp_path: Path, frame: av.VideoFrame, box: tuple[int, int], fit: Fit) -> tuple:
+    path = tmp_path / "slot"
+    owner = FrameSlot(path, *box, create=True)
+    rendition = Rendition(RenditionSpec(str(path), box[0], box[1], fit))
+    rendition.publish(frame, Fraction(1), 7.0)
+    view = owner.view()
+    assert view is not None and view.captured_at == 7.0
+    picture = (view.y.copy(), view.u.copy(), view.v.copy())
+    rendition.close()
+    del view
+    owner.close()
+    return picture
+
+
+def _swscale(frame: av.VideoFrame, w: int, h: int) -> tuple:
+    scaled = VideoReformatter().reformat(
+        frame, width=w, height=h, format="yuv420p", interpolation=Interpolation.AREA
+    )
+    sizes = ((h, w), (h // 2, w // 2), (h // 2, w // 2))
+    return tuple(
+        np.frombuffer(memoryview(p), np.uint8).reshape(rows, p.line_size)[:, :cols]
+        for p, (rows, cols) in zip(scaled.planes, sizes, strict=True)
+    )
+
+
+def _box_mean(plane: np.ndarray) -> np.ndarray:
+    h, w = plane.shape
+    return plane.reshape(h // 2, 2, w // 2, 2).astype(np.float64).mean(axis=(1, 3))
+
+
+def test_a_frame_at_twice_the_tile_is_halved_into_the_slot_like_swscale(tmp_path: Path) -> None:
+    frame = _frame(1920, 1080)
+    assert halves_exactly(frame, plan_scaling(1920, 1080, 960, 540, Fit.LETTERBOX, Fraction(1)))
+    y, u, v = _slot_picture(tmp_path, frame, (960, 540), Fit.LETTERBOX)
+    assert (y.shape, u.shape, v.shape) == ((540, 960), (270, 480), (270, 480))
+    source = [frame.to_ndarray()[:1080], None, None]
+    chroma = frame.to_ndarray()[1080:].reshape(2, 540, 960)
+    source[1], source[2] = chroma[0], chroma[1]
+    for ours, theirs, plane in zip((y, u, v), _swscale(frame, 960, 540), source, strict=True):
+        # Each pixel is its 2x2 block's mean, rounded; swscale's AREA agrees within 1.
+        assert np.abs(ours - _box_mean(plane)).max() <= 0.5
+        assert np.abs(ours.astype(int) - theirs).max() <= 1
+
+
+def test_a_cropped_tile_halves_only_its_part(tmp_path: Path) -> None:
+    frame = _frame(1280, 720, seed=2)
+    plan = plan_scaling(1280, 720, 500, 360, Fit.CROP, Fraction(1))
+    assert halves_exactly(frame, plan) and (plan.crop.x, plan.crop.w) == (70, 500)
+    y, u, _ = _slot_picture(tmp_path, frame, (500, 360), Fit.CROP)
+    whole_y, whole_u, _ = _swscale(frame, 640, 360)
+    assert np.abs(y.astype(int) - whole_y[:, 70:570]).max() <= 1
+    assert np.abs(u.astype(int) - whole_u[:, 35:285]).max() <= 1
+
+
+def test_other_frames_go_through_swscale() -> None:
+    plan = plan_scaling(1920, 1080, 960, 540, Fit.LETTERBOX, Fraction(1))
+    full_range = _frame(1920, 1080)
+    full_range.color_range = int(ColorRange.JPEG)  # MJPEG: swscale brings it to limited range
+    assert not halves_exactly(full_range, plan)
+    assert not halves_exactly(_frame(1920, 1080).reformat(format="nv12"), plan)
+    # A third, a quarter, and 1366 -> 683 (rounded up to 684 for I420): not halves.
+    for w, h, box in ((1920, 1080, (640, 360)), (1920, 1080, (480, 270)), (1366, 768, (683, 384))):
+        assert not halves_exactly(
+            _frame(w, h), plan_scaling(w, h, *box, Fit.LETTERBOX, Fraction(1))
+        ), (w, h, box)
