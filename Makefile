@@ -37,7 +37,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -ra
 
 # The benchmark (issue 7): the wall against the decode floor, FFmpeg and OpenCV on the
-# same streams. `bench` ramps the cameras (~10 min); `bench-quick` takes about a minute.
+# same streams. `bench` measures in 3 rounds, then ramps the cameras (~30 min);
+# `bench-quick` takes about a minute.
 # Results: benchmarks/results/latest.json and cpu_vs_cameras.png; see benchmarks/README.md.
 bench: $(STAMP)
 	bash scripts/install-system-deps.sh bench
