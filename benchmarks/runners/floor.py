@@ -57,6 +57,15 @@ class _Rendition:
         self.buffer = np.empty((w + 1) * (h + 1) * 3 // 2 + 2, np.uint8)  # I420, even sizes
         self.bgr = np.empty((h, w, 3), np.uint8)
 
+    def _planes(self, w: int, h: int) -> tuple[Any, Any, Any]:
+        """The buffer as the planes of a ``w x h`` I420 picture, one after another."""
+        luma, chroma = w * h, (w // 2) * (h // 2)
+        return (
+            self.buffer[:luma].reshape(h, w),
+            self.buffer[luma : luma + chroma].reshape(h // 2, w // 2),
+            self.buffer[luma + chroma : luma + 2 * chroma].reshape(h // 2, w // 2),
+        )
+
     def process(self, frame: Any, stage: str) -> None:
         import numpy as np
 
@@ -76,28 +85,14 @@ class _Rendition:
             )
         s = self.scaling
         if halves_exactly(frame, s):  # the wall halves straight into the slot: both stages
-            c = s.crop
-            luma, chroma = c.w * c.h, (c.w // 2) * (c.h // 2)
-            halve_into(
-                frame,
-                c,
-                self.buffer[:luma].reshape(c.h, c.w),
-                self.buffer[luma : luma + chroma].reshape(c.h // 2, c.w // 2),
-                self.buffer[luma + chroma : luma + 2 * chroma].reshape(c.h // 2, c.w // 2),
-            )
+            halve_into(frame, s.crop, *self._planes(s.crop.w, s.crop.h))
             return
         frame = scaled_frame(frame, s, self.reformatter)
         if stage == "copy":
-            offset = 0
-            sizes = (
-                (s.width, s.height),
-                (s.width // 2, s.height // 2),
-                (s.width // 2, s.height // 2),
-            )
-            for plane, (pw, ph) in zip(frame.planes, sizes, strict=True):
+            for plane, target in zip(frame.planes, self._planes(s.width, s.height), strict=True):
+                ph, pw = target.shape
                 rows = np.frombuffer(memoryview(plane), np.uint8).reshape(ph, plane.line_size)
-                np.copyto(self.buffer[offset : offset + pw * ph].reshape(ph, pw), rows[:, :pw])
-                offset += pw * ph
+                np.copyto(target, rows[:, :pw])
 
 
 def decode_camera(

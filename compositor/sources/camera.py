@@ -188,6 +188,11 @@ def _plane(frame: av.VideoFrame, index: int, rows: int) -> npt.NDArray[np.uint8]
     return np.frombuffer(memoryview(plane), np.uint8).reshape(rows, plane.line_size)
 
 
+def _chroma(crop: TileRect) -> TileRect:
+    """The chroma samples of an even ``crop`` of an I420 picture (one per 2x2 pixels)."""
+    return TileRect(crop.x // 2, crop.y // 2, crop.w // 2, crop.h // 2)
+
+
 def halves_exactly(frame: av.VideoFrame, scaling: _Scaling) -> bool:
     """True if the planned picture is ``frame`` at exactly half size, chroma included.
 
@@ -216,11 +221,11 @@ def halve_into(frame: av.VideoFrame, crop: TileRect, y: Plane, u: Plane, v: Plan
     c = crop
     source = _plane(frame, 0, frame.height)[2 * c.y : 2 * c.bottom, 2 * c.x : 2 * c.right]
     cv2.resize(source, (c.w, c.h), dst=y, interpolation=cv2.INTER_AREA)
-    cy, cx, ch, cw = c.y // 2, c.x // 2, c.h // 2, c.w // 2
+    k = _chroma(c)
     for index, target in ((1, u), (2, v)):
         rows = _plane(frame, index, frame.height // 2)
-        source = rows[2 * cy : 2 * (cy + ch), 2 * cx : 2 * (cx + cw)]
-        cv2.resize(source, (cw, ch), dst=target, interpolation=cv2.INTER_AREA)
+        source = rows[2 * k.y : 2 * k.bottom, 2 * k.x : 2 * k.right]
+        cv2.resize(source, (k.w, k.h), dst=target, interpolation=cv2.INTER_AREA)
 
 
 class Rendition:
@@ -258,9 +263,9 @@ class Rendition:
             return
         frame = scaled_frame(frame, scaling, self._reformatter)
         y = _plane(frame, 0, scaling.height)[c.y : c.bottom, c.x : c.right]
-        cy, cx, ch, cw = c.y // 2, c.x // 2, c.h // 2, c.w // 2
-        u = _plane(frame, 1, scaling.height // 2)[cy : cy + ch, cx : cx + cw]
-        v = _plane(frame, 2, scaling.height // 2)[cy : cy + ch, cx : cx + cw]
+        k = _chroma(c)
+        u = _plane(frame, 1, scaling.height // 2)[k.y : k.bottom, k.x : k.right]
+        v = _plane(frame, 2, scaling.height // 2)[k.y : k.bottom, k.x : k.right]
         self.slot.write(y, u, v, captured_at, matrix)
 
     def close(self) -> None:

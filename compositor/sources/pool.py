@@ -20,7 +20,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 
@@ -113,7 +113,6 @@ class _Worker:
         self.started_at = 0.0
         self.restarts = 0
         self.missed_command = False  # it must be restarted to be sure of its cameras
-        self.niceness = 0  # its threads' nice value once lowered, kept across restarts
 
     @property
     def index(self) -> int:
@@ -131,7 +130,6 @@ class _Worker:
             heartbeat_path=self._base.heartbeat_path,
             workers_total=self._base.workers_total,
             log_level=self._base.log_level,
-            niceness=self.niceness,
         )
 
     @property
@@ -235,7 +233,6 @@ class DecoderPool:
         # Relative to the render process's own (the decoders start with it); 19 at most.
         self._niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + DECODER_NICENESS)
         for worker in self._workers:
-            worker.niceness = self._niceness
             worker.send(LowerPriority(self._niceness))
         return True
 
@@ -359,7 +356,6 @@ class DecoderPool:
                     log_level=self._log_level,
                 )
             )
-            worker.niceness = self._niceness
             self._workers.append(worker)
             fresh.append(worker)
             return worker
@@ -377,7 +373,8 @@ class DecoderPool:
         receiver, sender = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=worker_main,
-            args=(worker.spec, receiver),
+            # A worker (re)started after the decoders were lowered starts lowered.
+            args=(replace(worker.spec, niceness=self._niceness), receiver),
             name=f"videowall-decoder-{worker.index}",
             daemon=True,
         )
