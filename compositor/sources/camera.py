@@ -7,6 +7,7 @@ module and :mod:`worker` are the only ones that import ``av``.
 from __future__ import annotations
 
 __all__ = [
+    "METADATA_ERRORS",
     "CameraJob",
     "Rendition",
     "RenditionSet",
@@ -74,6 +75,13 @@ def stream_options(timeout_s: float) -> dict[str, str]:
         "probesize": "262144",
         "protocol_whitelist": "rtsp,rtsps,tcp,tls,udp,rtp",
     }
+
+
+# A camera's metadata (the SDP's session name, titles) is irrelevant to its picture, and
+# cameras send it in whatever encoding their firmware uses: PyAV's default ("strict")
+# refuses a whole stream over one Latin-1 byte in its name (UnicodeDecodeError), while
+# FFmpeg itself plays it. Undecodable bytes become U+FFFD instead.
+METADATA_ERRORS = "replace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +319,10 @@ def _open(job: CameraJob, clock: Clock) -> Any:
         # the open one is set: reads are bounded by the socket timeout, and a read
         # timeout would take the GIL in the callback on every read of every camera.
         return av.open(
-            job.url, options=stream_options(job.timeout_s), timeout=(job.open_timeout_s, None)
+            job.url,
+            options=stream_options(job.timeout_s),
+            timeout=(job.open_timeout_s, None),
+            metadata_errors=METADATA_ERRORS,
         )
     except av.error.FFmpegError as exc:
         took = clock.now() - started

@@ -20,7 +20,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from compositor.sources.camera import describe_error, stream_options
+from compositor.sources.camera import METADATA_ERRORS, describe_error, stream_options
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -49,7 +49,12 @@ def grab_frame(url: str, timeout_s: float = 5.0) -> Pixels | str:
     """The first picture of the stream at ``url`` as BGR, or why there is none."""
     deadline = time.monotonic() + 2 * timeout_s
     try:
-        container = av.open(url, options=stream_options(timeout_s), timeout=(timeout_s, timeout_s))
+        container = av.open(
+            url,
+            options=stream_options(timeout_s),
+            timeout=(timeout_s, timeout_s),
+            metadata_errors=METADATA_ERRORS,  # a Latin-1 camera name must not cost its picture
+        )
     except Exception as exc:  # any failure is this camera's, and said on its tile
         return describe_error(exc)
     try:
