@@ -82,6 +82,11 @@ def stream_options(timeout_s: float) -> dict[str, str]:
 # refuses a whole stream over one Latin-1 byte in its name (UnicodeDecodeError), while
 # FFmpeg itself plays it. Undecodable bytes become U+FFFD instead.
 METADATA_ERRORS = "replace"
+# A camera that decodes no picture for this long is reconnected by its own thread, long
+# before the pool's last resort (CAMERA_STUCK_AFTER_S, 30 s: its whole worker restarted).
+# Longer than FFmpeg's own ~10.2 s for a silent socket, so a frozen camera is still
+# called a timeout; well under the 16-18 s it takes when RTP stops but RTSP stays up.
+NO_PICTURE_S = 12.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +112,8 @@ class CameraJob:
     # timeout does not bound it: a camera that answers one byte a second keeps
     # av.open busy forever (measured). A 1 fps camera takes ~4 s to open.
     open_timeout_s: float = 15.0
+    # No picture for this long and the camera is reconnected (see _decode); None: never.
+    picture_timeout_s: float | None = NO_PICTURE_S
     decoder_threads: int = 1
     # Frames skipped when the host falls behind, deblocking on small tiles (budget.py).
     policy: DecodePolicy = DEFAULT_POLICY
@@ -312,16 +319,26 @@ class _OpenTimeout(Exception):
     pass
 
 
+class _NoPicture(Exception):
+    pass
+
+
 def _open(job: CameraJob, clock: Clock) -> Any:
     started = clock.now()
     try:
-        # PyAV's (open, read) timeouts work through FFmpeg's interrupt callback. Only
-        # the open one is set: reads are bounded by the socket timeout, and a read
-        # timeout would take the GIL in the callback on every read of every camera.
+        # PyAV's (open, read) timeouts work through FFmpeg's interrupt callback. The
+        # read one bounds each av_read_frame: the socket timeout does not, as a camera
+        # that trickles a byte every 2 s never lets a read time out (and never completes
+        # a frame), and nothing else can end a call blocked inside FFmpeg but its worker's
+        # death. It takes the GIL on each of FFmpeg's checks (a few per network read):
+        # measured, +0.5 ms of CPU a second per camera when only demuxing, and within
+        # +-2 % (the noise) of CPU per decoded frame in two pools run side by side, one
+        # with it and one without. Only a CPU-bound Python thread in the same process
+        # would make it costly (a third fewer frames in that test): workers have none.
         return av.open(
             job.url,
             options=stream_options(job.timeout_s),
-            timeout=(job.open_timeout_s, None),
+            timeout=(job.open_timeout_s, job.picture_timeout_s),
             metadata_errors=METADATA_ERRORS,
         )
     except av.error.FFmpegError as exc:
@@ -373,10 +390,9 @@ def _decode(
         pace = FrameInterval()
         budget.reset()
         _set_level(job, codec, status, budget.level)  # a new codec decodes every frame
-        for frame in container.decode(stream):
-            if stop.is_set():
-                break
-            arrival = clock.now()
+        no_picture = _PictureWatch(job, clock)
+        for frame in _frames(container, stream, stop, no_picture):
+            arrival = no_picture.seen()
             now = capture.capture_time(frame.time, arrival)
             sar = Fraction(codec.sample_aspect_ratio or 1)
             current = renditions.current()
@@ -407,6 +423,73 @@ def _decode(
     finally:
         container.close()  # every reconnect gets a fresh container: no leaked sockets
     return live_since
+
+
+class _PictureWatch:
+    """A camera's frame-level watchdog: no picture for ``picture_timeout_s``, reconnect.
+
+    Packets that bring no picture (a decoder that cannot read them, a stream that
+    only trickles) do not count. The first picture of a connection gets twice the
+    time: a camera with long key-frame intervals shows none before its next one.
+    """
+
+    def __init__(self, job: CameraJob, clock: Clock) -> None:
+        self._clock = clock
+        self._timeout = job.picture_timeout_s
+        self._since = self._packet_at = clock.now()
+        self._first = True
+
+    def packet(self) -> None:
+        self._packet_at = self._clock.now()
+
+    def read_timed_out(self) -> bool:
+        """True if the read under way has lasted the read timeout (an error now is it)."""
+        timeout = self._timeout
+        return timeout is not None and self._clock.now() - self._packet_at >= 0.95 * timeout
+
+    @property
+    def reason(self) -> str:
+        return f"no picture for {self._timeout:g} s: reconnecting"
+
+    def seen(self) -> float:
+        """A picture came; returns the time it came."""
+        self._since, self._first = self._clock.now(), False
+        return self._since
+
+    def check(self) -> None:
+        if self._timeout is None:
+            return
+        limit = 2 * self._timeout if self._first else self._timeout
+        if self._clock.now() - self._since > limit:
+            raise _NoPicture(self.reason)
+
+
+def _frames(container: Any, stream: Any, stop: threading.Event, watch: _PictureWatch) -> Any:
+    """The stream's pictures until ``stop``; raises _NoPicture when the watchdog bites.
+
+    Packet by packet rather than container.decode(), so the watchdog is also asked
+    when packets come and pictures do not.
+    """
+    try:
+        for packet in container.demux(stream):
+            if watch.read_timed_out():
+                # What FFmpeg hands over after an interrupted read is the cut-off end of
+                # a frame, and its reader is mid-message: nothing more to be had here.
+                raise _NoPicture(watch.reason)
+            watch.packet()
+            for frame in packet.decode():
+                if stop.is_set():
+                    return
+                yield frame
+            if stop.is_set():
+                return
+            watch.check()
+    except av.error.FFmpegError as exc:
+        # The read timeout (see _open) ended a read blocked for picture_timeout_s. FFmpeg
+        # says so with "exit" or, from deeper in the RTSP reader, an I/O error (measured).
+        if isinstance(exc, av.error.ExitError) or watch.read_timed_out():
+            raise _NoPicture(watch.reason) from None
+        raise
 
 
 _SKIP_FRAME = {
@@ -500,7 +583,7 @@ def run_camera(
             try:
                 live_since = _decode(job, renditions, status, stop, clock, budget)
                 reason = "stream ended: the camera closed the connection"
-            except (_NoVideo, _OpenTimeout) as exc:
+            except (_NoVideo, _OpenTimeout, _NoPicture) as exc:
                 reason = str(exc)
             except Exception as exc:  # any failure of one camera stays with that camera
                 reason = describe_error(exc)
