@@ -360,8 +360,14 @@ class WallApp:
         self.layout, self.outputs, self._placed, self._extras = layout, outputs, placed, extras
         self.canvases = {output_id: e.canvas for output_id, e in extras.items()}
         self.pool.release_retired()  # no canvas reads the old slots any more
-        for camera_id in set(self.camera_states) - set(self.pool.camera_ids):
+        # What the wall keeps per camera goes with the camera: reloads may bring new ids
+        # for weeks on end.
+        shown = set(self.pool.camera_ids)
+        for camera_id in set(self.camera_states) - shown:
             del self.camera_states[camera_id]
+        for camera_id in set(self._skipping) - shown:
+            del self._skipping[camera_id]
+        self.frame_ages.keep_only(shown)
         self._refresh_health(self.clock.now())  # the new tiles get their notices at once
         return change.describe()
 

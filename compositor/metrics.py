@@ -39,3 +39,8 @@ class FrameAges:
 
     def cameras(self) -> list[str]:
         return list(self._rings)
+
+    def keep_only(self, camera_ids: set[str]) -> None:
+        """Forget the cameras not in ``camera_ids`` (no longer on the wall)."""
+        for camera_id in set(self._rings) - camera_ids:
+            del self._rings[camera_id], self._counts[camera_id]

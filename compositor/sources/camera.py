@@ -97,6 +97,7 @@ class RenditionSpec:
     box_w: int
     box_h: int
     fit: Fit
+    owner: int = 0  # the slot's tag (FrameSlot.owner): its name may be another slot's later
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,9 @@ class CameraJob:
     decoder_threads: int = 1
     # Frames skipped when the host falls behind, deblocking on small tiles (budget.py).
     policy: DecodePolicy = DEFAULT_POLICY
+    # Who holds the status record: released by this camera's thread when it ends, so
+    # the pool can hand the record to another camera (StatusBoard.release).
+    ticket: int = 0
 
 
 # AVColorSpace values (FFmpeg's pixfmt.h) of the matrices a camera may signal.
@@ -255,7 +259,7 @@ class Rendition:
 
     def __init__(self, spec: RenditionSpec) -> None:
         self.spec = spec
-        self.slot = FrameSlot(Path(spec.slot_path), spec.box_w, spec.box_h)
+        self.slot = FrameSlot(Path(spec.slot_path), spec.box_w, spec.box_h, owner=spec.owner)
         self._key: tuple[int, int, Fraction] | None = None
         self._scaling: _Scaling | None = None
         # One scaler kept for the stream: frame.reformat() would set up a new swscale
@@ -539,7 +543,9 @@ class RenditionSet:
             if spec not in self._open:
                 try:
                     self._open[spec] = Rendition(spec)
-                except OSError as exc:  # its slot is gone already: a newer reload dropped it
+                except (OSError, ValueError) as exc:
+                    # Its slot is gone already (a newer reload dropped it), or its name
+                    # has been given to another slot since.
                     log.debug("rendition %s not opened: %s", spec.slot_path, exc)
         self._current = [self._open[spec] for spec in wanted if spec in self._open]
         self._applied = wanted
@@ -604,4 +610,6 @@ def run_camera(
             stop.wait(delay)
     finally:
         status.publish(job.index, state=CameraState.STOPPED, since=clock.now())
+        # The last write to the record: from now on the pool may give it to another camera.
+        status.release(job.index, job.ticket)
         renditions.close()

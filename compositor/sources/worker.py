@@ -125,7 +125,7 @@ class _Cameras:
 
     def add(self, job: CameraJob) -> None:
         current = self.running.get(job.camera_id)
-        if current is not None and current.job.index == job.index:
+        if current is not None and current.job.ticket == job.ticket:
             return  # already running (a command may repeat what a restart already had)
         if current is not None:
             self.remove(job.camera_id)
@@ -167,15 +167,23 @@ class _Cameras:
 
 
 def _read_commands(commands: Connection | None, timeout: float) -> list[WorkerCommand]:
-    """Commands waiting in the pipe, waiting up to ``timeout`` for the first one."""
+    """Commands waiting in the pipe, waiting up to ``timeout`` for the first one.
+
+    The pool sends the commands of one layout change together, as a tuple.
+    """
     if commands is None:
         time.sleep(timeout)
         return []
     received: list[WorkerCommand] = []
+    # Read for one heartbeat's time at most: a pool changing layouts faster than this
+    # worker applies them must not keep it from beating (the pool would kill it).
+    until = time.monotonic() + timeout
     try:
         wait = timeout
         while commands.poll(wait):
-            received.append(commands.recv())
+            received.extend(commands.recv())
+            if time.monotonic() >= until:
+                break
             wait = 0.0
     except (EOFError, OSError):
         # The render process closed its end: it is stopping or gone (both checked by
