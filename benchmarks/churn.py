@@ -44,8 +44,10 @@ SETTLE_S = 5.0  # at most, for removed cameras' threads to end before a sample
 # more here make a long run short (a frame repaints the notices of every new tile).
 TICK_EVERY = 100
 # Cameras still stopping past which the churn waits for the decoder processes: a wall
-# changes its layout a few times a second at most, the churn hundreds of times.
-MAX_STOPPING = 100
+# changes its layout a few times a second at most, the churn hundreds of times, and a
+# worker whose command pipe (64 KiB) fills is restarted. 32 removals and the starts
+# around them are about 30 KiB of commands.
+MAX_STOPPING = 32
 
 
 @dataclass(frozen=True)

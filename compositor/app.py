@@ -26,6 +26,7 @@ from compositor.pacing import StarvedLoop
 from compositor.reload import LiveLayout, default_state_dir, local_iso
 from compositor.snapshot import SnapshotWriter
 from compositor.sources.budget import DecodePolicy
+from compositor.sources.limits import DEFAULT_MAX_PIXELS, DEFAULT_WORKER_MEMORY_MB, SourceLimits
 from compositor.sources.pool import DecoderPool, RenditionKey
 from compositor.sources.worker import DECODER_NICENESS
 from compositor.status import STATUS_FILE, StatusWriter, process_identity
@@ -64,6 +65,17 @@ class RunOptions:
     # B-frames of cameras on small and 2x2 tiles decoded without the deblocking filter
     # (sources/budget.py: 8-10 % less decoding, invisible at tile size); False: filtered.
     light_deblocking: bool = True
+    # What one camera may make its decoder process use (sources/limits.py): pictures
+    # larger than max_pixels are refused; each decoder process's private memory is bounded.
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
+
+
+def _limits(options: RunOptions) -> SourceLimits:
+    try:
+        return SourceLimits(options.max_pixels, options.worker_memory_mb)
+    except ValueError as exc:
+        raise CompositorError(str(exc)) from None
 
 
 def select_outputs(layout: Layout, wanted: tuple[str, ...]) -> list[OutputConfig]:
@@ -114,6 +126,7 @@ class WallApp:
             workers=options.workers,
             log_level=log.getEffectiveLevel(),
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
+            limits=_limits(options),
         )
         self._painter = BannerPainter()
         self.frame_ages = FrameAges()

@@ -10,9 +10,12 @@ Each test checks what the tile says and that the camera comes back when it can.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,12 +24,12 @@ from compositor.app import WallApp
 from compositor.demo.faults import RtspFaultProxy
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.sources import pool as pool_module
-from compositor.sources.camera import NO_PICTURE_S
+from compositor.sources.camera import NO_PICTURE_S, OUT_OF_MEMORY
 from compositor.sources.grab import grab_frame
-from tests.conftest import GREEN, RED, share_near
+from tests.conftest import BLUE, GREEN, RED, share_near
 from tests.conftest import tick_until as _tick_until
 from tests.conftest import tile_pixels as _tile
-from tests.test_faults_hostile import _is, _layout, _painted_lines
+from tests.test_faults_hostile import _is, _layout, _painted_lines, _tick_for
 
 pytestmark = pytest.mark.e2e
 
@@ -113,4 +116,162 @@ def test_a_trickling_camera_is_reconnected_by_itself_and_its_neighbour_never_sto
         assert "restarting it" not in caplog.text
         assert proxy.connections >= 2
         # 10 fps: a frame every 0.1 s; a restarted worker would leave a gap of 2-3 s.
+        assert gaps.longest < 1.0, f"the steady camera stopped for {gaps.longest:.1f} s"
+
+
+# -- memory a camera can make its decoder use --------------------------------------------
+
+
+def write_clip(path: Path, sizes: Sequence[tuple[int, int]], fps: int = 2) -> Path:
+    """An H.264 clip for the test cameras: one flat key frame (with its SPS) per size."""
+    import av  # only here: the tests need no FFmpeg encoder otherwise
+
+    chunks: list[bytes] = []
+    packets: list[list[int]] = []
+    for number, (width, height) in enumerate(sizes):
+        codec = av.CodecContext.create("libx264", "w")
+        codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+        codec.time_base, codec.framerate = Fraction(1, fps), Fraction(fps)
+        codec.options = {"preset": "ultrafast", "tune": "zerolatency", "x264-params": "keyint=1"}
+        picture = np.full((height * 3 // 2, width), 60 + 50 * (number % 3), np.uint8)
+        frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+        for packet in [*codec.encode(frame), *codec.encode(None)]:
+            data = bytes(packet)
+            packets.append([sum(len(c) for c in chunks), len(data), number, 1])
+            chunks.append(data)
+    path.write_bytes(b"".join(chunks))
+    width, height = sizes[0]
+    index = {"codec": "h264", "width": width, "height": height, "fps": fps, "packets": packets}
+    Path(f"{path}.json").write_text(json.dumps(index))
+    return path
+
+
+@pytest.fixture(scope="module")
+def huge_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Pictures of 8192x8192 (67 megapixels), two a second."""
+    return write_clip(tmp_path_factory.mktemp("clips") / "huge.h264", [(8192, 8192)] * 2)
+
+
+class _PeakMemory:
+    """The most memory (RSS) a process was seen to use."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self.mb = 0.0
+
+    def sample(self) -> None:
+        try:
+            with open(f"/proc/{self._pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        self.mb = max(self.mb, int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+
+
+def test_a_gigabyte_of_sdp_is_refused_before_it_is_read(wall: Callable[..., WallApp]) -> None:
+    # A camera that announces a description (SDP) of a gigabyte and sends it: FFmpeg
+    # allocated it whole and read it, 1.1 GB in the decoder at every attempt (8 s each).
+    cameras = [
+        SyntheticCamera("steady", "steady", 160, 90, 10, GREEN),
+        SyntheticCamera("cam", "cam", 160, 90, 10, RED),
+    ]
+    with SyntheticCameraServer(cameras) as server, RtspFaultProxy(server.port) as proxy:
+        proxy.faults.sdp_padding = 1 << 30
+        app = wall(_layout({"steady": server.url("steady"), "bloat": proxy.url("cam")}), workers=1)
+        _tick_until(app, _is(app, "steady", "live"), 15, "the steady camera live")
+        (pid,) = app.pool.worker_pids()
+        peak = _PeakMemory(pid)
+        gaps = _FrameGaps(app, "steady")
+
+        def refused_twice() -> bool:
+            peak.sample()
+            gaps.sample()
+            return _is(app, "bloat", "retrying")() and app.pool.status("bloat").attempts >= 2
+
+        _tick_until(app, refused_twice, 15, "refused, twice")
+        assert peak.mb < 400, f"the decoder took {peak.mb:.0f} MB"
+        assert app.pool.status("bloat").reason.startswith("no valid stream")
+        proxy.faults.sdp_padding = 0  # a sane description again: the camera comes back
+        _tick_until(app, _is(app, "bloat", "live"), 15, "back")
+        assert app.pool.worker_pids() == [pid]
+        assert gaps.longest < 1.0, f"the steady camera stopped for {gaps.longest:.1f} s"
+
+
+def test_a_picture_over_the_size_limit_is_refused_with_its_size_on_the_tile(
+    wall: Callable[..., WallApp], huge_clip: Path
+) -> None:
+    # 8192x8192 took 380 MB of the decoder while FFmpeg probed it, before any picture.
+    huge = SyntheticCameraServer([SyntheticCamera.from_clip("cam", "cam", huge_clip)])
+    huge.start()
+    port = huge.port
+    servers = [huge]
+    try:
+        app = wall(_layout({"huge": huge.url("cam")}), workers=1)
+        (pid,) = app.pool.worker_pids()
+        peak = _PeakMemory(pid)
+        refused = lambda: peak.sample() is None and _is(app, "huge", "retrying")()  # noqa: E731
+        _tick_until(app, refused, 20, "refused")
+        reason = app.pool.status("huge").reason
+        assert reason == (
+            "picture too large: 8192x8192 (67.1 megapixels) is over the wall's limit of "
+            "33.2 megapixels (--max-pixels)"
+        )
+        _tick_until(app, lambda: reason in _painted_lines(app), 3, "the reason on its tile")
+        _tick_for(app, 3.0, peak.sample)  # the next attempt
+        assert peak.mb < 250, f"the decoder took {peak.mb:.0f} MB"
+        huge.stop()  # the camera set to a sane size: it comes back
+        servers.append(
+            SyntheticCameraServer([SyntheticCamera("cam", "cam", 320, 180, 10, BLUE)], port=port)
+        )
+        servers[-1].start()
+        _tick_until(app, _is(app, "huge", "live"), 15, "back at 320x180")
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_picture_growing_over_the_size_limit_mid_stream_is_refused(
+    wall: Callable[..., WallApp], tmp_path: Path
+) -> None:
+    # Four pictures of 320x180, then two of 8192x8192 (a new SPS), in a loop.
+    clip = write_clip(tmp_path / "grows.h264", [(320, 180)] * 4 + [(8192, 8192)] * 2)
+    with SyntheticCameraServer([SyntheticCamera.from_clip("cam", "cam", clip)]) as server:
+        app = wall(_layout({"grows": server.url("cam")}), workers=1)
+        _tick_until(app, _is(app, "grows", "live"), 15, "live at 320x180")
+        _tick_until(
+            app,
+            lambda: app.pool.status("grows").reason.startswith("picture too large: 8192x8192"),
+            10,
+            "refused when its pictures grew",
+        )
+
+
+def test_a_camera_exhausting_its_decoders_memory_leaves_the_other_decoder_alone(
+    wall: Callable[..., WallApp], huge_clip: Path
+) -> None:
+    # The pictures allowed (--max-pixels), the memory not: each decoder process may use
+    # 420 MB here, the huge camera's needs 500. Its allocations fail, not its neighbours'.
+    cameras = [
+        SyntheticCamera("steady", "steady", 160, 90, 10, GREEN),
+        SyntheticCamera.from_clip("huge", "huge", huge_clip),
+    ]
+    with SyntheticCameraServer(cameras) as server:
+        urls = {"steady": server.url("steady"), "huge": server.url("huge")}
+        app = wall(_layout(urls), workers=2, max_pixels=100_000_000, worker_memory_mb=420)
+        _tick_until(app, _is(app, "steady", "live"), 15, "the steady camera live")
+        pids = app.pool.worker_pids()
+        peak = _PeakMemory(pids[1])  # the huge camera's worker: the second camera, the second
+        gaps = _FrameGaps(app, "steady")
+
+        def out_of_memory() -> bool:
+            peak.sample()
+            gaps.sample()
+            return app.pool.status("huge").reason == OUT_OF_MEMORY
+
+        _tick_until(app, out_of_memory, 20, "out of memory said")
+        _tick_until(app, lambda: OUT_OF_MEMORY in _painted_lines(app, 1), 3, "on its tile")
+        _tick_for(app, 3.0, lambda: out_of_memory() and None)  # another attempt or two
+        assert peak.mb < 420, f"the decoder took {peak.mb:.0f} MB"
+        assert app.pool.worker_pids() == pids, "a decoder process was restarted"
         assert gaps.longest < 1.0, f"the steady camera stopped for {gaps.longest:.1f} s"

@@ -21,7 +21,9 @@ __all__ = [
     "scaled_frame",
 ]
 
+import ctypes
 import logging
+import resource
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ from compositor.sources.budget import (
     deblocking_skip,
     skip_tier,
 )
+from compositor.sources.limits import DEFAULT_MAX_PIXELS, SourceLimits, describe_pixels
 from compositor.sources.timing import CaptureClock
 
 log = logging.getLogger(__name__)
@@ -63,7 +66,7 @@ DEFAULT_POLICY = DecodePolicy()
 # nobuffer/low_delay keep FFmpeg from holding frames back; a short probe keeps
 # the open fast; the whitelist stops a URL from reaching other protocols
 # (files, pipes) through FFmpeg.
-def stream_options(timeout_s: float) -> dict[str, str]:
+def stream_options(timeout_s: float, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, str]:
     return {
         "rtsp_transport": "tcp",
         "timeout": str(int(timeout_s * 1_000_000)),
@@ -74,6 +77,9 @@ def stream_options(timeout_s: float) -> dict[str, str]:
         "analyzeduration": "250000",
         "probesize": "262144",
         "protocol_whitelist": "rtsp,rtsps,tcp,tls,udp,rtp",
+        # Read by the decoders FFmpeg opens to probe the stream, too: a picture over
+        # the limit is never decoded, not even once (8192x8192: 380 MB while probing).
+        "max_pixels": str(max_pixels),
     }
 
 
@@ -121,6 +127,7 @@ class CameraJob:
     # Who holds the status record: released by this camera's thread when it ends, so
     # the pool can hand the record to another camera (StatusBoard.release).
     ticket: int = 0
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger pictures are refused (limits.py)
 
 
 # AVColorSpace values (FFmpeg's pixfmt.h) of the matrices a camera may signal.
@@ -307,6 +314,8 @@ def describe_error(exc: BaseException) -> str:
     for kind, text in table:
         if isinstance(exc, kind):
             return text
+    if isinstance(exc, MemoryError):  # av.error.MemoryError (ENOMEM) is one too
+        return OUT_OF_MEMORY
     # FFmpeg's messages may quote the URL, password and all: never pass one on as is.
     if isinstance(exc, av.error.FFmpegError):
         return redact_secrets(f"stream error: {exc.strerror or type(exc).__name__}")
@@ -327,6 +336,66 @@ class _NoPicture(Exception):
     pass
 
 
+class _TooLarge(Exception):
+    pass
+
+
+class _OutOfMemory(Exception):
+    pass
+
+
+OUT_OF_MEMORY = "out of memory: the camera needs more than its decoder may use (--worker-memory)"
+
+
+def _memory_exhausted(job: CameraJob) -> bool:
+    """True if this process is at its data limit (limits.py), so what failed failed for that.
+
+    FFmpeg reports an allocation refused at the limit as whatever its caller made of
+    it: invalid data, "resource temporarily unavailable" (measured), rarely ENOMEM.
+    What failed asked for at most a block, so the process is within a block of it.
+    """
+    limit, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    if limit == resource.RLIM_INFINITY:
+        return False
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            data_kb = next(int(line.split()[1]) for line in status if line.startswith("VmData:"))
+    except (OSError, StopIteration, ValueError):
+        return False
+    block = SourceLimits(max_pixels=job.max_pixels).max_block_bytes
+    return (data_kb << 10) + block >= limit
+
+
+def _too_large(job: CameraJob, width: int, height: int) -> _TooLarge | None:
+    """Why a picture of ``width`` x ``height`` is refused; None if it is not."""
+    if width * height <= job.max_pixels:
+        return None
+    return _TooLarge(
+        f"picture too large: {width}x{height} ({describe_pixels(width * height)}) is over "
+        f"the wall's limit of {describe_pixels(job.max_pixels)} (--max-pixels)"
+    )
+
+
+def cap_ffmpeg_blocks(max_bytes: int) -> bool:
+    """Refuse any single allocation over ``max_bytes`` in FFmpeg (this process); True if set.
+
+    FFmpeg reads a camera's description (SDP) into one block of the size the
+    camera announces: a gigabyte was allocated and read at every attempt. Its
+    ``av_max_alloc`` caps every block (its default is 2 GiB); PyAV does not wrap
+    it, so it is called in the libavutil PyAV links (looked up through PyAV's
+    own module: OpenCV brings another copy of FFmpeg into the process).
+    """
+    try:
+        module = av._core.__file__
+        cap = ctypes.CDLL(module).av_max_alloc
+    except (AttributeError, OSError, TypeError) as exc:  # a PyAV built another way
+        log.warning("FFmpeg's allocations cannot be capped here: %s", exc)
+        return False
+    cap.argtypes, cap.restype = [ctypes.c_size_t], None
+    cap(max_bytes)
+    return True
+
+
 def _open(job: CameraJob, clock: Clock) -> Any:
     started = clock.now()
     try:
@@ -341,11 +410,15 @@ def _open(job: CameraJob, clock: Clock) -> Any:
         # would make it costly (a third fewer frames in that test): workers have none.
         return av.open(
             job.url,
-            options=stream_options(job.timeout_s),
+            options=stream_options(job.timeout_s, job.max_pixels),
             timeout=(job.open_timeout_s, job.picture_timeout_s),
             metadata_errors=METADATA_ERRORS,
         )
-    except av.error.FFmpegError as exc:
+    except (av.error.FFmpegError, MemoryError) as exc:
+        if _memory_exhausted(job):  # probing a stream of huge pictures, say
+            raise _OutOfMemory(OUT_OF_MEMORY) from None
+        if isinstance(exc, MemoryError):
+            raise
         took = clock.now() - started
         if took >= job.open_timeout_s * 0.95:
             raise _OpenTimeout(
@@ -369,7 +442,7 @@ def _decode(
     budget: DecodeBudget,
 ) -> float:
     """Stream until the camera stops or ``stop`` is set; returns when frames began."""
-    container: Any = _open(job, clock)
+    container: Any = _open(job, clock)  # probed within job.max_pixels
     live_since = 0.0
     try:
         if not container.streams.video:
@@ -383,19 +456,25 @@ def _decode(
         codec = stream.codec_context
         if codec is None:  # FFmpeg knows the codec but was built without its decoder
             raise _NoVideo("unsupported codec: FFmpeg has no decoder for this video")
+        too_large = _too_large(job, codec.width, codec.height)  # known from the SDP or probe
+        if too_large is not None:
+            raise too_large
         # One thread per decoder: the pool decodes many cameras in parallel,
         # and frame threading would add a frame of latency per thread.
         codec.thread_count = job.decoder_threads
         # Read by FFmpeg when the codec opens, at the first packet; current() first
         # applies a reload's tile sizes, so the tier is this connection's.
         renditions.current()
-        codec.options = {"skip_loop_filter": deblocking_skip(job.policy, renditions.tier)}
+        codec.options = {
+            "skip_loop_filter": deblocking_skip(job.policy, renditions.tier),
+            "max_pixels": str(job.max_pixels),  # a new size mid-stream (SPS) is checked too
+        }
         capture = CaptureClock()
         pace = FrameInterval()
         budget.reset()
         _set_level(job, codec, status, budget.level)  # a new codec decodes every frame
         no_picture = _PictureWatch(job, clock)
-        for frame in _frames(container, stream, stop, no_picture):
+        for frame in _frames(job, container, stream, stop, no_picture):
             arrival = no_picture.seen()
             now = capture.capture_time(frame.time, arrival)
             sar = Fraction(codec.sample_aspect_ratio or 1)
@@ -424,6 +503,11 @@ def _decode(
                     source_size=(frame.width, frame.height),
                     lag=budget.lag,
                 )
+    except (av.error.FFmpegError, MemoryError):
+        # Asked before the container lets go of what it holds (see _memory_exhausted).
+        if _memory_exhausted(job):
+            raise _OutOfMemory(OUT_OF_MEMORY) from None
+        raise
     finally:
         container.close()  # every reconnect gets a fresh container: no leaked sockets
     return live_since
@@ -468,7 +552,9 @@ class _PictureWatch:
             raise _NoPicture(self.reason)
 
 
-def _frames(container: Any, stream: Any, stop: threading.Event, watch: _PictureWatch) -> Any:
+def _frames(
+    job: CameraJob, container: Any, stream: Any, stop: threading.Event, watch: _PictureWatch
+) -> Any:
     """The stream's pictures until ``stop``; raises _NoPicture when the watchdog bites.
 
     Packet by packet rather than container.decode(), so the watchdog is also asked
@@ -493,6 +579,12 @@ def _frames(container: Any, stream: Any, stop: threading.Event, watch: _PictureW
         # says so with "exit" or, from deeper in the RTSP reader, an I/O error (measured).
         if isinstance(exc, av.error.ExitError) or watch.read_timed_out():
             raise _NoPicture(watch.reason) from None
+        # The decoder refuses a picture over max_pixels (a new size mid-stream) as an
+        # invalid argument, after reading its size.
+        codec = stream.codec_context
+        too_large = _too_large(job, codec.width, codec.height)
+        if too_large is not None:
+            raise too_large from None
         raise
 
 
@@ -589,7 +681,7 @@ def run_camera(
             try:
                 live_since = _decode(job, renditions, status, stop, clock, budget)
                 reason = "stream ended: the camera closed the connection"
-            except (_NoVideo, _OpenTimeout, _NoPicture) as exc:
+            except (_NoVideo, _OpenTimeout, _NoPicture, _TooLarge, _OutOfMemory) as exc:
                 reason = str(exc)
             except Exception as exc:  # any failure of one camera stays with that camera
                 reason = describe_error(exc)

@@ -16,7 +16,6 @@ from __future__ import annotations
 __all__ = ["DecoderPool", "PoolChange", "RenditionKey"]
 
 import contextlib
-import fcntl
 import itertools
 import logging
 import multiprocessing
@@ -41,6 +40,7 @@ from compositor.slots import (
 )
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.camera import NO_PICTURE_S, CameraJob, RenditionSpec
+from compositor.sources.limits import EXIT_OUT_OF_MEMORY, SourceLimits
 from compositor.sources.streams import chosen_urls
 from compositor.sources.worker import (
     DECODER_NICENESS,
@@ -58,7 +58,8 @@ log = logging.getLogger(__name__)
 RenditionKey = tuple[str, int, int, Fit]  # camera id, tile width, tile height, fit
 _Size = tuple[int, int, Fit]  # a rendition of one camera: tile width, height, fit
 WORKER_SILENT_AFTER_S = 5.0  # a worker that has not beaten its heartbeat for this long is hung
-COMMAND_PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size for unprivileged processes
+WORKER_QUICK_DEATH_S = 10.0  # a worker that dies this soon after starting, twice in a row,
+WORKER_RESTART_CAP_S = 30.0  # is started again after 1 s, 2 s, 4 s... up to this
 # Until its first beat, a worker is importing FFmpeg, OpenCV and numpy: 1.5 s of CPU,
 # which on a host loaded enough to be shedding frames took over 5 s (measured: a
 # restarted worker was killed again before it could beat, five times in a row).
@@ -101,13 +102,20 @@ class _Camera:
     """One decoded camera: its status record, stream and renditions (one slot each)."""
 
     def __init__(
-        self, camera_id: str, index: int, ticket: int, url: str, policy: DecodePolicy
+        self,
+        camera_id: str,
+        index: int,
+        ticket: int,
+        url: str,
+        policy: DecodePolicy,
+        limits: SourceLimits,
     ) -> None:
         self.camera_id = camera_id
         self.index = index
         self.ticket = ticket  # who holds the record (StatusBoard.claim)
         self.url = url
         self.policy = policy
+        self.limits = limits
         self.renditions: dict[_Size, RenditionSpec] = {}
 
     @property
@@ -120,6 +128,7 @@ class _Camera:
             renditions,
             policy=self.policy,
             ticket=self.ticket,
+            max_pixels=self.limits.max_pixels,
         )
 
 
@@ -236,6 +245,8 @@ class _Worker:
         self.commands: Connection | None = None  # our end of its command pipe
         self.started_at = 0.0
         self.restarts = 0
+        self.quick_deaths = 0  # deaths in a row, each soon after its start
+        self.relaunch_at: float | None = None  # a restart put off until then
         self.missed_command = False  # it must be restarted to be sure of its cameras
         self._pending: list[WorkerCommand] = []  # said by send(), sent by flush()
 
@@ -247,15 +258,7 @@ class _Worker:
     def spec(self) -> WorkerSpec:
         """What a (re)started process gets: the cameras it has now."""
         jobs = tuple(camera.job for camera in self.cameras.values())
-        return WorkerSpec(
-            index=self._base.index,
-            jobs=jobs,
-            status_path=self._base.status_path,
-            cameras_total=self._base.cameras_total,
-            heartbeat_path=self._base.heartbeat_path,
-            workers_total=self._base.workers_total,
-            log_level=self._base.log_level,
-        )
+        return replace(self._base, jobs=jobs)
 
     @property
     def camera_list(self) -> str:
@@ -307,9 +310,11 @@ class DecoderPool:
         workers: int | None = None,
         log_level: int = logging.INFO,
         policy: DecodePolicy | None = None,
+        limits: SourceLimits | None = None,
     ) -> None:
         self._clock = clock
         self._policy = policy or DecodePolicy()  # how every camera's decoder saves CPU
+        self._limits = limits or SourceLimits()  # what a camera may make its decoder use
         self._niceness = 0  # the decoders' nice value once lowered; 0: the render loop's
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
         self._log_level = log_level
@@ -479,7 +484,7 @@ class DecoderPool:
 
     def _add(self, camera_id: str, url: str, sizes: list[_Size], fresh: list[_Worker]) -> None:
         index, ticket = self._records.claim()
-        camera = _Camera(camera_id, index, ticket, url, self._policy)
+        camera = _Camera(camera_id, index, ticket, url, self._policy, self._limits)
         for size in sizes:
             camera.renditions[size] = self._new_slot(camera_id, size)
         worker = self._worker_for_new_camera(fresh)
@@ -532,6 +537,7 @@ class DecoderPool:
                     heartbeat_path=str(self.heartbeats.path),
                     workers_total=self._max_workers,
                     log_level=self._log_level,
+                    limits=self._limits,
                 )
             )
             self._workers.append(worker)
@@ -561,11 +567,6 @@ class DecoderPool:
         # fails our next send at once instead of filling up and blocking.
         receiver.close()
         os.set_blocking(sender.fileno(), False)  # a worker that stops reading must not stop us
-        # Room for a burst of layout changes (64 KiB by default: ~60 preset switches)
-        # while a worker is descheduled on a loaded host; one that reads nothing at all
-        # stops beating its heartbeat long before this fills.
-        with contextlib.suppress(OSError):  # past the system's pipe-max-size: keep the default
-            fcntl.fcntl(sender.fileno(), fcntl.F_SETPIPE_SZ, COMMAND_PIPE_BYTES)
         worker.process = process
         worker.commands = sender
         worker.missed_command = False
@@ -580,6 +581,11 @@ class DecoderPool:
         now = self._clock.now()
         self._records.reclaim()
         for worker in self._workers:
+            if worker.relaunch_at is not None:
+                if now >= worker.relaunch_at:
+                    worker.relaunch_at = None
+                    self._launch(worker)
+                continue
             process = worker.process
             if process is None:
                 continue
@@ -607,20 +613,39 @@ class DecoderPool:
                 else:
                     why = "missed a layout change (not reading its commands)"
                 process.kill()
+            elif process.exitcode == EXIT_OUT_OF_MEMORY:
+                limit = self._limits.worker_memory_mb
+                why = f"ran out of memory (its limit: {limit} MB, --worker-memory)"
             else:
                 why = f"exited with code {process.exitcode}"
             process.join(timeout=1.0)
             with contextlib.suppress(ValueError):  # still a zombie: the OS reaps it later
                 process.close()
             worker.restarts += 1
+            # One that keeps dying as it starts (a camera that exhausts its memory at
+            # once, say) is started again later and later: each start costs 1.5 s of CPU.
+            quick = now - worker.started_at < WORKER_QUICK_DEATH_S
+            worker.quick_deaths = worker.quick_deaths + 1 if quick else 0
+            delay = 0.0
+            if worker.quick_deaths >= 2:
+                delay = min(WORKER_RESTART_CAP_S, 2.0 ** (worker.quick_deaths - 2))
             log.error(
-                "decoder worker %d (cameras: %s) %s; restarting it (restart #%d)",
+                "decoder worker %d (cameras: %s) %s; restarting it%s (restart #%d)",
                 worker.index,
                 worker.camera_list,
                 why,
+                f" in {delay:g} s ({worker.quick_deaths} deaths in a row, each within "
+                f"{WORKER_QUICK_DEATH_S:g} s of its start)"
+                if delay
+                else "",
                 worker.restarts,
             )
-            self._launch(worker)
+            if delay:
+                worker.process = None
+                worker.close_pipe()  # what changes meanwhile, it gets at its start
+                worker.relaunch_at = now + delay
+            else:
+                self._launch(worker)
 
     def _stuck_leaving(self, worker: _Worker, now: float) -> str | None:
         """A camera removed from ``worker``'s process long ago whose thread has not ended."""
