@@ -31,7 +31,7 @@ from compositor.clock import MonotonicClock
 from compositor.demo.faults import pipeline_camera
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.geometry import Fit
-from compositor.slots import FrameSlot, StatusBoard
+from compositor.slots import CameraState, FrameSlot, StatusBoard
 from compositor.sources import pool as pool_module
 from compositor.sources.backoff import Backoff
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
@@ -72,6 +72,10 @@ def _tick_for(app: WallApp, seconds: float, each: Callable[[], None] | None = No
 
 def _is(app: WallApp, camera: str, *states: str) -> Callable[[], bool]:
     return lambda: app.camera_states.get(camera) in states
+
+
+def _attempting(app: WallApp, camera: str) -> Callable[[], bool]:
+    return lambda: app.pool.status(camera).state is CameraState.CONNECTING
 
 
 def _painted_lines(app: WallApp, index: int = 0) -> tuple[str, ...]:
@@ -161,7 +165,8 @@ def test_a_camera_answering_one_byte_at_a_time_times_out_and_says_so(
     drip = _TcpServer(_drip)
     try:
         app = wall(_layout({"slow": f"rtsp://127.0.0.1:{drip.port}/x"}))
-        _tick_until(app, _is(app, "slow", "connecting"), 10, "connecting")
+        # From the attempt itself: a tile says "connecting" while its worker still starts.
+        _tick_until(app, _attempting(app, "slow"), 10, "connecting")
         took = _tick_until(app, _is(app, "slow", "retrying"), 10, "open timed out")
         assert 2.5 < took < 4.5, f"gave up after {took:.1f} s, not the 3 s open timeout"
         assert "did not finish answering in 3 s" in app.pool.status("slow").reason
@@ -180,7 +185,8 @@ def test_a_camera_that_accepts_and_never_answers_is_a_timeout(
     mute = _TcpServer(lambda conn, stop: stop.wait(30))
     try:
         app = wall(_layout({"mute": f"rtsp://127.0.0.1:{mute.port}/x"}))
-        _tick_until(app, _is(app, "mute", "connecting"), 10, "connecting")
+        # From the attempt itself: a tile says "connecting" while its worker still starts.
+        _tick_until(app, _attempting(app, "mute"), 10, "connecting")
         took = _tick_until(app, _is(app, "mute", "retrying"), 10, "timed out")
         assert 1.7 < took < 3.0, f"gave up after {took:.1f} s, not the 2 s socket timeout"
         reason = app.pool.status("mute").reason

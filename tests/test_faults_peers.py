@@ -10,18 +10,20 @@ Each test checks what the tile says and that the camera comes back when it can.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 
 from compositor.app import WallApp
-from compositor.demo.faults import RtspFaultProxy
+from compositor.demo.faults import RtspFaultProxy, pipeline_camera
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.sources import pool as pool_module
 from compositor.sources.camera import NO_PICTURE_S, OUT_OF_MEMORY
@@ -34,6 +36,7 @@ from tests.test_faults_hostile import _is, _layout, _painted_lines, _tick_for
 pytestmark = pytest.mark.e2e
 
 IENA = "Caméra Pont d'Iéna"
+RESET_AS_ENDED = "stream ended: the camera closed the connection"
 
 
 def test_a_camera_whose_session_name_is_latin1_is_shown(
@@ -275,3 +278,151 @@ def test_a_camera_exhausting_its_decoders_memory_leaves_the_other_decoder_alone(
         assert peak.mb < 420, f"the decoder took {peak.mb:.0f} MB"
         assert app.pool.worker_pids() == pids, "a decoder process was restarted"
         assert gaps.longest < 1.0, f"the steady camera stopped for {gaps.longest:.1f} s"
+
+
+# -- peers' fault matrix: resets, clocks, codecs, tracks -----------------------------------
+
+H264 = (
+    "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 threads=1 bitrate=200 ! "
+    "video/x-h264,profile=constrained-baseline ! rtph264pay pt=96 config-interval=-1"
+)
+H265 = (
+    "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=10 bitrate=200 "
+    'option-string="pools=1:frame-threads=1" ! rtph265pay pt=96 config-interval=-1'
+)
+
+
+def _source(rgb: tuple[int, int, int]) -> str:
+    colour = 0xFF000000 | rgb[0] << 16 | rgb[1] << 8 | rgb[2]
+    return (
+        f"videotestsrc is-live=true pattern=solid-color foreground-color={colour} ! "
+        "video/x-raw,format=I420,width=320,height=180,framerate=10/1"
+    )
+
+
+def _audio_tracks(count: int, first: int) -> str:
+    return " ".join(
+        "audiotestsrc is-live=true wave=silence samplesperbuffer=400 ! "
+        f"audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay{index}"
+        for index in range(first, first + count)
+    )
+
+
+def _port(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None
+    return port
+
+
+def test_a_connection_reset_mid_stream_is_said_and_the_camera_comes_back(
+    wall: Callable[..., WallApp],
+) -> None:
+    camera = SyntheticCamera("cam", "cam", 320, 180, 10, GREEN)
+    with SyntheticCameraServer([camera]) as server, RtspFaultProxy(server.port) as proxy:
+        proxy.faults.reset_after_s = 2.0  # a camera that reboots, 2 s into each stream
+        app = wall(_layout({"cam": proxy.url("cam")}))
+        _tick_until(app, _is(app, "cam", "live"), 15, "live")
+        _tick_until(app, _is(app, "cam", "retrying"), 5, "the reset seen")
+        assert proxy.resets >= 1
+        # FFmpeg's RTSP reader takes a reset for the end of the stream (measured).
+        reason = app.pool.status("cam").reason
+        assert reason in ("connection reset by the camera", RESET_AS_ENDED), reason
+        _tick_until(app, lambda: _painted_lines(app)[-1:] == (reason,), 3, "said on the tile")
+        proxy.faults.reset_after_s = None
+        _tick_until(app, _is(app, "cam", "live"), 10, "back")
+        _tick_until(app, lambda: share_near(_tile(app)[10:170], GREEN) > 0.6, 3, "picture")
+
+
+def test_timestamps_jumping_back_do_not_make_a_live_camera_late(
+    wall: Callable[..., WallApp],
+) -> None:
+    # The camera's clock is set back 10 s (its RTP timestamps and sender reports), 2 s
+    # into the stream. Every later frame looked 10 s old: "DELAYED · pictures 10 s late:
+    # the host is behind", and its B-frames were given up for a host that was not behind.
+    camera = SyntheticCamera("cam", "cam", 320, 180, 10, GREEN)
+    with SyntheticCameraServer([camera]) as server, RtspFaultProxy(server.port) as proxy:
+        proxy.faults.jump_after_s, proxy.faults.timestamp_jump = 2.0, -90_000 * 10
+        app = wall(_layout({"cam": proxy.url("cam")}))
+        _tick_until(app, _is(app, "cam", "live"), 15, "live")
+        states = set()
+        end = time.monotonic() + 8.0  # the jump, and 6 s after it
+        while time.monotonic() < end:
+            app.tick()
+            states.add(app.camera_states["cam"])
+            time.sleep(0.04)
+        status = app.pool.status("cam")
+        assert states == {"live"}, states
+        assert status.lag < 1.0 and status.skipping == 0, status
+        assert status.attempts == 0, "one connection throughout"
+
+
+def test_a_codec_changed_mid_session_is_said_and_the_camera_comes_back(
+    wall: Callable[..., WallApp],
+) -> None:
+    # H.264 (blue), then H.265 (red) in the same session and payload type, and back,
+    # every 6 s: a camera whose codec is changed while it streams. The decoder cannot
+    # read the new data; GStreamer's server goes on describing H.264, so the camera is
+    # refused until its H.264 is back (a camera that restarts its session with the
+    # new codec is shown at once: test_faults_hostile.py).
+    launch = (
+        f"{_source(BLUE)} ! {H264} ! codec.sink_0 "
+        f"{_source(RED)} ! {H265} ! codec.sink_1 "
+        "input-selector name=codec sync-mode=1 ! identity name=pay0"
+    )
+    with pipeline_camera(launch, switch_s=6.0) as url:
+        app = wall(_layout({"cam": url}))
+        _tick_until(app, lambda: share_near(_tile(app)[10:170], BLUE) > 0.6, 15, "H.264 shown")
+        _tick_until(
+            app,
+            lambda: app.pool.status("cam").reason.startswith("pictures the decoder cannot read"),
+            10,
+            "the change said",
+        )
+        reason = app.pool.status("cam").reason
+        assert reason.endswith("did the camera's codec or settings change?"), reason
+        _tick_until(app, lambda: reason in _painted_lines(app), 3, "said on the tile")
+        back = lambda: _is(app, "cam", "live")() and share_near(_tile(app)[10:170], BLUE) > 0.6  # noqa: E731
+        _tick_until(app, back, 15, "back when the camera is")
+
+
+def test_audio_only_after_a_reconnect_is_not_taken_for_video(
+    wall: Callable[..., WallApp],
+) -> None:
+    camera = SyntheticCamera("cam", "cam", 320, 180, 10, GREEN)
+    with (
+        SyntheticCameraServer([camera]) as server,
+        RtspFaultProxy(server.port) as proxy,
+        pipeline_camera(_audio_tracks(1, first=0)) as audio,
+    ):
+        app = wall(_layout({"cam": proxy.url("cam")}))
+        _tick_until(app, _is(app, "cam", "live"), 15, "live")
+        proxy.reroute(_port(audio))  # the camera's stream comes back with its sound only
+        audio_only = "no video: the stream carries audio only"
+        _tick_until(app, lambda: app.pool.status("cam").reason == audio_only, 10, "refused")
+        states = set()
+        end = time.monotonic() + 4.0  # a retry or two: never live on sound alone
+        while time.monotonic() < end:
+            app.tick()
+            states.add(app.camera_states["cam"])
+            time.sleep(0.04)
+        assert "live" not in states, states
+        lines = _painted_lines(app)
+        assert lines[0] == "NO SIGNAL · Cam cam"
+        assert lines[-1] == audio_only
+        proxy.reroute(server.port)
+        _tick_until(app, _is(app, "cam", "live"), 10, "video back")
+
+
+def test_fifty_audio_tracks_beside_the_video_are_left_alone(
+    wall: Callable[..., WallApp],
+) -> None:
+    # FFmpeg set up all 51 tracks and read them: 14x the CPU of the video alone.
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(
+            pipeline_camera(f"{_source(BLUE)} ! {H264} name=pay0 {_audio_tracks(50, 1)}")
+        )
+        proxy = stack.enter_context(RtspFaultProxy(_port(url)))  # to see what is sent
+        app = wall(_layout({"cam": proxy.url("cam")}))
+        _tick_until(app, _is(app, "cam", "live"), 15, "live")
+        _tick_until(app, lambda: share_near(_tile(app)[10:170], BLUE) > 0.6, 3, "picture")
+        assert proxy.channels <= {0, 1}, f"tracks set up: {sorted(proxy.channels)}"

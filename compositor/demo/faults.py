@@ -71,7 +71,8 @@ class RtspFaultProxy:
         self.faults = ProxyFaults()
         self.connections = 0  # accepted so far: a reconnect is one more
         self.resets = 0  # connections reset by the fault
-        self._upstream = (upstream_host, upstream_port)
+        self.channels: set[int] = set()  # interleaved channels that carried data
+        self.upstream = (upstream_host, upstream_port)  # where new connections go
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
@@ -86,6 +87,17 @@ class RtspFaultProxy:
 
     def url(self, path: str) -> str:
         return f"rtsp://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def reroute(self, upstream_port: int, upstream_host: str = "127.0.0.1") -> None:
+        """Send the next connections to another server, and reset those open now.
+
+        As a camera whose server restarts its stream another way (another codec,
+        audio only): the client reconnects, and finds the new one.
+        """
+        self.upstream = (upstream_host, upstream_port)
+        with self._lock:
+            for sock in self._open:
+                _abort(sock)
 
     def close(self) -> None:
         self._stop.set()
@@ -118,7 +130,8 @@ class RtspFaultProxy:
             except OSError:
                 return
             try:
-                server = socket.create_connection(self._upstream, timeout=5)
+                server = socket.create_connection(self.upstream, timeout=5)
+                server.settimeout(None)
             except OSError:
                 client.close()
                 continue
@@ -149,6 +162,17 @@ class RtspFaultProxy:
             pass
         finally:
             self._forget(client, server)
+
+
+def _abort(sock: socket.socket) -> None:
+    """Have ``sock`` reset (RST, not FIN) when closed, as a camera that loses power.
+
+    Shut for reading too: a thread blocked reading it would keep it open, and the
+    reset unsent, however it is closed.
+    """
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RD)
 
 
 class _Relay:
@@ -186,6 +210,7 @@ class _Relay:
                 message = head + header + self._read(length)
                 if self._live_since is None:
                     self._live_since = time.monotonic()
+                self._proxy.channels.add(header[0])
                 message = self._jump(message)
             else:
                 self._buffer = head + self._buffer
@@ -256,8 +281,7 @@ class _Relay:
         return frame[:4] + bytes(payload)
 
     def _reset(self) -> None:
-        # Linger 0: close() sends RST, not FIN, as a camera that loses power or reboots.
-        self._client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        _abort(self._client)
         self._proxy.resets += 1
 
     def _trickle(self, pending: bytes) -> None:

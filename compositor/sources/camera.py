@@ -16,6 +16,7 @@ __all__ = [
     "describe_error",
     "halve_into",
     "halves_exactly",
+    "picture_too_large",
     "plan_scaling",
     "run_camera",
     "scaled_frame",
@@ -80,6 +81,10 @@ def stream_options(timeout_s: float, max_pixels: int = DEFAULT_MAX_PIXELS) -> di
         # Read by the decoders FFmpeg opens to probe the stream, too: a picture over
         # the limit is never decoded, not even once (8192x8192: 380 MB while probing).
         "max_pixels": str(max_pixels),
+        # Only video tracks are set up: a camera with fifty audio tracks beside its
+        # video (seen in the field) cost 14x the CPU of its video alone, and audio
+        # packets kept every read busy however long the picture was gone.
+        "allowed_media_types": "video",
     }
 
 
@@ -344,6 +349,10 @@ class _OutOfMemory(Exception):
     pass
 
 
+class _Undecodable(Exception):
+    pass
+
+
 OUT_OF_MEMORY = "out of memory: the camera needs more than its decoder may use (--worker-memory)"
 
 
@@ -366,14 +375,19 @@ def _memory_exhausted(job: CameraJob) -> bool:
     return (data_kb << 10) + block >= limit
 
 
-def _too_large(job: CameraJob, width: int, height: int) -> _TooLarge | None:
+def picture_too_large(width: int, height: int, max_pixels: int) -> str | None:
     """Why a picture of ``width`` x ``height`` is refused; None if it is not."""
-    if width * height <= job.max_pixels:
+    if width * height <= max_pixels:
         return None
-    return _TooLarge(
+    return (
         f"picture too large: {width}x{height} ({describe_pixels(width * height)}) is over "
-        f"the wall's limit of {describe_pixels(job.max_pixels)} (--max-pixels)"
+        f"the wall's limit of {describe_pixels(max_pixels)} (--max-pixels)"
     )
+
+
+def _too_large(job: CameraJob, width: int, height: int) -> _TooLarge | None:
+    reason = picture_too_large(width, height, job.max_pixels)
+    return None if reason is None else _TooLarge(reason)
 
 
 def cap_ffmpeg_blocks(max_bytes: int) -> bool:
@@ -394,6 +408,41 @@ def cap_ffmpeg_blocks(max_bytes: int) -> bool:
     cap.argtypes, cap.restype = [ctypes.c_size_t], None
     cap(max_bytes)
     return True
+
+
+def _no_video(container: Any) -> _NoVideo:
+    """Why ``container`` (opened without a media filter) has no video FFmpeg can decode."""
+    # A payload FFmpeg does not know shows up as a "data" stream.
+    kinds = sorted({str(s.type) for s in container.streams} - {"video"})
+    if kinds and set(kinds) <= {"audio"}:
+        return _NoVideo("no video: the stream carries audio only")
+    carried = ", ".join(kinds) or "nothing"
+    return _NoVideo(f"unsupported codec: no video FFmpeg can decode (carries {carried})")
+
+
+def _why_no_video(job: CameraJob) -> _NoVideo | None:
+    """The camera opened whole, once, to say why a video-only open failed; None: not that.
+
+    Opened for video only (see stream_options), a camera with no video track at
+    all is refused by its own server (PLAY with nothing set up: 455, measured).
+    This second look, on that failure only, tells audio only from a codec FFmpeg
+    does not know.
+    """
+    options = stream_options(job.timeout_s, job.max_pixels)
+    del options["allowed_media_types"]
+    try:
+        container = av.open(
+            job.url,
+            options=options,
+            timeout=(job.open_timeout_s, job.picture_timeout_s),
+            metadata_errors=METADATA_ERRORS,
+        )
+    except Exception:  # it fails whole too: the first failure's reason stands
+        return None
+    try:
+        return None if container.streams.video else _no_video(container)
+    finally:
+        container.close()
 
 
 def _open(job: CameraJob, clock: Clock) -> Any:
@@ -424,6 +473,10 @@ def _open(job: CameraJob, clock: Clock) -> Any:
             raise _OpenTimeout(
                 f"timeout: the camera did not finish answering in {job.open_timeout_s:g} s"
             ) from None
+        if isinstance(exc, (av.error.HTTPBadRequestError, av.error.HTTPOtherClientError)):
+            no_video = _why_no_video(job)
+            if no_video is not None:
+                raise no_video from None
         if isinstance(exc, av.error.InvalidDataError) and took >= job.timeout_s * 0.95:
             # FFmpeg reports a request left unanswered as invalid data, not as a timeout.
             raise _OpenTimeout(
@@ -446,12 +499,7 @@ def _decode(
     live_since = 0.0
     try:
         if not container.streams.video:
-            # A payload FFmpeg does not know shows up as a "data" stream.
-            kinds = sorted({str(s.type) for s in container.streams} - {"video"})
-            if kinds and set(kinds) <= {"audio"}:
-                raise _NoVideo("no video: the stream carries audio only")
-            carried = ", ".join(kinds) or "nothing"
-            raise _NoVideo(f"unsupported codec: no video FFmpeg can decode (carries {carried})")
+            raise _no_video(container)
         stream = container.streams.video[0]
         codec = stream.codec_context
         if codec is None:  # FFmpeg knows the codec but was built without its decoder
@@ -476,7 +524,10 @@ def _decode(
         no_picture = _PictureWatch(job, clock)
         for frame in _frames(job, container, stream, stop, no_picture):
             arrival = no_picture.seen()
+            restarts = capture.restarts
             now = capture.capture_time(frame.time, arrival)
+            if capture.restarts != restarts:
+                log.info("camera %s: its timestamps went back: timing restarted", job.camera_id)
             sar = Fraction(codec.sample_aspect_ratio or 1)
             current = renditions.current()
             for rendition in current:
@@ -561,16 +612,17 @@ def _frames(
     when packets come and pictures do not.
     """
     try:
-        for packet in container.demux(stream):
+        # Every stream's packets: a packet of another one (a second video track) comes
+        # back here too, where the watchdog sees it brings no picture. PyAV's own filter
+        # would keep reading them inside FFmpeg, each one restarting the read timeout.
+        for packet in container.demux():
             if watch.read_timed_out():
                 # What FFmpeg hands over after an interrupted read is the cut-off end of
                 # a frame, and its reader is mid-message: nothing more to be had here.
                 raise _NoPicture(watch.reason)
             watch.packet()
-            for frame in packet.decode():
-                if stop.is_set():
-                    return
-                yield frame
+            if packet.stream_index == stream.index:
+                yield from _decoded(job, packet, stream, stop)
             if stop.is_set():
                 return
             watch.check()
@@ -579,13 +631,32 @@ def _frames(
         # says so with "exit" or, from deeper in the RTSP reader, an I/O error (measured).
         if isinstance(exc, av.error.ExitError) or watch.read_timed_out():
             raise _NoPicture(watch.reason) from None
+        raise
+
+
+def _decoded(job: CameraJob, packet: Any, stream: Any, stop: threading.Event) -> Any:
+    """The pictures of one packet; a packet the decoder refuses ends the connection."""
+    try:
+        frames = packet.decode()
+    except av.error.FFmpegError as exc:
+        if _memory_exhausted(job):
+            raise _OutOfMemory(OUT_OF_MEMORY) from None
         # The decoder refuses a picture over max_pixels (a new size mid-stream) as an
         # invalid argument, after reading its size.
         codec = stream.codec_context
         too_large = _too_large(job, codec.width, codec.height)
         if too_large is not None:
             raise too_large from None
-        raise
+        # Seen when a camera switches codec without ending its session (H.264 to H.265
+        # over the same payload type): the next connection's SDP says what it is now.
+        raise _Undecodable(
+            f"pictures the decoder cannot read ({exc.strerror or type(exc).__name__}): "
+            "did the camera's codec or settings change?"
+        ) from None
+    for frame in frames:
+        if stop.is_set():
+            return
+        yield frame
 
 
 _SKIP_FRAME = {
@@ -681,7 +752,14 @@ def run_camera(
             try:
                 live_since = _decode(job, renditions, status, stop, clock, budget)
                 reason = "stream ended: the camera closed the connection"
-            except (_NoVideo, _OpenTimeout, _NoPicture, _TooLarge, _OutOfMemory) as exc:
+            except (
+                _NoVideo,
+                _OpenTimeout,
+                _NoPicture,
+                _TooLarge,
+                _OutOfMemory,
+                _Undecodable,
+            ) as exc:
                 reason = str(exc)
             except Exception as exc:  # any failure of one camera stays with that camera
                 reason = describe_error(exc)

@@ -17,10 +17,17 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import av.error
 import numpy as np
 import numpy.typing as npt
 
-from compositor.sources.camera import METADATA_ERRORS, describe_error, stream_options
+from compositor.sources.camera import (
+    METADATA_ERRORS,
+    describe_error,
+    picture_too_large,
+    stream_options,
+)
+from compositor.sources.limits import DEFAULT_MAX_PIXELS
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -33,6 +40,10 @@ def _first_picture(container: Any, deadline: float) -> Pixels | str:
     stream = container.streams.video[0]
     if stream.codec_context is None:
         return "unsupported codec: FFmpeg has no decoder for this video"
+    codec = stream.codec_context
+    too_large = picture_too_large(codec.width, codec.height, DEFAULT_MAX_PIXELS)
+    if too_large is not None:
+        return too_large
     for packet in container.demux(stream):
         for frame in packet.decode():
             # Square pixels: a PAL 704x576 camera with 12:11 pixels is 768 wide.
@@ -55,6 +66,10 @@ def grab_frame(url: str, timeout_s: float = 5.0) -> Pixels | str:
             timeout=(timeout_s, timeout_s),
             metadata_errors=METADATA_ERRORS,  # a Latin-1 camera name must not cost its picture
         )
+    except (av.error.HTTPBadRequestError, av.error.HTTPOtherClientError):
+        # Opened for video only (stream_options), a camera with none is refused by its
+        # own server: the wall looks again to say why; a preview need not.
+        return "no video in the stream (audio or data only?), or the camera refused it"
     except Exception as exc:  # any failure is this camera's, and said on its tile
         return describe_error(exc)
     try:
