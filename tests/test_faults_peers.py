@@ -302,7 +302,7 @@ def _source(rgb: tuple[int, int, int]) -> str:
 
 def _audio_tracks(count: int, first: int) -> str:
     return " ".join(
-        "audiotestsrc is-live=true wave=silence samplesperbuffer=400 ! "
+        "audiotestsrc is-live=true wave=silence samplesperbuffer=1600 ! "
         f"audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay{index}"
         for index in range(first, first + count)
     )
@@ -423,6 +423,7 @@ def test_fifty_audio_tracks_beside_the_video_are_left_alone(
         )
         proxy = stack.enter_context(RtspFaultProxy(_port(url)))  # to see what is sent
         app = wall(_layout({"cam": proxy.url("cam")}))
-        _tick_until(app, _is(app, "cam", "live"), 15, "live")
+        # The server prepares 51 live branches at the first DESCRIBE: slow on a busy host.
+        _tick_until(app, _is(app, "cam", "live"), 40, "live")
         _tick_until(app, lambda: share_near(_tile(app)[10:170], BLUE) > 0.6, 3, "picture")
         assert proxy.channels <= {0, 1}, f"tracks set up: {sorted(proxy.channels)}"

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 __all__ = [
     "METADATA_ERRORS",
+    "NO_PICTURE_S",
+    "OPEN_TIMEOUT_S",
+    "OUT_OF_MEMORY",
     "CameraJob",
     "Rendition",
     "RenditionSet",
@@ -98,6 +101,7 @@ METADATA_ERRORS = "replace"
 # Longer than FFmpeg's own ~10.2 s for a silent socket, so a frozen camera is still
 # called a timeout; well under the 16-18 s it takes when RTP stops but RTSP stays up.
 NO_PICTURE_S = 12.0
+OPEN_TIMEOUT_S = 15.0  # see CameraJob.open_timeout_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,7 @@ class CameraJob:
     # Opening (RTSP handshake and probing) may take at most this long. The socket
     # timeout does not bound it: a camera that answers one byte a second keeps
     # av.open busy forever (measured). A 1 fps camera takes ~4 s to open.
-    open_timeout_s: float = 15.0
+    open_timeout_s: float = OPEN_TIMEOUT_S
     # No picture for this long and the camera is reconnected (see _decode); None: never.
     picture_timeout_s: float | None = NO_PICTURE_S
     decoder_threads: int = 1

@@ -23,11 +23,12 @@ import numpy.typing as npt
 
 from compositor.sources.camera import (
     METADATA_ERRORS,
+    cap_ffmpeg_blocks,
     describe_error,
     picture_too_large,
     stream_options,
 )
-from compositor.sources.limits import DEFAULT_MAX_PIXELS
+from compositor.sources.limits import DEFAULT_LIMITS, DEFAULT_MAX_PIXELS
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -84,6 +85,9 @@ def grab_frames(urls: Mapping[str, str], timeout_s: float = 5.0) -> dict[str, Pi
     """``grab_frame`` for every camera id -> URL, in parallel."""
     if not urls:
         return {}
+    # As in the wall's decoders: a camera announcing a description of a gigabyte must
+    # not have it allocated here either (this process only previews).
+    cap_ffmpeg_blocks(DEFAULT_LIMITS.max_block_bytes)
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(urls))) as pool:
         futures = {cid: pool.submit(grab_frame, url, timeout_s) for cid, url in urls.items()}
         return {cid: future.result() for cid, future in futures.items()}

@@ -39,7 +39,7 @@ from compositor.slots import (
     StatusBoard,
 )
 from compositor.sources.budget import DecodePolicy
-from compositor.sources.camera import NO_PICTURE_S, CameraJob, RenditionSpec
+from compositor.sources.camera import NO_PICTURE_S, OPEN_TIMEOUT_S, CameraJob, RenditionSpec
 from compositor.sources.limits import EXIT_OUT_OF_MEMORY, SourceLimits
 from compositor.sources.streams import chosen_urls
 from compositor.sources.worker import (
@@ -69,6 +69,9 @@ WORKER_START_GRACE_S = 20.0
 # this long, its thread is stuck inside FFmpeg (a decoder loop, a resolver): only
 # restarting its worker process, and so its other cameras, frees it.
 CAMERA_STUCK_AFTER_S = 30.0
+# A removed camera's thread ends at its next frame, or once FFmpeg gives up: an open
+# within its timeout (15 s), a read within the picture timeout (camera.py).
+STOPPING_WITHIN_S = max(OPEN_TIMEOUT_S, NO_PICTURE_S)
 # Status records are recycled once a removed camera's thread has stopped writing (see
 # _Records); the board has room for the cameras shown plus those still stopping, which
 # a wall switching presets quickly may have by the hundred for a second: 256 bytes each.
@@ -427,8 +430,8 @@ class DecoderPool:
         if self._records.in_use + len(starting) > self._records.size:
             raise SourceError(
                 f"{len(self._records.leaving)} cameras removed moments ago are still "
-                f"stopping (each thread ends at its next frame, or within "
-                f"{NO_PICTURE_S:g} s inside FFmpeg): room for {self._records.size} "
+                f"stopping (a camera's thread ends at its next frame, or within "
+                f"{STOPPING_WITHIN_S:g} s inside FFmpeg): room for {self._records.size} "
                 f"cameras; try again in a few seconds"
             )
         removed: list[str] = []
