@@ -202,7 +202,7 @@ class WallApp:
         state_dir = self.options.state_dir or default_state_dir(path)
         try:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            control = ControlServer(state_dir / CONTROL_SOCKET, self._on_request)
+            control = ControlServer(state_dir / CONTROL_SOCKET, self._on_request, self.clock)
         except (OSError, CompositorError) as exc:
             # The wall itself runs on: it is what the room looks at.
             log.error(
