@@ -142,6 +142,7 @@ class WallApp:
         self._next_summary = 0.0
         self._costs: dict[str, tuple[int, float]] = {}
         self._costs_since = 0.0
+        self._layout_applied = False  # in this tick: its time is not the CPU's verdict
         self.ticks = 0
 
     def _build_output(
@@ -281,7 +282,11 @@ class WallApp:
             self.tick()
             next_tick += interval
             now = self.clock.now()
-            if starved.observe(now) and self.pool.lower_priority():
+            if self._layout_applied:
+                # The wall's own work, once: no lower priority of the decoders would help.
+                self._layout_applied = False
+                starved.restart(now)
+            elif starved.observe(now) and self.pool.lower_priority():
                 log.warning(
                     "the wall was drawn %.0f times a second of %.0f: the decoders now run "
                     "below it (nice +%d); cameras fall behind and skip frames instead",
@@ -335,6 +340,7 @@ class WallApp:
         one more rendition of the running decoder. Raises CompositorError, and
         changes nothing, if the change needs a restart.
         """
+        self._layout_applied = True  # even if refused below: the tick was spent on it
         outputs = select_outputs(layout, self.options.outputs)
         if self.display is not None and _output_shape(outputs) != _output_shape(self.outputs):
             raise CompositorError(
