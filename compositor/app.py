@@ -23,6 +23,7 @@ from compositor.layout import Layout, OutputConfig, PlacedTile, redact_url
 from compositor.metrics import FrameAges
 from compositor.overlay import BannerPainter
 from compositor.pacing import StarvedLoop
+from compositor.pictures import PictureLoader
 from compositor.reload import LiveLayout, default_state_dir, local_iso
 from compositor.snapshot import SnapshotWriter
 from compositor.sources.budget import DecodePolicy
@@ -116,6 +117,7 @@ class WallApp:
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
         )
         self._painter = BannerPainter()
+        self._pictures = PictureLoader()  # image tiles: decoded off the render loop
         self.frame_ages = FrameAges()
         self._placed = placed
         self._notices: dict[str, TileNotice | None] = {}
@@ -173,6 +175,7 @@ class WallApp:
             layout.camera_name,
             lambda camera, tile: self.pool.slot((camera, *tile.box, tile.fit)),
             self.clock.now(),
+            self._pictures,
         )
 
     # -- lifecycle --
@@ -264,6 +267,7 @@ class WallApp:
             self.display.close()
             self.display = None
         self.pool.stop()
+        self._pictures.close()  # a picture being decoded is not waited for
         if self.snapshots is not None:
             self.snapshots.close()
 

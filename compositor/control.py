@@ -351,6 +351,9 @@ class ControlServer:
                 self._stop.wait(ACCEPT_WAKE_S)  # out of descriptors, say: do not spin
                 continue
             failing = False
+            if self._stop.is_set():
+                conn.close()
+                return
             try:
                 self._dispatch(conn)
             except Exception:  # the accepting thread must outlive anything
@@ -436,6 +439,19 @@ class ControlServer:
         with contextlib.suppress(OSError):
             conn.sendall(data)
 
+    def _wake_accepter(self) -> None:
+        """A connection of our own: the accepting thread sees the stop flag now, not at
+        its next timeout (a tenth of a second sooner on the way out)."""
+        if _identity(self.path) != self._bound:
+            return  # not ours to knock on: the thread wakes at its timeout
+        with (
+            contextlib.suppress(OSError),
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as knock,
+            _socket_address(self.path) as address,
+        ):
+            knock.setblocking(False)
+            knock.connect(address)
+
     def close(self) -> None:
         """Stop serving; requests still waiting are told the wall is stopping."""
         with self._lock:
@@ -452,6 +468,7 @@ class ControlServer:
             pending.reply = {"ok": False, "error": "the wall is stopping"}
             pending.done.set()
         if self._thread.is_alive():
+            self._wake_accepter()
             self._thread.join(timeout=1.0)
         with self._lock:
             for listener in (self._listener, *self._retired):
