@@ -26,6 +26,8 @@ __all__ = [
     "pixel_problem",
 ]
 
+import os
+import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -232,6 +234,10 @@ _PARSERS: tuple[tuple[bytes, Callable[[Read, bytes], PictureHeader | None]], ...
 
 
 def header_of_path(path: Path) -> PictureHeader | None:
-    """As :func:`header_of_file`, opening ``path`` (OSError if it cannot be read)."""
-    with open(path, "rb") as stream:
+    """As :func:`header_of_file`, opening ``path`` (OSError if it cannot be read); None
+    for what is not a regular file (a FIFO put in its place is never waited on)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         return header_of_file(stream)

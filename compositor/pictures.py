@@ -68,7 +68,7 @@ def _read_bytes(path: Path) -> bytes | str:
         if info.st_size > MAX_IMAGE_BYTES:
             return over
         try:
-            data = stream.read(MAX_IMAGE_BYTES + 1)
+            data = stream.read(info.st_size + 1)  # +1: a file that grew is seen to
         except OSError as exc:
             return f"image unreadable: {path.name} ({exc.strerror or exc})"
     return over if len(data) > MAX_IMAGE_BYTES else data

@@ -2,7 +2,8 @@
 
 Each painter returns a BGR image of the tile's size: a clock (repainted only
 when its text changes), a text banner, a static image fitted like a camera
-picture, and the label strip blended over a camera tile after each frame.
+picture (read and decoded by compositor.pictures: on the running wall off the
+render loop), and the label strip blended over a camera tile after each frame.
 Pure numpy/OpenCV, shared by the running wall and ``videowall preview``.
 """
 

@@ -28,6 +28,7 @@ from compositor.picture_header import (
     PictureHeader,
     header_of_bytes,
     header_of_file,
+    header_of_path,
     pixel_problem,
 )
 from compositor.pictures import PictureLoader, load_picture
@@ -147,6 +148,18 @@ def test_a_png_bomb_fails_validate_at_its_line(tmp_path: Path) -> None:
         f"{layout}:9:17: image 'maps/city.png' ({tmp_path}/maps/city.png) "
         "is 12000x12000 (144 Mpx): the limit is 40 Mpx"
     )
+    # A format OpenCV reads but whose size is not read here: it cannot be bounded.
+    hdr = _encoded(".hdr", np.zeros((8, 8, 3), np.float32))
+    assert hdr is not None
+    bomb.write_bytes(hdr)
+    (line,) = validate_file(layout).lines()
+    assert line.endswith(
+        "is not a picture whose size the wall can read (PNG, JPEG, GIF, BMP, WebP, TIFF, PNM)"
+    )
+    bomb.unlink()
+    os.mkfifo(bomb)  # never opened, let alone waited on
+    (line,) = validate_file(layout).lines()
+    assert line.endswith("is not a file")
 
 
 def test_the_decoder_never_gets_more_pixels_than_the_limit(tmp_path: Path) -> None:
@@ -162,8 +175,9 @@ def test_the_decoder_never_gets_more_pixels_than_the_limit(tmp_path: Path) -> No
     small_limit = load_picture(tmp_path / "map.png", max_pixels=1000)
     assert isinstance(small_limit, str) and "the limit is 0.0 Mpx" in small_limit
     (tmp_path / "fifo.png").unlink(missing_ok=True)
-    os.mkfifo(tmp_path / "fifo.png")  # must not block the loader
+    os.mkfifo(tmp_path / "fifo.png")  # must not block the loader, nor the header's reader
     assert load_picture(tmp_path / "fifo.png") == "image fifo.png is not a file"
+    assert header_of_path(tmp_path / "fifo.png") is None
 
 
 def test_opencv_itself_refuses_a_bomb_in_the_wall_s_processes(tmp_path: Path) -> None:
