@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check compositor tests scripts benchmarks
 	$(VENV)/bin/ruff format --check compositor tests scripts benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -m "not e2e"

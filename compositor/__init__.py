@@ -6,7 +6,7 @@ latest-frame slots (shared memory) -> per-output canvas -> display.
 
 from __future__ import annotations
 
-from compositor.errors import CompositorError, DisplayError, LayoutError, SourceError
+from compositor.core.errors import CompositorError, DisplayError, LayoutError, SourceError
 
 __all__ = ["CompositorError", "DisplayError", "LayoutError", "SourceError", "__version__"]
 

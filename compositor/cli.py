@@ -24,15 +24,17 @@ from types import FrameType
 from typing import Any
 
 from compositor.app import RunOptions, WallApp
-from compositor.clock import MonotonicClock
-from compositor.control import CONTROL_SOCKET, send_request
-from compositor.errors import CompositorError, LayoutError
-from compositor.layout import Layout, load_layout
+from compositor.control.unix_socket import CONTROL_SOCKET, send_request
+from compositor.core.clock import MonotonicClock
+from compositor.core.errors import CompositorError, LayoutError
+from compositor.display.monitors import ask_monitors
+from compositor.display.screens import identify, screens_report
+from compositor.layout.models import Layout
+from compositor.layout.parse import load_layout
+from compositor.layout.validate import validate_file
+from compositor.live.reload import LayoutHistory, revert_layout
+from compositor.live.status import format_status, locate_state_dir, read_status, wall_alive
 from compositor.preview import DEFAULT_WIDTH, write_preview
-from compositor.reload import LayoutHistory, revert_layout
-from compositor.screens import identify, screens_report
-from compositor.status import format_status, locate_state_dir, read_status, wall_alive
-from compositor.validation import ask_monitors, validate_file
 
 log = logging.getLogger("videowall")
 

@@ -12,9 +12,9 @@ __all__ = ["DEMO_PORT", "default_demo_layout", "demo_cameras", "demo_server_for"
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from compositor.core.errors import CompositorError
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.errors import CompositorError
-from compositor.layout import Layout
+from compositor.layout.models import Layout
 
 DEMO_PORT = 8554
 
