@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 
 from compositor.cli import main
-from compositor.control import (
+from compositor.control.unix_socket import (
     MAX_CONNECTIONS,
     REQUEST_DEADLINE_S,
     ControlServer,
     WallNotRunning,
     send_request,
 )
-from compositor.errors import CompositorError
+from compositor.core.errors import CompositorError
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -23,17 +24,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compositor.cli import main
-from compositor.geometry import Fit
-from compositor.picture_header import (
+from compositor.compose.pictures import PictureJob, PictureLoader, TilePicture, load_picture
+from compositor.core.colour import Matrix, planes_to_bgr
+from compositor.core.geometry import Fit, TileRect
+from compositor.core.picture_header import (
     PictureHeader,
     header_of_bytes,
     header_of_file,
     header_of_path,
     pixel_problem,
 )
-from compositor.pictures import PictureLoader, load_picture
-from compositor.validation import validate_file
-from tests.pictures import png_bomb, png_header_only
+from compositor.layout.validate import validate_file
+from tests.pictures import busy_png, png_bomb, png_header_only
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -216,59 +218,94 @@ def test_preview_refuses_a_bomb_and_draws_the_rest(
 # --- the loader of the running wall -----------------------------------------------------
 
 
-def _until_ready(loader_job: object, timeout: float = 20.0) -> object:
-    from compositor.pictures import PictureJob
-
-    assert isinstance(loader_job, PictureJob)
+def _until_ready(job: PictureJob, timeout: float = 20.0) -> TilePicture:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        version, result = loader_job.get()
-        if version:
+        version, result = job.get()
+        if version and result is not None:
             return result
         time.sleep(0.01)
     raise AssertionError("the picture was never loaded")
+
+
+def _bgr(shown: TilePicture) -> np.ndarray:
+    """What the planes look like on the canvas (made for an even place)."""
+    return planes_to_bgr(*shown.planes, Matrix.BT601)
+
+
+def _is(shown: TilePicture, bgr: tuple[int, int, int]) -> bool:
+    return shown.reason is None and bool((np.abs(_bgr(shown).astype(int) - bgr) <= 2).all())
 
 
 def test_the_loader_fits_pictures_in_the_background_and_follows_the_file(tmp_path: Path) -> None:
     path = tmp_path / "logo.png"
     assert cv2.imwrite(str(path), np.full((90, 160, 3), (200, 0, 200), np.uint8))
     loader = PictureLoader()
+    tile = TileRect(320, 0, 320, 180)
     try:
-        job = loader.request(path, 320, 180, Fit.LETTERBOX)
-        picture = _until_ready(job)
-        assert isinstance(picture, np.ndarray) and picture.shape == (180, 320, 3)
-        assert (picture == (200, 0, 200)).all()
+        job = loader.request(path, tile, Fit.LETTERBOX)
+        shown = _until_ready(job)
+        assert shown.planes[0].shape == (180, 320) and _is(shown, (200, 0, 200))
         # The same tile again (a layout applied that keeps it): the same job, ready at once.
-        assert loader.request(path, 320, 180, Fit.LETTERBOX) is job
+        assert loader.request(path, tile, Fit.LETTERBOX) is job
         assert job.get()[0] == 1
+        # At an odd place, other chroma cells: another job.
+        odd = loader.request(path, TileRect(321, 0, 320, 180), Fit.LETTERBOX)
+        assert odd is not job and _until_ready(odd).planes[1].shape == (90, 160)
         # The file changes: the next request reads it again; the old picture shows till then.
         time.sleep(0.01)
         assert cv2.imwrite(str(path), np.full((90, 160, 3), (0, 200, 0), np.uint8))
-        assert loader.request(path, 320, 180, Fit.LETTERBOX) is job
+        assert loader.request(path, tile, Fit.LETTERBOX) is job
         end = time.monotonic() + 20
         while job.get()[0] < 2 and time.monotonic() < end:
             time.sleep(0.01)
         version, result = job.get()
-        assert version == 2 and isinstance(result, np.ndarray) and (result == (0, 200, 0)).all()
-        # A bomb, a missing file: the reason, and the loader goes on.
+        assert version == 2 and result is not None and _is(result, (0, 200, 0))
+        # A bomb, a missing file: the reason, on a panel; and the loader goes on.
+        small = TileRect(0, 0, 64, 36)
         png_bomb(tmp_path / "bomb.png", 8000, 6000)
-        assert "48 Mpx" in str(
-            _until_ready(loader.request(tmp_path / "bomb.png", 64, 36, Fit.FILL))
-        )
-        missing = _until_ready(loader.request(tmp_path / "none.png", 64, 36, Fit.FILL))
-        assert missing == "image not found: none.png"
-        assert isinstance(_until_ready(loader.request(path, 64, 36, Fit.CROP)), np.ndarray)
+        bomb = _until_ready(loader.request(tmp_path / "bomb.png", small, Fit.FILL))
+        assert bomb.reason == "image bomb.png is 8000x6000 (48 Mpx): the limit is 40 Mpx"
+        missing = _until_ready(loader.request(tmp_path / "none.png", small, Fit.FILL))
+        assert missing.reason == "image not found: none.png"
+        assert missing.planes[0].shape == (36, 64)
+        assert _until_ready(loader.request(path, small, Fit.CROP)).reason is None
     finally:
         loader.close()
 
 
 def test_closing_the_loader_does_not_wait_for_a_decode(tmp_path: Path) -> None:
-    from tests.pictures import busy_png
-
     path = busy_png(tmp_path / "big.png", 6000, 6000)
     loader = PictureLoader()
-    job = loader.request(path, 640, 360, Fit.LETTERBOX)
-    time.sleep(0.05)
+    job = loader.request(path, TileRect(0, 0, 640, 360), Fit.LETTERBOX)
+    pid = _decoder_pid(loader)
     assert job.get() == (0, None)  # decoding
     loader.close()
-    assert job.get() == (0, None)  # still decoding: close did not wait for it
+    assert job.get() == (0, None)  # close did not wait for it: the decoder was killed
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def _decoder_pid(loader: PictureLoader) -> int:
+    end = time.monotonic() + 20
+    while loader.decoder_pid is None and time.monotonic() < end:
+        time.sleep(0.01)
+    assert loader.decoder_pid is not None
+    return loader.decoder_pid
+
+
+def test_a_decoder_that_dies_fails_its_picture_alone(tmp_path: Path) -> None:
+    """A codec that crashes on a hostile file (here: killed mid-decode) takes down its
+    process, not the wall: the tile says so, the next picture gets a new decoder."""
+    big = busy_png(tmp_path / "big.png", 6000, 6000)
+    logo = tmp_path / "logo.png"
+    assert cv2.imwrite(str(logo), np.full((90, 160, 3), 90, np.uint8))
+    loader = PictureLoader()
+    try:
+        job = loader.request(big, TileRect(0, 0, 640, 360), Fit.LETTERBOX)
+        os.kill(_decoder_pid(loader), signal.SIGKILL)
+        assert _until_ready(job).reason == "image unreadable: big.png (its decoder stopped)"
+        assert job.loading is not None and job.loading.reason == "loading big.png"
+        assert _until_ready(loader.request(logo, TileRect(0, 0, 32, 18), Fit.FILL)).reason is None
+    finally:
+        loader.close()

@@ -16,11 +16,12 @@ import numpy.typing as npt
 import pytest
 
 from compositor.app import WallApp
+from compositor.compose.painters import CLOCK_BACKGROUND, TEXT_BACKGROUND, label_strip
 from compositor.demo.testcams import SyntheticCameraServer
-from compositor.tiles import CLOCK_BACKGROUND, TEXT_BACKGROUND, label_strip
 from tests.conftest import BLUE, RED, share_near, tick_until
 from tests.e2e_wall import e2e_cameras_yaml
 from tests.pictures import busy_png, png_bomb
+from tests.test_e2e_headless import _alive, _children
 from tests.test_reload import line_of, save, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -62,13 +63,18 @@ labels: {{position: bottom-left, size: 1.5}}
     def picture(canvas_id: str) -> Pixels:
         return app.canvases[canvas_id].to_bgr()
 
-    # The painted tiles are there from the first frame on.
+    # The clock and the text are there from the first frame on; the image once decoded
+    # (in its own process, never on the render loop: see the tests of pictures below).
     app.tick()
     first = picture("O1")
-    clock, text, image = first[:180, :320], first[:180, 320:], first[180:, :320]
+    clock, text = first[:180, :320], first[:180, 320:]
     assert share_near(clock, CLOCK_BACKGROUND[::-1], 2) > 0.5 and white_share(clock) > 0.02
     assert share_near(text, TEXT_BACKGROUND[::-1], 2) > 0.5 and white_share(text) > 0.02
-    assert share_near(image, MAGENTA_BGR[::-1], 2) > 0.9  # 16:9 into 16:9: all of it
+
+    def image_shown() -> bool:  # 16:9 into 16:9: all of it
+        return share_near(picture("O1")[180:, :320], MAGENTA_BGR[::-1], 2) > 0.9
+
+    tick_until(app, image_shown, 20, "the image shown")
 
     # Labels: on the labelled tile, a dark strip with white text at the bottom left;
     # the same camera with `label: false` is plain red there.
@@ -208,6 +214,7 @@ def test_the_wall_stops_within_2_s_with_a_bomb_refused_and_a_picture_in_decoding
         seen = len(lines)
         save(path, _image_layout(camera_server, "{image: big.png}"))
         wait_for(logged("applied", seen), 3, "the picture's layout applied")
+        children = _children(wall.pid)  # the decoders, and the pictures' decoder
     finally:
         stopping = time.monotonic()
         wall.send_signal(signal.SIGTERM)
@@ -222,4 +229,6 @@ def test_the_wall_stops_within_2_s_with_a_bomb_refused_and_a_picture_in_decoding
     assert wall.returncode == 0, output
     assert "Traceback" not in output and "stopped" in output
     assert took < 2.0, f"stopping took {took:.2f} s"
+    time.sleep(0.2)  # multiprocessing's resource tracker exits when it sees its parent go
+    assert not [pid for pid in children if _alive(pid)], "a process outlived the wall"
     print(f"stopped in {took:.2f} s; picture decoded before the stop: {'decoded in' in output}")

@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compositor.clock import Clock, MonotonicClock
-from compositor.errors import CompositorError
+from compositor.core.clock import Clock, MonotonicClock
+from compositor.core.errors import BusyError, CompositorError
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,8 @@ class WallNotRunning(CompositorError):
     """No wall answers on the control socket."""
 
 
-class WallBusy(CompositorError):
-    """A wall is there but takes no more connections now."""
+class WallBusy(BusyError):
+    """A wall is there but takes no more connections now: try again."""
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 Each painter returns a BGR image of the tile's size: a clock (repainted only
 when its text changes), a text banner, a static image fitted like a camera
-picture (read and decoded by compositor.pictures: on the running wall off the
+picture (read and decoded by compositor.compose.pictures: on the running wall off the
 render loop), and the label strip blended over a camera tile after each frame.
 Pure numpy/OpenCV, shared by the running wall and ``videowall preview``.
 """
@@ -31,12 +31,19 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from compositor.canvas import FrameSource, OutputCanvas, TileNotice
-from compositor.colour import BLACK_Y, NEUTRAL_C, chroma_cells
-from compositor.geometry import Fit, TileRect
-from compositor.layout import PlacedTile
-from compositor.overlay import BannerPainter, TextFace
-from compositor.pictures import PictureJob, PictureLoader, fit_picture, load_picture
+from compositor.compose.canvas import FrameSource, OutputCanvas
+from compositor.compose.overlay import TextFace
+from compositor.compose.pictures import (
+    MATRIX,
+    PictureJob,
+    PictureLoader,
+    fit_picture,
+    load_picture,
+    paint_missing_image,
+)
+from compositor.core.colour import BLACK_Y, NEUTRAL_C, chroma_cells
+from compositor.core.geometry import Fit, TileRect
+from compositor.layout.models import PlacedTile
 
 Pixels = npt.NDArray[np.uint8]
 Plane = npt.NDArray[np.uint8]
@@ -180,13 +187,6 @@ def paint_text(text: str, width: int, height: int) -> Pixels:
 
 
 # --- image ------------------------------------------------------------------------------
-
-
-def paint_missing_image(reason: str, width: int, height: int) -> Pixels:
-    """What an image tile shows when its file is missing: the reason, never a crash."""
-    image = _blank(width, height, (40, 40, 40))
-    BannerPainter()(image, TileNotice((reason,), dim=False))
-    return image
 
 
 def paint_image(path: Path, width: int, height: int, fit: Fit = Fit.LETTERBOX) -> Pixels:
@@ -401,30 +401,25 @@ class OutputTiles:
             elif tile.kind == "text":
                 canvas.put_bgr(rect, paint_text(tile.text or "", rect.w, rect.h))
             elif tile.kind == "image":
-                job = pictures.request(tile.image or Path("?"), rect.w, rect.h, tile.fit)
+                job = pictures.request(tile.image or Path("?"), rect, tile.fit)
                 self.images.append(_ImageTile(rect, job))
         self._show_pictures(now)  # those ready already (kept through a change) at once
 
     def _show_pictures(self, now: float) -> None:
+        """Pictures (or why there are none) made ready off the loop: only copied here."""
         for image in self.images:
             version, picture = image.job.get()
-            rect = image.rect
             if version != image.shown and picture is not None:
                 image.shown = version
-                self.canvas.put_bgr(
-                    rect,
-                    paint_missing_image(picture, rect.w, rect.h)
-                    if isinstance(picture, str)
-                    else picture,
-                )
+                self.canvas.put_planes(image.rect, picture.planes, MATRIX)
             elif (
                 not image.shown
                 and not image.loading_shown
+                and image.job.loading is not None
                 and now - self.started >= LOADING_NOTICE_AFTER_S
             ):
                 image.loading_shown = True
-                notice = f"loading {image.job.path.name}"
-                self.canvas.put_bgr(rect, paint_missing_image(notice, rect.w, rect.h))
+                self.canvas.put_planes(image.rect, image.job.loading.planes, MATRIX)
 
     def update(self, now: float, wall_time: float) -> list[int]:
         """Bring clocks, tours and pictures to ``now``; the canvas tiles whose tour switched

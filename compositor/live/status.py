@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from compositor.errors import CompositorError
-from compositor.reload import atomic_write_text, default_state_dir, state_base
+from compositor.core.errors import CompositorError
+from compositor.live.reload import atomic_write_text, default_state_dir, state_base
 from compositor.slots import _process_start as process_start  # one definition of "same process"
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ cannot be read here cannot be bounded, so the wall does not take it.
 
 Pure Python, no decoding: safe on any bytes, hostile ones included (a header
 that lies is found out by the decoder, which is given the same bytes, never
-more pixels than the header said: see compositor.tiles.load_picture).
+more pixels than the header said: see compositor.compose.pictures.load_picture).
 """
 
 from __future__ import annotations

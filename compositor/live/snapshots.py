@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class Picture(Protocol):
-    """A picture as BGR (see :class:`compositor.canvas.CanvasImage`)."""
+    """A picture as BGR (see :class:`compositor.compose.canvas.CanvasImage`)."""
 
     def to_bgr(self) -> npt.NDArray[np.uint8]: ...
 

@@ -44,9 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compositor.clock import Clock
-from compositor.errors import CompositorError, LayoutError
-from compositor.layout import Layout, parse_layout, read_layout_text
+from compositor.core.clock import Clock
+from compositor.core.errors import CompositorError, LayoutError
+from compositor.layout.models import Layout
+from compositor.layout.parse import parse_layout
+from compositor.layout.yaml_reader import read_layout_text
 
 log = logging.getLogger(__name__)
 
