@@ -150,7 +150,8 @@ def test_a_full_state_filesystem_loses_no_edit_and_recovers(
         # Said once each, however many writes failed.
         assert len(error_lines(caplog, "history")) == 1, error_lines(caplog, "history")
         assert len(error_lines(caplog, "status.json")) == 1, error_lines(caplog, "status.json")
-        assert not [name for name in os.listdir(state) if name.endswith(".tmp")], "temp files left"
+        left = [name for _, _, names in os.walk(state) for name in names if name.endswith(".tmp")]
+        assert not left, f"temp files left: {left}"
         # The socket still answers, and tells of the trouble.
         reply = ask(app, state / "control.sock", {"command": "status"})
         assert "No space left on device" in "\n".join(reply["status"]["state_problems"])
