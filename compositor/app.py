@@ -14,27 +14,28 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compositor.canvas import CanvasTile, OutputCanvas, TileNotice
-from compositor.clock import Clock, MonotonicClock
-from compositor.control import CONTROL_SOCKET, ControlServer
-from compositor.errors import CompositorError
-from compositor.health import assess
-from compositor.layout import Layout, OutputConfig, PlacedTile
-from compositor.metrics import FrameAges
-from compositor.overlay import BannerPainter
-from compositor.pacing import StarvedLoop
-from compositor.reload import LiveLayout, default_state_dir, local_iso
+from compositor.compose.canvas import CanvasTile, OutputCanvas
+from compositor.compose.health import assess
+from compositor.compose.notice import TileNotice
+from compositor.compose.overlay import BannerPainter
+from compositor.compose.painters import OutputTiles
+from compositor.control.unix_socket import CONTROL_SOCKET, ControlServer
+from compositor.core.clock import Clock, MonotonicClock
+from compositor.core.errors import CompositorError
+from compositor.core.frame_ages import FrameAges
+from compositor.core.pacing import StarvedLoop
+from compositor.layout.models import Layout, OutputConfig, PlacedTile
+from compositor.live.reload import LiveLayout, default_state_dir, local_iso
+from compositor.live.snapshots import SnapshotWriter
+from compositor.live.state_dir import StateDir, describe
+from compositor.live.status import StatusWriter, process_identity
 from compositor.slots import CameraStatus
-from compositor.snapshot import SnapshotWriter
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.pool import DecoderPool, RenditionKey
 from compositor.sources.worker import DECODER_NICENESS
-from compositor.statedir import StateDir, describe
-from compositor.status import StatusWriter, process_identity
-from compositor.tiles import OutputTiles
 
 if TYPE_CHECKING:
-    from compositor.display import WallDisplay
+    from compositor.display.windows import WallDisplay
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class WallApp:
         self.frame_ages = FrameAges()
         self._placed = placed
         self._notices: dict[str, TileNotice | None] = {}
-        # Per output: its canvas's painted tiles, tours and labels (see compositor.tiles).
+        # Per output: its painted tiles, tours and labels (compositor.compose.painters).
         self._extras = {
             output.id: self._build_output(layout, output, placed[output.id])
             for output in self.outputs
@@ -188,7 +189,7 @@ class WallApp:
     def start(self) -> None:
         if not self.options.headless:
             # Only here is the display module (and so pyglet) imported.
-            from compositor.display import OutputWindowSpec, WallDisplay
+            from compositor.display.windows import OutputWindowSpec, WallDisplay
 
             self.display = WallDisplay(
                 [OutputWindowSpec(o.id, o.size[0], o.size[1], o.monitor) for o in self.outputs],
@@ -401,7 +402,7 @@ class WallApp:
         return change.describe()
 
     def _on_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A control socket request, on the render loop (see compositor.control)."""
+        """A control socket request, on the render loop (see compositor.control.unix_socket)."""
         live = self.live
         assert live is not None
         command = request.get("command")

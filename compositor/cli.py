@@ -10,6 +10,7 @@ __all__ = ["main"]
 
 import argparse
 import contextlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -23,15 +24,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from compositor import __version__
 from compositor.app import RunOptions, WallApp
-from compositor.clock import MonotonicClock
-from compositor.control import CONTROL_SOCKET, send_request
-from compositor.errors import CompositorError, LayoutError
-from compositor.layout import Layout, load_layout
-from compositor.preview import DEFAULT_WIDTH, write_preview
-from compositor.reload import LayoutHistory, revert_layout
-from compositor.screens import identify, screens_report
-from compositor.status import (
+from compositor.control.unix_socket import CONTROL_SOCKET, send_request
+from compositor.core.clock import MonotonicClock
+from compositor.core.errors import CompositorError, LayoutError
+from compositor.display.monitors import ask_monitors
+from compositor.display.screens import identify, screens_report
+from compositor.layout.models import Layout
+from compositor.layout.parse import load_layout
+from compositor.layout.validate import validate_file
+from compositor.live.reload import LayoutHistory, revert_layout
+from compositor.live.status import (
     STATUS_FILE,
     WRITE_EVERY_S,
     format_status,
@@ -39,7 +43,7 @@ from compositor.status import (
     read_status,
     wall_alive,
 )
-from compositor.validation import ask_monitors, validate_file
+from compositor.preview import DEFAULT_WIDTH, write_preview
 
 log = logging.getLogger("videowall")
 
@@ -113,10 +117,21 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
+def version_text() -> str:
+    """``videowall 0.2.0 (PyAV 18.1.0, Python 3.11.7)``: what a bug report needs first."""
+    try:
+        pyav = importlib.metadata.version("av")
+    except importlib.metadata.PackageNotFoundError:
+        pyav = "not installed"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"videowall {__version__} (PyAV {pyav}, Python {python})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="videowall", description="Live RTSP cameras tiled onto a wall of screens."
     )
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the wall described by a layout file")
     run.add_argument("layout", type=Path, help="layout YAML file")
@@ -128,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "layout",
         type=Path,
         nargs="?",
-        help="layout on the test cameras (default layouts/demo.yaml)",
+        help="layout on the test cameras (default: the demo layout, layouts/demo.yaml)",
     )
     _wall_options(demo)
     screens = commands.add_parser(

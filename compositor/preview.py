@@ -33,13 +33,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from compositor.canvas import TileNotice
-from compositor.errors import CompositorError
-from compositor.files import write_file
-from compositor.geometry import Fit, TileRect
-from compositor.layout import Layout, OutputConfig, PlacedTile, SpanConfig, load_layout
-from compositor.overlay import BannerPainter, TextFace
-from compositor.tiles import (
+from compositor.compose.notice import TileNotice
+from compositor.compose.overlay import BannerPainter, TextFace
+from compositor.compose.painters import (
     ClockTile,
     fit_picture,
     label_strip,
@@ -47,6 +43,11 @@ from compositor.tiles import (
     paint_missing_image,
     paint_text,
 )
+from compositor.core.errors import CompositorError
+from compositor.core.files import write_file
+from compositor.core.geometry import Fit, TileRect
+from compositor.layout.models import Layout, OutputConfig, PlacedTile, SpanConfig
+from compositor.layout.parse import load_layout
 
 Pixels = npt.NDArray[np.uint8]
 Frames = Mapping[str, "Pixels | str"]  # camera id -> its picture, or why there is none

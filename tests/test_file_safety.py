@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compositor.errors import LayoutError
-from compositor.layout import read_layout_text
-from compositor.reload import LayoutHistory, LayoutWatcher, revert_layout
-from compositor.snapshot import SnapshotWriter
+from compositor.core.errors import LayoutError
+from compositor.layout.yaml_reader import read_layout_text
+from compositor.live.reload import LayoutHistory, LayoutWatcher, revert_layout
+from compositor.live.snapshots import SnapshotWriter
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: chowns files")
 OTHER = 1000  # a uid and gid that are not root's
@@ -178,10 +178,10 @@ def test_a_layout_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) 
 
 
 def test_the_watcher_never_opens_a_fifo_put_in_place_of_the_layout(tmp_path: Path) -> None:
-    from compositor.clock import ManualClock
-    from compositor.layout import parse_layout
-    from compositor.reload import LiveLayout
-    from compositor.statedir import StateDir
+    from compositor.core.clock import ManualClock
+    from compositor.layout.parse import parse_layout
+    from compositor.live.reload import LiveLayout
+    from compositor.live.state_dir import StateDir
 
     path = tmp_path / "wall.yaml"
     text = (

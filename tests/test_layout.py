@@ -2,9 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from compositor.errors import LayoutError, UnknownPresetError
-from compositor.geometry import Fit, TileRect
-from compositor.layout import LabelConfig, load_layout, parse_layout, redact_url
+from compositor.core.errors import LayoutError, UnknownPresetError
+from compositor.core.geometry import Fit, TileRect
+from compositor.core.redact import redact_url
+from compositor.layout.models import LabelConfig
+from compositor.layout.parse import load_layout, parse_layout
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {"CAM_USER": "operator", "CAM_PASS": "s3cret"}

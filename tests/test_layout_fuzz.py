@@ -11,9 +11,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from compositor.errors import LayoutError
-from compositor.layout import Layout, parse_layout
-from compositor.validation import validate_text
+from compositor.core.errors import LayoutError
+from compositor.layout.models import Layout
+from compositor.layout.parse import parse_layout
+from compositor.layout.validate import validate_text
 
 REPO = Path(__file__).resolve().parent.parent
 LAYOUTS = REPO / "layouts"

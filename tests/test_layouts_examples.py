@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compositor.layout import load_layout
+from compositor.layout.parse import load_layout
+from compositor.layout.validate import validate_file
 from compositor.preview import BACKGROUND, render_preview
-from compositor.validation import validate_file
 
 REPO = Path(__file__).resolve().parent.parent
 LAYOUTS = sorted((REPO / "layouts").glob("*.yaml"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compositor.pacing import WARM_UP_S, WINDOW_S, StarvedLoop
+from compositor.core.pacing import WARM_UP_S, WINDOW_S, StarvedLoop
 
 
 def _run(loop: StarvedLoop, start: float, seconds: float, rate: float) -> list[float]:

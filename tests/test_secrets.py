@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from compositor.cli import main
-from compositor.errors import LayoutError
-from compositor.layout import parse_layout, redact_secrets, redact_url
-from compositor.validation import validate_text
+from compositor.core.errors import LayoutError
+from compositor.core.redact import redact_secrets, redact_url
+from compositor.layout.parse import parse_layout
+from compositor.layout.validate import validate_text
 
 SECRET = "s3cr3t-Pa55"
 ENV = {"CAM_PASS": SECRET}
@@ -198,8 +199,8 @@ def test_a_running_wall_shows_no_password_of_a_dvr_url(
     import threading
 
     from compositor.app import RunOptions, WallApp
-    from compositor.control import send_request
-    from compositor.layout import load_layout
+    from compositor.control.unix_socket import send_request
+    from compositor.layout.parse import load_layout
     from tests.conftest import tick_until
 
     monkeypatch.setenv("CAM_PASS", SECRET)

@@ -30,9 +30,9 @@ import numpy as np
 import pytest
 
 from compositor.app import WallApp
-from compositor.control import send_request
+from compositor.control.unix_socket import send_request
 from compositor.demo.testcams import SyntheticCameraServer
-from compositor.reload import LayoutHistory, revert_layout
+from compositor.live.reload import LayoutHistory, revert_layout
 from tests.conftest import tick_until
 from tests.test_reload import apply_edit, layout_text, shows, shows_png, wait_for
 
@@ -307,8 +307,8 @@ def test_a_state_folder_others_can_write_is_refused(
 
 @needs_root
 def test_status_and_history_never_follow_a_planted_link(tmp_path: Path) -> None:
-    from compositor.statedir import StateDir
-    from compositor.status import StatusWriter
+    from compositor.live.state_dir import StateDir
+    from compositor.live.status import StatusWriter
 
     state = tmp_path / "state"
     state.mkdir(mode=0o700)

@@ -12,8 +12,8 @@ import numpy.typing as npt
 import pytest
 
 from compositor.app import WallApp
+from compositor.compose.painters import CLOCK_BACKGROUND, TEXT_BACKGROUND, label_strip
 from compositor.demo.testcams import SyntheticCameraServer
-from compositor.tiles import CLOCK_BACKGROUND, TEXT_BACKGROUND, label_strip
 from tests.conftest import BLUE, RED, share_near, tick_until
 from tests.e2e_wall import e2e_cameras_yaml
 

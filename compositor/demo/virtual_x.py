@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from compositor.errors import DisplayError, EnvironmentSetupError
+from compositor.core.errors import DisplayError, EnvironmentSetupError
 
 # Debian packages for both kinds (``scripts/install-system-deps.sh demo`` installs them).
 X_PACKAGES = (

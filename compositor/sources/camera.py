@@ -35,10 +35,10 @@ import numpy as np
 import numpy.typing as npt
 from av.video.reformatter import ColorRange, Interpolation, VideoReformatter
 
-from compositor.clock import Clock
-from compositor.colour import Matrix
-from compositor.geometry import Fit, TileRect, plan_fit
-from compositor.layout import redact_secrets
+from compositor.core.clock import Clock
+from compositor.core.colour import Matrix
+from compositor.core.geometry import Fit, TileRect, plan_fit
+from compositor.core.redact import redact_secrets
 from compositor.slots import CameraState, FrameSlot, Plane, StatusBoard
 from compositor.sources.backoff import Backoff
 from compositor.sources.budget import (

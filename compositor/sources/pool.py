@@ -24,10 +24,9 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 
-from compositor.clock import Clock
-from compositor.errors import SourceError
-from compositor.geometry import Fit
-from compositor.layout import CameraConfig
+from compositor.core.clock import Clock
+from compositor.core.errors import SourceError
+from compositor.core.geometry import Fit
 from compositor.slots import (
     CameraState,
     CameraStatus,
@@ -38,7 +37,7 @@ from compositor.slots import (
 )
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.camera import CameraJob, RenditionSpec
-from compositor.sources.streams import chosen_urls
+from compositor.sources.streams import CameraStreams, chosen_urls
 from compositor.sources.worker import (
     DECODER_NICENESS,
     AddCamera,
@@ -164,7 +163,7 @@ class DecoderPool:
 
     def __init__(
         self,
-        cameras: Mapping[str, CameraConfig],
+        cameras: Mapping[str, CameraStreams],
         renditions: Iterable[RenditionKey],
         clock: Clock,
         workers: int | None = None,
@@ -242,7 +241,7 @@ class DecoderPool:
     # -- following the layout --
 
     def apply(
-        self, cameras: Mapping[str, CameraConfig], renditions: Iterable[RenditionKey]
+        self, cameras: Mapping[str, CameraStreams], renditions: Iterable[RenditionKey]
     ) -> PoolChange:
         """Decode exactly the cameras and tile sizes of ``renditions`` from now on.
 

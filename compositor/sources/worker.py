@@ -31,7 +31,7 @@ from pathlib import Path
 
 import cv2
 
-from compositor.clock import Clock, MonotonicClock
+from compositor.core.clock import Clock, MonotonicClock
 from compositor.slots import HeartbeatBoard, StatusBoard
 from compositor.sources.camera import CameraJob, RenditionSet, RenditionSpec, run_camera
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from compositor.canvas import TileNotice
+from compositor.compose.notice import TileNotice
 
 _BACKGROUND = {"error": (24, 24, 150), "info": (70, 60, 50)}  # BGR: dark red, slate
 _TEXT = (255, 255, 255)
@@ -73,7 +73,8 @@ class BannerPainter:
     """Paints a :class:`TileNotice` as a band across the middle of a tile (BGR).
 
     ``band`` tells which rows a notice will cover, so a canvas that keeps
-    its pixels in YUV converts just those rows (see :class:`compositor.canvas.NoticePainter`).
+    its pixels in YUV converts just those rows (see
+    :class:`compositor.compose.canvas.NoticePainter`).
     """
 
     def __init__(self) -> None:

@@ -32,15 +32,15 @@ pyglet.options["shadow_window"] = False
 from pyglet import gl  # noqa: E402  (options must be set before the GL module loads)
 from pyglet.graphics.shader import Shader, ShaderProgram  # noqa: E402
 
-from compositor.colour import (  # noqa: E402
+from compositor.core.colour import (  # noqa: E402
     Matrix,
     chroma_cover,
     chroma_size,
     yuv_to_rgb_coefficients,
 )
-from compositor.errors import DisplayError  # noqa: E402
-from compositor.geometry import TileRect  # noqa: E402
-from compositor.monitors import Monitor, MonitorWatcher, assign_monitors, query_monitors  # noqa: E402
+from compositor.core.errors import DisplayError  # noqa: E402
+from compositor.core.geometry import TileRect  # noqa: E402
+from compositor.display.monitors import Monitor, MonitorWatcher, assign_monitors, query_monitors  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ void main() {
 }
 """
 # Limited-range YUV to RGB in integers with 16 fractional bits, exactly as
-# compositor.colour.planes_to_bgr does: the window shows, byte for byte, what
+# compositor.core.colour.planes_to_bgr does: the window shows, byte for byte, what
 # the canvas's to_bgr() says. Chroma is sampled at the same place as luma
 # (nearest when the window has the canvas's size: one sample per 2x2 cell).
 _FRAGMENT_SHADER = """#version 330 core
@@ -88,7 +88,7 @@ void main() {
 
 
 class PlanarPicture(Protocol):
-    """What a window shows (see :class:`compositor.canvas.OutputCanvas`): I420 planes
+    """What a window shows (see :class:`compositor.compose.canvas.OutputCanvas`): I420 planes
     ``y`` (h, w), ``u`` and ``v`` (ceil(h/2), ceil(w/2)), limited range, and the
     matrix of each part: a base matrix, then rectangles drawn with their own."""
 

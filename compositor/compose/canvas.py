@@ -31,7 +31,6 @@ __all__ = [
     "FrameSource",
     "NoticePainter",
     "OutputCanvas",
-    "TileNotice",
     "TileOverlay",
 ]
 
@@ -43,7 +42,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from compositor.colour import (
+from compositor.compose.notice import TileNotice
+from compositor.core.colour import (
     BLACK_Y,
     NEUTRAL_C,
     Matrix,
@@ -54,8 +54,8 @@ from compositor.colour import (
     chroma_size,
     planes_to_bgr,
 )
-from compositor.geometry import TileRect
-from compositor.metrics import FrameAges
+from compositor.core.frame_ages import FrameAges
+from compositor.core.geometry import TileRect
 from compositor.slots import FrameView
 
 Pixels = npt.NDArray[np.uint8]  # BGR, (height, width, 3)
@@ -73,17 +73,8 @@ class FrameSource(Protocol):
     def intact(self, view: FrameView) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
-class TileNotice:
-    """Text shown over a tile: why it has no live picture."""
-
-    lines: tuple[str, ...]
-    dim: bool  # keep the last picture, dimmed, under the banner
-    severity: str = "error"  # "error" (red) or "info" (neutral)
-
-
 class NoticePainter(Protocol):
-    """Draws a notice on a tile, in BGR (see :class:`compositor.overlay.BannerPainter`)."""
+    """Draws a notice on a tile, in BGR (see :class:`compositor.compose.overlay.BannerPainter`)."""
 
     def band(self, width: int, height: int, notice: TileNotice) -> tuple[int, int]:
         """The rows ``[top, bottom)`` of a ``width x height`` tile that painting touches."""

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from compositor.errors import CompositorError
-from compositor.files import UnsafeFolder, check_private_folder, write_file
-from compositor.redact import redact_secrets
-from compositor.reload import default_state_dir, state_base
+from compositor.core.errors import CompositorError
+from compositor.core.files import UnsafeFolder, check_private_folder, write_file
+from compositor.core.redact import redact_secrets
+from compositor.live.reload import default_state_dir, state_base
+from compositor.live.state_dir import StateDir, describe
 from compositor.slots import _process_start as process_start  # one definition of "same process"
-from compositor.statedir import StateDir, describe
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ __all__ = ["STALL_AFTER_S", "TileHealth", "assess", "format_duration"]
 import time
 from dataclasses import dataclass
 
-from compositor.canvas import TileNotice
+from compositor.compose.notice import TileNotice
 from compositor.slots import CameraState, CameraStatus
 
 STALL_AFTER_S = 2.0  # no new frame for this long (or 2 frame intervals, if longer) = stalled

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compositor.errors import CompositorError
+from compositor.core.errors import CompositorError
 
 log = logging.getLogger(__name__)
 

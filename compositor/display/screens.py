@@ -7,12 +7,12 @@ __all__ = ["identify", "screens_report"]
 import threading
 import time
 
-from compositor.canvas import OutputCanvas
-from compositor.errors import DisplayError
-from compositor.geometry import TileRect
-from compositor.layout import Layout
-from compositor.monitors import Monitor, assign_monitors, query_monitors
-from compositor.patterns import identify_pattern
+from compositor.compose.canvas import OutputCanvas
+from compositor.compose.patterns import identify_pattern
+from compositor.core.errors import DisplayError
+from compositor.core.geometry import TileRect
+from compositor.display.monitors import Monitor, assign_monitors, query_monitors
+from compositor.layout.models import Layout
 
 
 def screens_report(display_name: str | None, layout: Layout | None) -> list[str]:
@@ -41,7 +41,7 @@ def identify(
     stop: threading.Event,
 ) -> None:
     """Show each output's id, monitor and resolution over a test pattern on its screen."""
-    from compositor.display import OutputWindowSpec, WallDisplay
+    from compositor.display.windows import OutputWindowSpec, WallDisplay
 
     monitors = query_monitors(display_name)
     if not monitors:

@@ -15,6 +15,10 @@ __all__ = [
     "DisplayError",
     "EnvironmentSetupError",
     "UnknownPresetError",
+    "NotFoundError",
+    "RefusedError",
+    "BusyError",
+    "ForbiddenError",
 ]
 
 from dataclasses import dataclass
@@ -47,7 +51,12 @@ class LayoutError(CompositorError):
         super().__init__("\n".join(str(i) for i in issues))
 
 
-class UnknownPresetError(CompositorError):
+class NotFoundError(CompositorError):
+    """A request names something the wall does not have (a camera, an output, a preset,
+    a tile, an alarm); the message says what exists. An HTTP API answers 404."""
+
+
+class UnknownPresetError(NotFoundError):
     """A preset name the layout does not define."""
 
     def __init__(self, name: str, known: tuple[str, ...]) -> None:
@@ -55,6 +64,16 @@ class UnknownPresetError(CompositorError):
         self.known = known
         has = f"it has {', '.join(known)}" if known else "it has none"
         super().__init__(f"unknown preset {name!r}: {has}")
+
+
+class RefusedError(CompositorError):
+    """A well-formed request the wall cannot carry out as things are (the tile it names
+    was removed by an edit, the wall follows no layout file). An HTTP API answers 409."""
+
+
+class BusyError(CompositorError):
+    """The wall did not take a request in time (its render loop is behind or stopping).
+    An HTTP API answers 503: try again."""
 
 
 class SourceError(CompositorError):
@@ -67,3 +86,8 @@ class DisplayError(CompositorError):
 
 class EnvironmentSetupError(CompositorError):
     """Something the program needs from the machine is missing (a package, a server)."""
+
+
+class ForbiddenError(CompositorError):
+    """A caller whose role does not allow the request (a viewer asking for a call-up).
+    An HTTP API answers 403."""

@@ -3,7 +3,7 @@ their output and do not overlap, a wall that matches its outputs, presets that n
 real outputs, image files that can be read.
 
 Each issue is ``(path, message)``; the path (``("outputs", 2, "tiles", 0, "camera")``)
-is turned into ``file:line:col`` by :mod:`compositor.layout`. The checks also run on
+is turned into ``file:line:col`` by :mod:`compositor.layout.models`. The checks also run on
 the parts of a layout that validated while other parts did not (:func:`partial_issues`),
 so a technician sees every problem in one go.
 """
@@ -21,15 +21,15 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from compositor.geometry import TileRect
-from compositor.layout import (
+from compositor.core.geometry import TileRect
+from compositor.layout.hints import nearest_known
+from compositor.layout.models import (
     Layout,
     OutputConfig,
     PresetConfig,
     SpanConfig,
     TileConfig,
     WallConfig,
-    nearest_known,
     resolve_image,
 )
 

@@ -1,10 +1,10 @@
-"""The layout file: typed models, ``${VAR}`` expansion, parsing with every error located.
+"""The layout's typed models: cameras, outputs, tiles, the wall, spans, presets.
 
-A layout names the cameras and, per output, where each camera goes. Loading
-either returns a fully checked :class:`Layout` or raises :class:`LayoutError`
-with every problem found, each located as ``file:line:col``. Reading the YAML
-safely is :mod:`compositor.layout_yaml`; the checks across fields are
-:mod:`compositor.layout_checks`; hiding passwords is :mod:`compositor.redact`.
+A layout names the cameras and, per output, where each camera goes. The
+models check each field (``extra="forbid"``: a misspelt key is an error) and
+expand ``${VAR}`` in URLs; :mod:`compositor.layout.parse` reads a file into
+them with every error located, :mod:`compositor.layout.checks` checks across
+fields; hiding passwords is :mod:`compositor.core.redact`.
 """
 
 from __future__ import annotations
@@ -19,20 +19,17 @@ __all__ = [
     "PresetOutputConfig",
     "TileConfig",
     "TileKind",
-    "MAX_LAYOUT_BYTES",
-    "ParsedLayout",
-    "load_layout",
-    "parse_layout",
-    "parse_layout_document",
-    "read_layout_text",
-    "redact_secrets",
-    "redact_url",
+    "GRID_PATTERN",
+    "ID_PATTERN",
+    "ScreenConfig",
+    "SpanConfig",
+    "WallConfig",
+    "resolve_image",
 ]
 
-import difflib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -46,34 +43,23 @@ from pydantic import (
     FieldSerializationInfo,
     ModelWrapValidatorHandler,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
 )
 
-from compositor.errors import LayoutError, LayoutIssue, UnknownPresetError
-from compositor.geometry import Fit, TileRect, grid_cells
-from compositor.layout_yaml import (
-    MAX_LAYOUT_BYTES,
-    MAX_LAYOUT_NODES,
-    TooManyNodes,
-    plain,
-    position,
-    read_layout_text,
-    read_yaml,
-    refuse_absurd_size,
-)
-from compositor.redact import Redactor, SecretUrl, redact_secrets, redact_url
-from compositor.wall import ScreenGeometry, WallGeometry
+from compositor.core.errors import UnknownPresetError
+from compositor.core.geometry import Fit, TileRect, grid_cells
+from compositor.core.redact import Redactor, SecretUrl
+from compositor.layout.wall import ScreenGeometry, WallGeometry
 
 ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-_GRID_PATTERN = r"^[1-9][0-9]?x[1-9][0-9]?$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+GRID_PATTERN = r"^[1-9][0-9]?x[1-9][0-9]?$"
 
-Identifier = Annotated[str, Field(pattern=_ID_PATTERN)]
+Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 
 
 class _StrictModel(BaseModel):
@@ -353,7 +339,7 @@ class PlacedTile:
         return (self.box_w, self.box_h) if self.box_w else (self.rect.w, self.rect.h)
 
 
-Grid = Annotated[str, Field(pattern=_GRID_PATTERN, description="rows x columns")]
+Grid = Annotated[str, Field(pattern=GRID_PATTERN, description="rows x columns")]
 Tiles = list[
     Annotated[TileConfig, BeforeValidator(_tile_shorthand, json_schema_input_type=str | TileConfig)]
 ]
@@ -570,150 +556,3 @@ def _label_on_piece(labels: LabelConfig, piece: TileRect, box: TileRect) -> Labe
     x = 0 if horizontal == "left" else box.w - 1
     y = 0 if vertical == "top" else box.h - 1
     return label if piece.x <= x < piece.right and piece.y <= y < piece.bottom else None
-
-
-# --- hints -----------------------------------------------------------------------------
-
-
-def nearest_known(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
-    """The known word ``word`` most likely mistypes; a swap of letters (cam17 for cam71)
-    counts as closer than a changed letter (cam74)."""
-
-    def score(candidate: str) -> tuple[float, bool]:
-        ratio = difflib.SequenceMatcher(None, word, candidate).ratio()
-        return ratio, sorted(word) == sorted(candidate)
-
-    scored = [(score(k), k) for k in known]
-    scored = [(sc, k) for sc, k in scored if sc[0] >= cutoff]
-    if not scored:
-        return None
-    return max(scored, key=lambda item: (item[0][0] + (0.1 if item[0][1] else 0.0), item[1]))[1]
-
-
-def _known_keys() -> set[str]:
-    """Every key the layout format knows, for "did you mean" hints."""
-    models: list[type[BaseModel]] = [
-        Layout,
-        CameraConfig,
-        OutputConfig,
-        TileConfig,
-        LabelConfig,
-        WallConfig,
-        ScreenConfig,
-        SpanConfig,
-        PresetConfig,
-        PresetOutputConfig,
-    ]
-    return {name for model in models for name in model.model_fields}
-
-
-def _message(error: Any) -> str:
-    loc = error.get("loc", ())
-    kind = error.get("type", "")
-    if kind == "extra_forbidden":
-        if not loc:
-            return "unknown key"
-        close = nearest_known(str(loc[-1]), _known_keys())
-        hint = f" (did you mean {close!r}?)" if close else ""
-        return f"unknown key {loc[-1]!r}{hint}"
-    if kind == "missing":
-        return f"missing required key {loc[-1]!r}" if loc else "missing required key"
-    if kind == "too_short" and loc and isinstance(loc[-1], str):
-        context = error.get("ctx", {})
-        wanted, given = context.get("min_length"), context.get("actual_length")
-        return f"{loc[-1]!r} needs at least {wanted} item(s), {given} given"
-    if kind == "string_type" and isinstance(error.get("input"), int | float | None):
-        # Only numbers and null are echoed: a string could be a URL with a password.
-        given = error["input"]
-        if given is None:
-            return "expected text, got nothing (null)"
-        return f"expected text, got {given!r}: write it in quotes ('{given}')"
-    if kind == "string_pattern_mismatch":
-        pattern = error.get("ctx", {}).get("pattern")
-        if pattern == _ID_PATTERN:
-            return (
-                f"{str(error.get('input'))[:70]!r} is not a valid id: letters, digits, '_', "
-                "'.', '-', starting with a letter or digit, at most 64"
-            )
-        if pattern == _GRID_PATTERN:
-            return "a grid is rows x columns, e.g. 2x3 (1 to 99 each)"
-    if kind == "model_type" and "tiles" in loc:
-        return "a tile is a camera id or a mapping (camera, tour, clock, text or image)"
-    message = str(error.get("msg", "invalid value"))
-    return message.removeprefix("Value error, ")
-
-
-@dataclass(frozen=True)
-class ParsedLayout:
-    """A checked layout and where its parts are in the file (for warnings)."""
-
-    layout: Layout
-    source: str
-    root: Any  # the ruamel tree, which knows each node's line and column
-
-    def issue(self, path: tuple[str | int, ...], message: str) -> LayoutIssue:
-        return LayoutIssue(self.source, *position(self.root, path), message)
-
-
-def parse_layout_document(
-    text: str,
-    source: str = "<layout>",
-    env: Mapping[str, str] | None = None,
-    source_dir: Path | None = None,
-) -> ParsedLayout:
-    """Parse and check layout ``text``; every problem found is in the LayoutError.
-
-    ``source_dir`` is the folder relative image paths start from (default: the
-    current one).
-    """
-    # Imported here, not at the top: the checks are written against this module's models.
-    from compositor.layout_checks import layout_issues, partial_issues
-
-    refuse_absurd_size(text, source)
-    root, duplicates = read_yaml(text, source)
-    try:
-        data = plain(root)
-    except TooManyNodes:
-        message = f"the layout expands to over {MAX_LAYOUT_NODES} values (YAML aliases repeated?)"
-        message += ": refused"
-        raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, message)]) from None
-    except RecursionError:
-        message = "the layout is nested too deeply"
-        raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, message)]) from None
-    context = {"env": os.environ if env is None else env}
-    try:
-        layout = Layout.model_validate(data, context=context)
-    except ValidationError as exc:
-        found = [
-            (tuple(err["loc"]), _message(err), err["type"] == "extra_forbidden")
-            for err in exc.errors()
-        ]
-        found += [(path, message, False) for path, message in partial_issues(data, source_dir)]
-    except RecursionError:
-        raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
-    else:
-        layout._source_dir = source_dir
-        found = [(path, message, False) for path, message in layout_issues(layout)]
-    # A message may quote a value, and a value may be a URL with a password in it.
-    issues = duplicates + [
-        LayoutIssue(source, *position(root, path, at_key), redact_secrets(message))
-        for path, message, at_key in found
-    ]
-    if issues:
-        raise LayoutError(sorted(issues, key=lambda issue: (issue.line, issue.col)))
-    return ParsedLayout(layout, source, root)
-
-
-def parse_layout(
-    text: str,
-    source: str = "<layout>",
-    env: Mapping[str, str] | None = None,
-    source_dir: Path | None = None,
-) -> Layout:
-    """Parse and check layout ``text``; ``source`` names it in error messages."""
-    return parse_layout_document(text, source, env, source_dir).layout
-
-
-def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layout:
-    """Read and check the layout file at ``path``."""
-    return parse_layout(read_layout_text(path), str(path), env, Path(path).absolute().parent)

@@ -11,7 +11,7 @@ Camera pictures are private by default, like the state folder: each PNG is 0600
 and a folder made for them 0700 (a folder that exists keeps the mode its maker
 gave it). ``share=True`` (``--share-snapshots``) makes them 0644 in a new 0755
 folder, for a technician's web page or another user's viewer. Files are made so
-that no link planted in the folder is followed (see :mod:`compositor.files`).
+that no link planted in the folder is followed (see :mod:`compositor.core.files`).
 A folder that cannot be written (full, read-only, gone) is said once in the log,
 made again when it vanished, and tried again at each snapshot: the wall runs on.
 """
@@ -30,13 +30,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from compositor.files import ensure_folder, write_file
+from compositor.core.files import ensure_folder, write_file
 
 log = logging.getLogger(__name__)
 
 
 class Picture(Protocol):
-    """A picture as BGR (see :class:`compositor.canvas.CanvasImage`)."""
+    """A picture as BGR (see :class:`compositor.compose.canvas.CanvasImage`)."""
 
     def to_bgr(self) -> npt.NDArray[np.uint8]: ...
 

@@ -12,18 +12,20 @@ __all__ = [
     "Monitor",
     "MonitorWatcher",
     "OutputPlacement",
+    "ask_monitors",
     "assign_monitors",
     "parse_listmonitors",
     "query_monitors",
 ]
 
+import os
 import re
 import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from compositor.errors import DisplayError
+from compositor.core.errors import CompositorError, DisplayError
 
 # " 0: +*DUMMY0 480/127x270/71+0+0  DUMMY0": flags (+ active, * primary), name,
 # width/mm x height/mm + x + y, then the output (connector) name.
@@ -141,3 +143,16 @@ class MonitorWatcher:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=6.0)
+
+
+def ask_monitors(display_name: str | None) -> tuple[list[str] | None, str]:
+    """The X server's monitors' connector names, or None and why they could not be asked.
+
+    For ``videowall validate``, which needs no screen: a failure is a note, not an error.
+    """
+    if not (display_name or os.environ.get("DISPLAY")):
+        return None, "no X display to ask"
+    try:
+        return [monitor.name for monitor in query_monitors(display_name)], ""
+    except CompositorError as exc:
+        return None, str(exc)

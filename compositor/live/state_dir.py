@@ -16,8 +16,8 @@ __all__ = ["StateDir"]
 import logging
 from pathlib import Path
 
-from compositor.errors import CompositorError
-from compositor.files import UnsafeFolder, ensure_folder
+from compositor.core.errors import CompositorError
+from compositor.core.files import UnsafeFolder, ensure_folder
 
 log = logging.getLogger(__name__)
 

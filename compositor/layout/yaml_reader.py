@@ -34,8 +34,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from compositor.errors import LayoutError, LayoutIssue
-from compositor.redact import redact_secrets
+from compositor.core.errors import LayoutError, LayoutIssue
+from compositor.core.redact import redact_secrets
 
 # A layout is a few kB (the 14-screen control room: 12 kB, 150 lines). Refuse anything
 # absurd before YAML sees it: parsing takes about 40 us per value, so these bound it to

@@ -37,7 +37,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from compositor.errors import CompositorError
+from compositor.core.errors import CompositorError
 
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

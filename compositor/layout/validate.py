@@ -7,16 +7,15 @@ grid with empty cells, an output whose monitor is not connected.
 
 from __future__ import annotations
 
-__all__ = ["FileReport", "ask_monitors", "validate_file", "validate_text"]
+__all__ = ["NO_DISPLAY", "FileReport", "validate_file", "validate_text"]
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compositor.errors import CompositorError, LayoutError, LayoutIssue
-from compositor.layout import ParsedLayout, parse_layout_document, read_layout_text
-from compositor.monitors import Monitor, query_monitors
+from compositor.core.errors import LayoutError, LayoutIssue
+from compositor.layout.parse import ParsedLayout, parse_layout_document
+from compositor.layout.yaml_reader import read_layout_text
 
 
 @dataclass
@@ -67,27 +66,18 @@ def _folded(issues: list[LayoutIssue]) -> list[LayoutIssue]:
 NO_DISPLAY = "no X display to ask"
 
 
-def ask_monitors(display_name: str | None) -> tuple[list[Monitor] | None, str]:
-    """The X server's monitors, or None and why they could not be asked."""
-    if not (display_name or os.environ.get("DISPLAY")):
-        return None, NO_DISPLAY
-    try:
-        return query_monitors(display_name), ""
-    except CompositorError as exc:  # validation does not need a screen: a note, not an error
-        return None, str(exc)
-
-
 def validate_text(
     text: str,
     source: str,
     env: Mapping[str, str] | None = None,
-    monitors: Sequence[Monitor] | None = None,
+    monitors: Sequence[str] | None = None,
     source_dir: Path | None = None,
     unchecked: str = NO_DISPLAY,
 ) -> FileReport:
-    """Check layout ``text``; ``monitors`` None means they could not be asked (``unchecked``
-    says why); ``source_dir`` is where relative image paths start (default: the current
-    folder)."""
+    """Check layout ``text``; ``monitors``: the X server's connector names, in its order
+    (None: they could not be asked, ``unchecked`` says why). ``source_dir`` is where
+    relative image paths start (default: the current folder).
+    """
     report = FileReport(source)
     try:
         parsed = parse_layout_document(text, source, env, source_dir)
@@ -109,7 +99,7 @@ def validate_text(
 def validate_file(
     path: Path,
     env: Mapping[str, str] | None = None,
-    monitors: Sequence[Monitor] | None = None,
+    monitors: Sequence[str] | None = None,
     unchecked: str = NO_DISPLAY,
 ) -> FileReport:
     try:
@@ -119,7 +109,7 @@ def validate_file(
     return validate_text(text, str(path), env, monitors, Path(path).absolute().parent, unchecked)
 
 
-def _warnings(parsed: ParsedLayout, monitors: Sequence[Monitor] | None) -> list[LayoutIssue]:
+def _warnings(parsed: ParsedLayout, monitors: Sequence[str] | None) -> list[LayoutIssue]:
     layout = parsed.layout
     found: list[LayoutIssue] = []
     # A camera shown only by a tour or a preset is used.
@@ -143,7 +133,7 @@ def _warnings(parsed: ParsedLayout, monitors: Sequence[Monitor] | None) -> list[
                 )
             )
         if monitors is not None and output.monitor is not None:
-            names = [m.name for m in monitors]
+            names = list(monitors)
             wanted = output.monitor
             if isinstance(wanted, int) and not 0 <= wanted < len(monitors):
                 message = f"monitor index {wanted}: the X server has {len(monitors)} monitors"

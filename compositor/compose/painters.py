@@ -31,11 +31,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from compositor.canvas import FrameSource, OutputCanvas, TileNotice
-from compositor.colour import BLACK_Y, NEUTRAL_C, chroma_cells
-from compositor.geometry import Fit, TileRect, plan_fit
-from compositor.layout import PlacedTile
-from compositor.overlay import BannerPainter, TextFace
+from compositor.compose.canvas import FrameSource, OutputCanvas
+from compositor.compose.notice import TileNotice
+from compositor.compose.overlay import BannerPainter, TextFace
+from compositor.core.colour import BLACK_Y, NEUTRAL_C, chroma_cells
+from compositor.core.geometry import Fit, TileRect, plan_fit
+from compositor.layout.models import PlacedTile
 
 Pixels = npt.NDArray[np.uint8]
 Plane = npt.NDArray[np.uint8]

@@ -42,12 +42,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compositor.clock import Clock
-from compositor.errors import CompositorError, LayoutError
-from compositor.files import ensure_folder, replace_following_link, write_file
-from compositor.layout import Layout, parse_layout, read_layout_text
-from compositor.redact import redact_secrets
-from compositor.statedir import StateDir, describe
+from compositor.core.clock import Clock
+from compositor.core.errors import CompositorError, LayoutError
+from compositor.core.files import ensure_folder, replace_following_link, write_file
+from compositor.core.redact import redact_secrets
+from compositor.layout.models import Layout
+from compositor.layout.parse import parse_layout
+from compositor.layout.yaml_reader import read_layout_text
+from compositor.live.state_dir import StateDir, describe
 
 log = logging.getLogger(__name__)
 

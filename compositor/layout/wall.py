@@ -13,7 +13,7 @@ __all__ = ["ScreenGeometry", "SpanPiece", "WallGeometry"]
 
 from dataclasses import dataclass
 
-from compositor.geometry import TileRect
+from compositor.core.geometry import TileRect
 
 
 @dataclass(frozen=True, slots=True)

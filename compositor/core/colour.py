@@ -37,7 +37,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from compositor.geometry import TileRect
+from compositor.core.geometry import TileRect
 
 Plane = npt.NDArray[np.uint8]
 
