@@ -95,6 +95,23 @@ def _socket_address(path: Path) -> Iterator[str]:
         os.close(folder)
 
 
+def _stale(path: Path) -> bool:
+    """Nobody listens at ``path`` (a socket left behind, or not a socket at all): found
+    without waiting, where a ping could wait seconds on a wall that hangs."""
+    with (
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe,
+        _socket_address(path) as address,
+    ):
+        probe.setblocking(False)
+        try:
+            probe.connect(address)
+        except (ConnectionRefusedError, FileNotFoundError):
+            return True
+        except OSError as exc:  # EAGAIN: a listener with a full backlog; others: unknown
+            return exc.errno in (errno.ENOTSOCK, errno.ECONNREFUSED)
+        return False
+
+
 def _identity(path: Path) -> _Identity | None:
     try:
         info = os.stat(path)
@@ -286,10 +303,10 @@ class ControlServer:
         if self._stop.is_set():
             return False
         identity = _identity(self.path)
-        if identity is not None:
-            if identity == self._bound:
-                return True
-            self._note_unbound("its place is taken by another file")
+        if identity == self._bound:
+            return True
+        if identity is not None and not _stale(self.path):
+            self._note_unbound("another wall serves there")
             return False
         try:
             listener, bound = self._listen()
