@@ -297,6 +297,16 @@ def test_ensure_bound_binds_again_when_the_state_folder_comes_back(tmp_path: Pat
         state.unlink()
         assert server.ensure_bound()
         _answered_at_once(path)
+        # Another wall's socket in its place is left alone; one left behind is taken over.
+        path.unlink()
+        other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        other.bind(str(path))
+        other.listen(1)
+        assert not server.ensure_bound()
+        assert path.exists() and path.stat().st_ino != inode
+        other.close()  # its file stays: a wall that was killed
+        assert server.ensure_bound()
+        _answered_at_once(path)
 
 
 def test_closing_leaves_a_socket_that_is_not_its_own(tmp_path: Path) -> None:
