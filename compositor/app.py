@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from compositor.compose.canvas import CanvasTile, OutputCanvas
 from compositor.compose.health import assess
 from compositor.compose.notice import TileNotice
+from compositor.compose.output import OutputTiles
 from compositor.compose.overlay import BannerPainter
-from compositor.compose.painters import OutputTiles
 from compositor.compose.pictures import PictureLoader
 from compositor.control.unix_socket import CONTROL_SOCKET, ControlServer
 from compositor.core.clock import Clock, MonotonicClock

@@ -187,6 +187,9 @@ def _label_shorthand(value: Any) -> Any:
 
 TileKind = Literal["camera", "tour", "clock", "text", "image"]
 TILE_KINDS: tuple[TileKind, ...] = get_args(TileKind)
+# Kinds whose value is a file path, resolved against the layout file's folder. A new
+# tile kind is a field below and an entry in compose/kinds.py's registry.
+PATH_KINDS: frozenset[str] = frozenset({"image"})
 DEFAULT_TOUR_SECONDS = 10.0
 
 
@@ -267,7 +270,7 @@ class TileConfig(_StrictModel):
         given = [kind for kind in TILE_KINDS if getattr(self, kind) is not None]
         if len(given) != 1:
             raise ValueError(
-                "a tile takes exactly one of camera, tour, clock, text, image"
+                f"a tile takes exactly one of {', '.join(TILE_KINDS)}"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         if "every" in self.model_fields_set and given != ["tour"]:
@@ -290,19 +293,19 @@ class TileConfig(_StrictModel):
     def placed(
         self, rect: TileRect, labels: LabelConfig, source_dir: Path | None = None
     ) -> PlacedTile:
-        """This tile at ``rect``, its label and image path resolved."""
-        image = None if self.image is None else resolve_image(self.image, source_dir)
-        cameras = self.cameras
+        """This tile at ``rect``, its label and content (an image's path) resolved."""
+        kind, cameras = self.kind, self.cameras
+        content = None if cameras else getattr(self, kind)
+        if kind in PATH_KINDS:
+            content = resolve_image(str(content), source_dir)
         return PlacedTile(
             cameras[0] if cameras else "",
             rect,
             self.fit,
-            kind=self.kind,
+            kind=kind,
             cameras=cameras,
             every=self.every,
-            clock=self.clock,
-            text=self.text,
-            image=image,
+            content=content,
             label=labels.merged(self.label) if cameras else None,
         )
 
@@ -325,9 +328,9 @@ class PlacedTile:
     kind: TileKind = "camera"
     cameras: tuple[str, ...] = ()  # a camera tile: (camera,); a tour: its list; others: ()
     every: float = DEFAULT_TOUR_SECONDS  # a tour's seconds per camera
-    clock: str | None = None  # strftime format
-    text: str | None = None
-    image: Path | None = None  # resolved against the layout file's folder
+    # A painted tile's own value: a clock's strftime format, a text, an image's path
+    # (resolved against the layout file's folder); None for camera tiles.
+    content: str | Path | None = None
     label: LabelConfig | None = None  # None: no label
 
     def __post_init__(self) -> None:
