@@ -355,7 +355,9 @@ def write_preview(
     With ``live``, one current picture of each camera shown is grabbed first
     (in parallel, ``LIVE_TIMEOUT_S`` each); only then are cameras contacted.
     """
-    layout = load_layout(layout_path)
+    # Drawn without cameras, a preview needs none of their secrets: an unset ${VAR}
+    # stands for itself. Grabbing pictures (live) needs them all.
+    layout = load_layout(layout_path, unset_variables="error" if live else "allow")
     if preset is not None:
         layout = layout.with_preset(preset)
     if scale is not None and not 0.01 <= scale <= 2.0:

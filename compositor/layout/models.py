@@ -20,6 +20,7 @@ __all__ = [
     "TileConfig",
     "TileKind",
     "GRID_PATTERN",
+    "ENV_REF",
     "ID_PATTERN",
     "ScreenConfig",
     "SpanConfig",
@@ -55,8 +56,12 @@ from compositor.core.redact import Redactor, SecretUrl
 from compositor.layout.wall import ScreenGeometry, WallGeometry
 
 ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Ids name snapshot files, API paths, metrics labels and broker topics: letters (Latin,
+# accents included: Écran-1), digits, '_', '.', '-'; never '/', a blank or a wildcard.
+# Spelt as ranges, not \w, so editors' JSON-schema checks (JavaScript regexes) agree.
+_ID_CHAR = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+ID_PATTERN = f"^[{_ID_CHAR}][{_ID_CHAR}_.-]{{0,63}}$"
 GRID_PATTERN = r"^[1-9][0-9]?x[1-9][0-9]?$"
 
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -72,7 +77,7 @@ def _expand(url: str, env: Mapping[str, str]) -> SecretUrl:
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
     at = length = 0
-    for match in _ENV_REF.finditer(url):
+    for match in ENV_REF.finditer(url):
         name = match.group(1)
         if name not in env:
             raise ValueError(f"environment variable {name} is not set")
@@ -149,7 +154,7 @@ class CameraConfig(_StrictModel):
             camera._variables = {
                 name: _expand(data[name], env).spans
                 for name in ("url", "url_low")
-                if isinstance(data.get(name), str) and _ENV_REF.search(data[name])
+                if isinstance(data.get(name), str) and ENV_REF.search(data[name])
             }
         return camera
 
