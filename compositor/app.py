@@ -583,7 +583,6 @@ class WallApp:
         notifier = self.notifier
         if notifier is None:
             return
-        notifier.loop_alive()
         if not notifier.ready:
             drawn, outputs = self.outputs_drawn()
             # Outputs waiting for a missing monitor cannot draw: READY counts those shown.
@@ -593,3 +592,4 @@ class WallApp:
         elif now >= self._status_due:
             self._status_due = now + HEALTH_EVERY_S
             notifier.status(self.status_line())
+        notifier.loop_alive()
