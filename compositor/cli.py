@@ -413,7 +413,8 @@ def _wait_for_valid_layout(
     )
     fallback = FallbackWall(path, error, where, MonotonicClock(), notifier)
     try:
-        with _signals(fallback.request_stop, fallback.request_reload):
+        # kill -USR1 (frame ages) has nothing to report yet, but must not end the process.
+        with _signals(fallback.request_stop, fallback.request_reload, lambda: None):
             return fallback.run()
     finally:
         fallback.close()

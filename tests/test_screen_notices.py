@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from compositor.compose.canvas import CanvasTile, OutputCanvas
-from compositor.compose.notice import TileNotice
 from compositor.compose.overlay import BannerPainter
 from compositor.compose.screen_notice import (
     notice_canvas,
@@ -127,7 +126,6 @@ def test_an_unused_monitor_says_which_it_is_and_that_no_output_is_on_it() -> Non
     pixels = canvas.to_bgr()
     assert (np.abs(pixels.astype(int) - (60, 48, 36)).max(axis=2) <= 3).mean() > 0.6
     assert (pixels.min(axis=2) > 200).mean() > 0.01
-    same = notice_canvas(480, 270, "DUMMY3", ["no output of demo.yaml on this screen"],
-                         footer="videowall: give an output `monitor: DUMMY3` to use it")  # fmt: skip
+    footer = "videowall: give an output `monitor: DUMMY3` to use it"
+    same = notice_canvas(480, 270, "DUMMY3", ["no output of demo.yaml on this screen"], footer)
     assert (same.to_bgr() == pixels).all()
-    assert TileNotice(("x",), dim=False) != STARTING
