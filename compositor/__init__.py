@@ -6,8 +6,13 @@ latest-frame slots (shared memory) -> per-output canvas -> display.
 
 from __future__ import annotations
 
+import importlib.metadata
+
 from compositor.core.errors import CompositorError, DisplayError, LayoutError, SourceError
 
 __all__ = ["CompositorError", "DisplayError", "LayoutError", "SourceError", "__version__"]
 
-__version__ = "0.1.0"
+try:  # one source for the version: pyproject.toml, as installed
+    __version__ = importlib.metadata.version("videowall")
+except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "0+unknown"

@@ -10,7 +10,7 @@ __all__ = ["RunOptions", "WallApp"]
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +26,14 @@ from compositor.core.errors import CompositorError
 from compositor.core.frame_ages import FrameAges
 from compositor.core.logs import LogSetup
 from compositor.core.pacing import StarvedLoop
-from compositor.core.redact import redact_url
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
 from compositor.live.reload import LiveLayout, default_state_dir, local_iso
 from compositor.live.snapshots import SnapshotWriter
-from compositor.live.status import STATUS_FILE, StatusWriter, process_identity
+from compositor.live.state_dir import StateDir, describe
+from compositor.live.status import StatusWriter, process_identity
 from compositor.metrics.counters import WallCounters
 from compositor.service.notify import ServiceNotifier
+from compositor.slots import CameraStatus
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.pool import DecoderPool, RenditionKey
 from compositor.sources.worker import DECODER_NICENESS
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refreshed
+# How often the state folder is looked at: made again if it vanished, the control
+# socket served again, what could not be written tried again.
+STATE_CHECK_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
 # What a camera decodes, by its skip level (sources/budget.py), in status.json and the log.
 DECODING = ("every frame", "reference frames only")
@@ -57,6 +61,7 @@ class RunOptions:
     fps: float | None = None  # None: the monitors' refresh rate (25 when headless)
     snapshot_dir: Path | None = None
     snapshot_every: float = 1.0
+    snapshot_shared: bool = False  # PNGs readable by all (0644), else the wall's user's only
     display_name: str | None = None
     workers: int | None = None
     # The layout's file: watched and reloaded live, its applied versions kept, a
@@ -118,6 +123,7 @@ class WallApp:
         if options.fps is not None and options.fps <= 0:
             raise CompositorError("--fps must be a positive number")
         self.layout = layout
+        self._redactor = layout.redactor()
         self.options = options
         self.clock = clock or MonotonicClock()
         self.outputs = select_outputs(layout, options.outputs)
@@ -141,11 +147,13 @@ class WallApp:
         }
         self.canvases = {output_id: extras.canvas for output_id, extras in self._extras.items()}
         self.live: LiveLayout | None = None  # with a layout file: reloads, presets, history
+        self._state: StateDir | None = None  # with a layout file: status, history, socket
         self._control: ControlServer | None = None
         self._status: StatusWriter | None = None
+        self._next_state_check = 0.0
         self.display: WallDisplay | None = None
         self.snapshots = (
-            SnapshotWriter(options.snapshot_dir, options.snapshot_every)
+            SnapshotWriter(options.snapshot_dir, options.snapshot_every, options.snapshot_shared)
             if options.snapshot_dir is not None
             else None
         )
@@ -222,34 +230,57 @@ class WallApp:
             self._start_live_layout(self.options.layout_path)
 
     def _start_live_layout(self, path: Path) -> None:
-        """Reloads, history, presets, the control socket and the status file."""
-        state_dir = self.options.state_dir or default_state_dir(path)
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            control = ControlServer(state_dir / CONTROL_SOCKET, self._on_request)
-        except (OSError, CompositorError) as exc:
-            # The wall itself runs on: it is what the room looks at.
-            log.error(
-                "no reloads, presets or status for this wall (state folder %s): %s",
-                state_dir,
-                exc,
-            )
-            return
+        """Reloads, history, presets, the control socket and the status file.
+
+        None of it may keep the wall from starting: a state folder that is full,
+        read-only, missing or refused (others can write in it) leaves the wall
+        showing its pictures and following its layout file; what cannot be
+        written is said once and tried again every second (:meth:`_check_state`).
+        """
+        state = StateDir(self.options.state_dir or default_state_dir(path))
+        self._state = state
         self.live = LiveLayout(
-            path, state_dir, self.layout, self.apply_layout, self.clock, self.options.watch
+            path, state, self.layout, self.apply_layout, self.clock, self.options.watch
         )
         self.live.start()
-        self._control = control
-        control.start()
-        self._status = StatusWriter(state_dir / STATUS_FILE)
+        self._status = StatusWriter(state)
+        self._check_state()
         log.info(
             "layout %s: %s; state (status.json, history, control socket) in %s",
             path,
             "changes are applied live (and on SIGHUP)"
             if self.options.watch
             else "reloaded on SIGHUP",
-            state_dir,
+            state.path,
         )
+
+    def _check_state(self) -> None:
+        """The state folder there (made again if it vanished), the control socket served,
+        the applied layout in the history; what fails is said once (render loop)."""
+        state, live = self._state, self.live
+        if state is None or live is None:
+            return
+        self._next_state_check = self.clock.now() + STATE_CHECK_EVERY_S
+        if not state.ensure():
+            return
+        self._ensure_control(state)
+        live.keep_pending()
+
+    def _ensure_control(self, state: StateDir) -> None:
+        path = state.path / CONTROL_SOCKET
+        if self._control is None:
+            try:
+                control = ControlServer(path, self._on_request)
+            except (OSError, CompositorError) as exc:
+                why = f"cannot serve {path}: {describe(exc)}" if isinstance(exc, OSError) else exc
+                state.failed("control socket", f"{why} (videowall preset cannot reach the wall)")
+                return
+            self._control = control
+            control.start()
+        elif not self._control.ensure_bound():
+            state.failed("control socket", f"cannot serve {path} again")
+            return
+        state.recovered("control socket")
 
     def request_reload(self) -> None:
         """Read the layout file again at the next tick (SIGHUP); safe from a signal handler."""
@@ -325,6 +356,8 @@ class WallApp:
             result = self.live.poll()
             if result is not None:
                 self.counters.layout_change(result.outcome)
+            if now >= self._next_state_check:
+                self._check_state()
         if now >= self._next_health:
             self._next_health = now + HEALTH_EVERY_S
             self._refresh_health(now)
@@ -387,6 +420,7 @@ class WallApp:
                 # The display sends a new canvas whole: cells left empty go black on screen.
                 extras[output.id] = self._build_output(layout, output, placed[output.id])
         self.layout, self.outputs, self._placed, self._extras = layout, outputs, placed, extras
+        self._redactor = layout.redactor()
         self.canvases = {output_id: e.canvas for output_id, e in extras.items()}
         self.pool.release_retired()  # no canvas reads the old slots any more
         for camera_id in set(self.camera_states) - set(self.pool.camera_ids):
@@ -429,12 +463,12 @@ class WallApp:
         now, wall_now = self.clock.now(), self.clock.wall_time()
         cameras = {}
         for camera_id in self.pool.camera_ids:
-            status = self.pool.status(camera_id)
+            status = self._camera_status(camera_id)
             decoded = self.pool.url_of(camera_id)
             main = decoded == self.layout.cameras[camera_id].url
             cameras[camera_id] = {
                 "name": self.layout.camera_name(camera_id),
-                "url": redact_url(decoded),
+                "url": self._redactor.url(decoded),
                 "stream": "main" if main else "sub (url_low)",
                 "state": self.camera_states.get(camera_id, "starting"),
                 "reason": status.reason,
@@ -453,7 +487,26 @@ class WallApp:
             ],
             "decoder_pids": self.pool.worker_pids(),
             "cameras": cameras,
+            "state_problems": self._write_problems(),
         }
+
+    def _write_problems(self) -> list[str]:
+        """What the wall could not write (state folder, snapshots), and why."""
+        problems = self._state.problems() if self._state is not None else []
+        if self.snapshots is not None and self.snapshots.problem is not None:
+            problems.append(f"snapshots: {self.snapshots.problem}")
+        return problems
+
+    def _camera_status(self, camera_id: str) -> CameraStatus:
+        """The decoder's status of a camera, its reason fit to be shown.
+
+        A decoder hides passwords by pattern only (it does not know the layout);
+        a reason quoting the URL may still hold the value of a ${VAR}: hidden here.
+        """
+        status = self.pool.status(camera_id)
+        if not status.reason:
+            return status
+        return replace(status, reason=self._redactor.text(status.reason))
 
     def log_frame_ages(self) -> None:
         """Log p50/p99 frame age per camera (the age of what is on screen)."""
@@ -509,7 +562,7 @@ class WallApp:
         wall_now = self.clock.wall_time()
         notices = {}
         for camera_id in self.pool.camera_ids:
-            status = self.pool.status(camera_id)
+            status = self._camera_status(camera_id)
             health = assess(self.layout.camera_name(camera_id), status, now, wall_now)
             self._note_skipping(camera_id, status.skipping)
             self.counters.reconnects.observe(camera_id, status)

@@ -118,6 +118,15 @@ class _Pending:
     reply: dict[str, Any] = field(default_factory=dict)
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` (device, inode); None if none."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 class ControlServer:
     """Serves the control socket at ``path``; requests are handled by ``handler``
     on the thread that calls :meth:`serve_pending` (the render loop)."""
@@ -128,6 +137,7 @@ class ControlServer:
         self._pending: queue.Queue[_Pending] = queue.Queue()
         self._stop = threading.Event()
         self._listener = self._bind()
+        self._bound = _identity(self.path)
         self._thread = threading.Thread(target=self._serve, name="control-socket", daemon=True)
 
     def _bind(self) -> socket.socket:
@@ -157,6 +167,26 @@ class ControlServer:
     def start(self) -> None:
         self._thread.start()
 
+    def ensure_bound(self) -> bool:
+        """Serve at ``path`` again if the socket file there is no longer ours (its
+        folder was removed and made again); True if the socket is served.
+
+        Cheap when nothing changed (one stat): the wall calls it every second.
+        """
+        if _identity(self.path) == self._bound:
+            return True
+        try:
+            listener = self._bind()
+        except (OSError, CompositorError) as exc:  # OSError: a read-only folder, say
+            log.debug("control socket %s not served again yet: %s", self.path, exc)
+            return False
+        # The serving thread moves to the new listener and closes the old one itself:
+        # closed under its feet, it would take the closing for the end.
+        self._listener = listener
+        self._bound = _identity(self.path)
+        log.info("control socket %s served again", self.path)
+        return True
+
     def serve_pending(self) -> None:
         """Handle the requests waiting (render loop); never blocks."""
         while True:
@@ -174,9 +204,13 @@ class ControlServer:
             pending.done.set()
 
     def _serve(self) -> None:
+        listener = self._listener
         while not self._stop.is_set():
+            if listener is not self._listener:  # bound again (ensure_bound)
+                listener.close()
+                listener = self._listener
             try:
-                conn, _ = self._listener.accept()
+                conn, _ = listener.accept()
             except TimeoutError:
                 continue
             except OSError as exc:
