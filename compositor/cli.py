@@ -620,6 +620,8 @@ def _doctor(args: argparse.Namespace) -> int:
 def _install_service(args: argparse.Namespace) -> None:
     from compositor.service.unit import install_service
 
+    if args.metrics:
+        parse_listen_address(args.metrics)  # refused now, not at the service's first start
     for line in install_service(
         args.layout,
         args.output,
