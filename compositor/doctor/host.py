@@ -10,6 +10,8 @@ __all__ = [
     "clock_state",
     "parse_refresh_rates",
     "refresh_rates",
+    "run_quietly",
+    "shm_findings",
     "slot_bytes",
     "state_folder_findings",
 ]
