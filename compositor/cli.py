@@ -340,7 +340,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
         watch=not args.no_watch,
         degrade=not args.no_degrade,
         light_deblocking=not args.full_deblocking,
-        log_setup=args.log_setup,
+        # Set by main() from --log-level/--log-format; absent when a test parses alone.
+        log_setup=getattr(args, "log_setup", None),
     )
 
 
