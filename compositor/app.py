@@ -19,6 +19,7 @@ from compositor.compose.health import assess
 from compositor.compose.notice import TileNotice
 from compositor.compose.overlay import BannerPainter
 from compositor.compose.painters import OutputTiles
+from compositor.compose.pictures import PictureLoader
 from compositor.compose.screen_notice import starting_notice, unused_monitor_picture
 from compositor.control.unix_socket import CONTROL_SOCKET, ControlServer
 from compositor.core.clock import Clock, MonotonicClock
@@ -137,6 +138,7 @@ class WallApp:
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
         )
         self._painter = BannerPainter()
+        self._pictures = PictureLoader()  # image tiles: decoded off the render loop
         self.frame_ages = FrameAges()
         self._placed = placed
         self._notices: dict[str, TileNotice | None] = {}
@@ -165,6 +167,7 @@ class WallApp:
         self._next_summary = 0.0
         self._costs: dict[str, tuple[int, float]] = {}
         self._costs_since = 0.0
+        self._layout_applied = False  # in this tick: its time is not the CPU's verdict
         self.ticks = 0
         # On duty (systemd's notify protocol, metrics): see the last section of this class.
         self.notifier = notifier
@@ -200,6 +203,7 @@ class WallApp:
             layout.camera_name,
             lambda camera, tile: self.pool.slot((camera, *tile.box, tile.fit)),
             self.clock.now(),
+            self._pictures,
         )
 
     # -- lifecycle --
@@ -270,7 +274,7 @@ class WallApp:
         path = state.path / CONTROL_SOCKET
         if self._control is None:
             try:
-                control = ControlServer(path, self._on_request)
+                control = ControlServer(path, self._on_request, self.clock)
             except (OSError, CompositorError) as exc:
                 why = f"cannot serve {path}: {describe(exc)}" if isinstance(exc, OSError) else exc
                 state.failed("control socket", f"{why} (videowall preset cannot reach the wall)")
@@ -318,6 +322,7 @@ class WallApp:
             self.display.close()
             self.display = None
         self.pool.stop()
+        self._pictures.close()  # a picture being decoded is not waited for
         if self.snapshots is not None:
             self.snapshots.close()
 
@@ -336,7 +341,11 @@ class WallApp:
             self.tick()
             next_tick += interval
             now = self.clock.now()
-            if starved.observe(now) and self.pool.lower_priority():
+            if self._layout_applied:
+                # The wall's own work, once: no lower priority of the decoders would help.
+                self._layout_applied = False
+                starved.restart(now)
+            elif starved.observe(now) and self.pool.lower_priority():
                 log.warning(
                     "the wall was drawn %.0f times a second of %.0f: the decoders now run "
                     "below it (nice +%d); cameras fall behind and skip frames instead",
@@ -397,6 +406,7 @@ class WallApp:
         one more rendition of the running decoder. Raises CompositorError, and
         changes nothing, if the change needs a restart.
         """
+        self._layout_applied = True  # even if refused below: the tick was spent on it
         outputs = select_outputs(layout, self.options.outputs)
         if self.display is not None and _output_shape(outputs) != _output_shape(self.outputs):
             raise CompositorError(
