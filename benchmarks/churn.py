@@ -35,7 +35,8 @@ from typing import Any
 
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.layout import Layout, load_layout
+from compositor.layout.models import Layout
+from compositor.layout.parse import load_layout
 
 SIDE = 4  # the grid: 4x4, 16 cameras (15 that cannot connect, and one live)
 PRESET = "pair"

@@ -22,10 +22,10 @@ import time
 
 from benchmarks.clips import CLIP_SPECS, ensure_clips
 from benchmarks.procstat import cpu_split
-from compositor.clock import MonotonicClock
+from compositor.core.clock import MonotonicClock
+from compositor.core.geometry import Fit
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.geometry import Fit
-from compositor.layout import CameraConfig
+from compositor.layout.models import CameraConfig
 from compositor.sources import pool as pool_module
 from compositor.sources.camera import NO_PICTURE_S, CameraJob
 from compositor.sources.pool import DecoderPool

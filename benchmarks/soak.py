@@ -24,7 +24,7 @@ from pathlib import Path
 
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.layout import parse_layout
+from compositor.layout.parse import parse_layout
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

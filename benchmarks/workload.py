@@ -25,7 +25,7 @@ __all__ = ["RESOLUTIONS", "BenchCamera", "BenchOutput", "BenchTile", "Workload",
 import json
 from dataclasses import asdict, dataclass, replace
 
-from compositor.geometry import grid_cells
+from compositor.core.geometry import grid_cells
 
 # name: (width, height); the clips of benchmarks/clips.py
 RESOLUTIONS: dict[str, tuple[int, int]] = {
@@ -97,7 +97,7 @@ class Workload:
     def chosen_urls(self) -> dict[str, str]:
         """Camera id -> the URL the wall decodes for these tiles: its ``url_low`` while
         every tile showing it is small (``compositor.sources.streams.chosen_urls``)."""
-        from compositor.layout import CameraConfig
+        from compositor.layout.models import CameraConfig
         from compositor.sources.streams import chosen_urls
 
         configs = {c.id: CameraConfig(url=c.url, url_low=c.url_low or None) for c in self.cameras}

@@ -10,34 +10,45 @@ __all__ = ["RunOptions", "WallApp"]
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compositor.canvas import CanvasTile, OutputCanvas, TileNotice
-from compositor.clock import Clock, MonotonicClock
-from compositor.control import CONTROL_SOCKET, ControlServer
-from compositor.errors import CompositorError
-from compositor.health import assess
-from compositor.layout import Layout, OutputConfig, PlacedTile, redact_url
-from compositor.metrics import FrameAges
-from compositor.overlay import BannerPainter
-from compositor.pacing import StarvedLoop
-from compositor.reload import LiveLayout, default_state_dir, local_iso
-from compositor.snapshot import SnapshotWriter
+from compositor.compose.canvas import CanvasTile, OutputCanvas
+from compositor.compose.health import assess
+from compositor.compose.notice import TileNotice
+from compositor.compose.output import OutputTiles
+from compositor.compose.overlay import BannerPainter
+from compositor.compose.pictures import PictureLoader
+from compositor.compose.screen_notice import starting_notice, unused_monitor_picture
+from compositor.control.unix_socket import CONTROL_SOCKET, ControlServer
+from compositor.core.clock import Clock, MonotonicClock
+from compositor.core.errors import CompositorError
+from compositor.core.frame_ages import FrameAges
+from compositor.core.logs import LogSetup
+from compositor.core.pacing import StarvedLoop
+from compositor.layout.models import Layout, OutputConfig, PlacedTile
+from compositor.live.reload import LiveLayout, default_state_dir, local_iso
+from compositor.live.snapshots import SnapshotWriter
+from compositor.live.state_dir import StateDir, describe
+from compositor.live.status import StatusWriter, process_identity
+from compositor.metrics.counters import WallCounters
+from compositor.service.notify import ServiceNotifier
+from compositor.slots import CameraStatus
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.limits import DEFAULT_MAX_PIXELS, DEFAULT_WORKER_MEMORY_MB, SourceLimits
 from compositor.sources.pool import DecoderPool, RenditionKey
 from compositor.sources.worker import DECODER_NICENESS
-from compositor.status import STATUS_FILE, StatusWriter, process_identity
-from compositor.tiles import OutputTiles
 
 if TYPE_CHECKING:
-    from compositor.display import WallDisplay
+    from compositor.display.windows import WallDisplay
 
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refreshed
+# How often the state folder is looked at: made again if it vanished, the control
+# socket served again, what could not be written tried again.
+STATE_CHECK_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
 # What a camera decodes, by its skip level (sources/budget.py), in status.json and the log.
 DECODING = ("every frame", "reference frames only")
@@ -52,6 +63,7 @@ class RunOptions:
     fps: float | None = None  # None: the monitors' refresh rate (25 when headless)
     snapshot_dir: Path | None = None
     snapshot_every: float = 1.0
+    snapshot_shared: bool = False  # PNGs readable by all (0644), else the wall's user's only
     display_name: str | None = None
     workers: int | None = None
     # The layout's file: watched and reloaded live, its applied versions kept, a
@@ -65,6 +77,9 @@ class RunOptions:
     # B-frames of cameras on small and 2x2 tiles decoded without the deblocking filter
     # (sources/budget.py: 8-10 % less decoding, invisible at tile size); False: filtered.
     light_deblocking: bool = True
+    # How the decoder processes log (the command line's --log-level/--log-format);
+    # None: as this process's level, plain text.
+    log_setup: LogSetup | None = None
     # What one camera may make its decoder process use (sources/limits.py): pictures
     # larger than max_pixels are refused; each decoder process's private memory is bounded.
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -111,10 +126,17 @@ def _output_shape(outputs: list[OutputConfig]) -> list[tuple[str, tuple[int, int
 class WallApp:
     """A running wall. ``start()``, then ``run()`` (or ``tick()`` from a test), then ``close()``."""
 
-    def __init__(self, layout: Layout, options: RunOptions, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        options: RunOptions,
+        clock: Clock | None = None,
+        notifier: ServiceNotifier | None = None,
+    ) -> None:
         if options.fps is not None and options.fps <= 0:
             raise CompositorError("--fps must be a positive number")
         self.layout = layout
+        self._redactor = layout.redactor()
         self.options = options
         self.clock = clock or MonotonicClock()
         self.outputs = select_outputs(layout, options.outputs)
@@ -124,26 +146,29 @@ class WallApp:
             rendition_keys(placed),
             self.clock,
             workers=options.workers,
-            log_level=log.getEffectiveLevel(),
+            log_setup=options.log_setup or LogSetup(log.getEffectiveLevel()),
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
             limits=_limits(options),
         )
         self._painter = BannerPainter()
+        self._pictures = PictureLoader()  # image tiles: decoded off the render loop
         self.frame_ages = FrameAges()
         self._placed = placed
         self._notices: dict[str, TileNotice | None] = {}
-        # Per output: its canvas's painted tiles, tours and labels (see compositor.tiles).
+        # Per output: its painted tiles, tours and labels (compositor.compose.painters).
         self._extras = {
             output.id: self._build_output(layout, output, placed[output.id])
             for output in self.outputs
         }
         self.canvases = {output_id: extras.canvas for output_id, extras in self._extras.items()}
         self.live: LiveLayout | None = None  # with a layout file: reloads, presets, history
+        self._state: StateDir | None = None  # with a layout file: status, history, socket
         self._control: ControlServer | None = None
         self._status: StatusWriter | None = None
+        self._next_state_check = 0.0
         self.display: WallDisplay | None = None
         self.snapshots = (
-            SnapshotWriter(options.snapshot_dir, options.snapshot_every)
+            SnapshotWriter(options.snapshot_dir, options.snapshot_every, options.snapshot_shared)
             if options.snapshot_dir is not None
             else None
         )
@@ -155,7 +180,13 @@ class WallApp:
         self._next_summary = 0.0
         self._costs: dict[str, tuple[int, float]] = {}
         self._costs_since = 0.0
+        self._layout_applied = False  # in this tick: its time is not the CPU's verdict
         self.ticks = 0
+        # On duty (systemd's notify protocol, metrics): see the last section of this class.
+        self.notifier = notifier
+        self.counters = WallCounters()
+        self._started_outputs: set[str] = set()  # outputs past their "starting" banner
+        self._status_due = 0.0  # when the STATUS line is next worked out
 
     def _build_output(
         self, layout: Layout, output: OutputConfig, placed: list[PlacedTile]
@@ -185,6 +216,7 @@ class WallApp:
             layout.camera_name,
             lambda camera, tile: self.pool.slot((camera, *tile.box, tile.fit)),
             self.clock.now(),
+            self._pictures,
         )
 
     # -- lifecycle --
@@ -192,12 +224,16 @@ class WallApp:
     def start(self) -> None:
         if not self.options.headless:
             # Only here is the display module (and so pyglet) imported.
-            from compositor.display import OutputWindowSpec, WallDisplay
+            from compositor.display.windows import OutputWindowSpec, WallDisplay
 
+            path = self.options.layout_path
+            layout_name = path.name if path is not None else "the layout"
             self.display = WallDisplay(
                 [OutputWindowSpec(o.id, o.size[0], o.size[1], o.monitor) for o in self.outputs],
                 windowed=self.options.windowed,
                 display_name=self.options.display_name,
+                # A monitor no output uses says so, with its connector: never a black screen.
+                unused=lambda m: unused_monitor_picture(m.name, m.width, m.height, layout_name),
             )
         self.pool.start()
         log.info(
@@ -211,34 +247,57 @@ class WallApp:
             self._start_live_layout(self.options.layout_path)
 
     def _start_live_layout(self, path: Path) -> None:
-        """Reloads, history, presets, the control socket and the status file."""
-        state_dir = self.options.state_dir or default_state_dir(path)
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            control = ControlServer(state_dir / CONTROL_SOCKET, self._on_request)
-        except (OSError, CompositorError) as exc:
-            # The wall itself runs on: it is what the room looks at.
-            log.error(
-                "no reloads, presets or status for this wall (state folder %s): %s",
-                state_dir,
-                exc,
-            )
-            return
+        """Reloads, history, presets, the control socket and the status file.
+
+        None of it may keep the wall from starting: a state folder that is full,
+        read-only, missing or refused (others can write in it) leaves the wall
+        showing its pictures and following its layout file; what cannot be
+        written is said once and tried again every second (:meth:`_check_state`).
+        """
+        state = StateDir(self.options.state_dir or default_state_dir(path))
+        self._state = state
         self.live = LiveLayout(
-            path, state_dir, self.layout, self.apply_layout, self.clock, self.options.watch
+            path, state, self.layout, self.apply_layout, self.clock, self.options.watch
         )
         self.live.start()
-        self._control = control
-        control.start()
-        self._status = StatusWriter(state_dir / STATUS_FILE)
+        self._status = StatusWriter(state)
+        self._check_state()
         log.info(
             "layout %s: %s; state (status.json, history, control socket) in %s",
             path,
             "changes are applied live (and on SIGHUP)"
             if self.options.watch
             else "reloaded on SIGHUP",
-            state_dir,
+            state.path,
         )
+
+    def _check_state(self) -> None:
+        """The state folder there (made again if it vanished), the control socket served,
+        the applied layout in the history; what fails is said once (render loop)."""
+        state, live = self._state, self.live
+        if state is None or live is None:
+            return
+        self._next_state_check = self.clock.now() + STATE_CHECK_EVERY_S
+        if not state.ensure():
+            return
+        self._ensure_control(state)
+        live.keep_pending()
+
+    def _ensure_control(self, state: StateDir) -> None:
+        path = state.path / CONTROL_SOCKET
+        if self._control is None:
+            try:
+                control = ControlServer(path, self._on_request, self.clock)
+            except (OSError, CompositorError) as exc:
+                why = f"cannot serve {path}: {describe(exc)}" if isinstance(exc, OSError) else exc
+                state.failed("control socket", f"{why} (videowall preset cannot reach the wall)")
+                return
+            self._control = control
+            control.start()
+        elif not self._control.ensure_bound():
+            state.failed("control socket", f"cannot serve {path} again")
+            return
+        state.recovered("control socket")
 
     def request_reload(self) -> None:
         """Read the layout file again at the next tick (SIGHUP); safe from a signal handler."""
@@ -276,6 +335,7 @@ class WallApp:
             self.display.close()
             self.display = None
         self.pool.stop()
+        self._pictures.close()  # a picture being decoded is not waited for
         if self.snapshots is not None:
             self.snapshots.close()
 
@@ -294,7 +354,11 @@ class WallApp:
             self.tick()
             next_tick += interval
             now = self.clock.now()
-            if starved.observe(now) and self.pool.lower_priority():
+            if self._layout_applied:
+                # The wall's own work, once: no lower priority of the decoders would help.
+                self._layout_applied = False
+                starved.restart(now)
+            elif starved.observe(now) and self.pool.lower_priority():
                 log.warning(
                     "the wall was drawn %.0f times a second of %.0f: the decoders now run "
                     "below it (nice +%d); cameras fall behind and skip frames instead",
@@ -311,21 +375,26 @@ class WallApp:
         if self.live is not None:
             if self._control is not None:
                 self._control.serve_pending()
-            self.live.poll()
+            result = self.live.poll()
+            if result is not None:
+                self.counters.layout_change(result.outcome)
+            if now >= self._next_state_check:
+                self._check_state()
         if now >= self._next_health:
             self._next_health = now + HEALTH_EVERY_S
             self._refresh_health(now)
             self.pool.supervise()
             if self.display is not None:
                 self.display.check_monitors()
+            self._update_starting_banners()
         wall_now = self.clock.wall_time()
         for output_id, canvas in self.canvases.items():
             for index in self._extras[output_id].update(now, wall_now):
                 # A tour moved on: its tile tells the state of the camera it now shows.
                 canvas.set_notice(index, self._notices.get(canvas.tiles[index].camera_id))
             dirty = canvas.compose(now)
-            if self.display is not None:
-                self.display.present(output_id, canvas, dirty)
+            if self.display is None or self.display.present(output_id, canvas, dirty):
+                self.counters.drew(output_id)  # headless: composed
         if self.display is not None and not self.display.dispatch_events():
             log.info("a window was closed: stopping")
             self._stop.set()
@@ -337,6 +406,8 @@ class WallApp:
         if self._status is not None:
             self._status.maybe_write(now, self.status)
         self.ticks += 1
+        self._on_duty(now)
+        self.counters.loop_seconds.observe(self.clock.now() - now)
 
     # -- changing the layout while running --
 
@@ -348,6 +419,7 @@ class WallApp:
         one more rendition of the running decoder. Raises CompositorError, and
         changes nothing, if the change needs a restart.
         """
+        self._layout_applied = True  # even if refused below: the tick was spent on it
         outputs = select_outputs(layout, self.options.outputs)
         if self.display is not None and _output_shape(outputs) != _output_shape(self.outputs):
             raise CompositorError(
@@ -371,6 +443,7 @@ class WallApp:
                 # The display sends a new canvas whole: cells left empty go black on screen.
                 extras[output.id] = self._build_output(layout, output, placed[output.id])
         self.layout, self.outputs, self._placed, self._extras = layout, outputs, placed, extras
+        self._redactor = layout.redactor()
         self.canvases = {output_id: e.canvas for output_id, e in extras.items()}
         self.pool.release_retired()  # no canvas reads the old slots any more
         # What the wall keeps per camera goes with the camera: reloads may bring new ids
@@ -380,12 +453,15 @@ class WallApp:
             del self.camera_states[camera_id]
         for camera_id in set(self._skipping) - shown:
             del self._skipping[camera_id]
+        # Metrics forget what left the wall: their tables stay as big as the layout.
         self.frame_ages.keep_only(shown)
+        self.counters.reconnects.keep_only(shown)
+        self.counters.keep_outputs(o.id for o in outputs)
         self._refresh_health(self.clock.now())  # the new tiles get their notices at once
         return change.describe()
 
     def _on_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A control socket request, on the render loop (see compositor.control)."""
+        """A control socket request, on the render loop (see compositor.control.unix_socket)."""
         live = self.live
         assert live is not None
         command = request.get("command")
@@ -394,6 +470,7 @@ class WallApp:
             if name is not None and not isinstance(name, str):
                 raise CompositorError("a preset name is a string")
             result = live.select_preset(name)
+            self.counters.layout_change(result.outcome)
             self._write_status_now()
             return {"ok": True, "message": result.message, "preset": live.preset}
         if command == "presets":
@@ -414,12 +491,12 @@ class WallApp:
         now, wall_now = self.clock.now(), self.clock.wall_time()
         cameras = {}
         for camera_id in self.pool.camera_ids:
-            status = self.pool.status(camera_id)
+            status = self._camera_status(camera_id)
             decoded = self.pool.url_of(camera_id)
             main = decoded == self.layout.cameras[camera_id].url
             cameras[camera_id] = {
                 "name": self.layout.camera_name(camera_id),
-                "url": redact_url(decoded),
+                "url": self._redactor.url(decoded),
                 "stream": "main" if main else "sub (url_low)",
                 "state": self.camera_states.get(camera_id, "starting"),
                 "reason": status.reason,
@@ -438,7 +515,26 @@ class WallApp:
             ],
             "decoder_pids": self.pool.worker_pids(),
             "cameras": cameras,
+            "state_problems": self._write_problems(),
         }
+
+    def _write_problems(self) -> list[str]:
+        """What the wall could not write (state folder, snapshots), and why."""
+        problems = self._state.problems() if self._state is not None else []
+        if self.snapshots is not None and self.snapshots.problem is not None:
+            problems.append(f"snapshots: {self.snapshots.problem}")
+        return problems
+
+    def _camera_status(self, camera_id: str) -> CameraStatus:
+        """The decoder's status of a camera, its reason fit to be shown.
+
+        A decoder hides passwords by pattern only (it does not know the layout);
+        a reason quoting the URL may still hold the value of a ${VAR}: hidden here.
+        """
+        status = self.pool.status(camera_id)
+        if not status.reason:
+            return status
+        return replace(status, reason=self._redactor.text(status.reason))
 
     def log_frame_ages(self) -> None:
         """Log p50/p99 frame age per camera (the age of what is on screen)."""
@@ -494,9 +590,10 @@ class WallApp:
         wall_now = self.clock.wall_time()
         notices = {}
         for camera_id in self.pool.camera_ids:
-            status = self.pool.status(camera_id)
+            status = self._camera_status(camera_id)
             health = assess(self.layout.camera_name(camera_id), status, now, wall_now)
             self._note_skipping(camera_id, status.skipping)
+            self.counters.reconnects.observe(camera_id, status)
             notices[camera_id] = health.notice
             previous = self.camera_states.get(camera_id)
             if previous != health.state:
@@ -527,3 +624,53 @@ class WallApp:
                     for state, ids in sorted(counts.items())
                 ),
             )
+
+    # -- on duty: never a black screen, systemd's notify protocol (issue 17) --
+
+    def _update_starting_banners(self) -> None:
+        """Each output shows its id and "starting: N cameras connecting" until pictures come.
+
+        Until its first camera picture, or until none of its cameras is still
+        connecting (those that failed say why on their own tiles); then never again.
+        """
+        for output_id, canvas in self.canvases.items():
+            if output_id in self._started_outputs:
+                continue
+            cameras = {c for tile in self._placed[output_id] for c in tile.cameras}
+            connecting = sum(
+                1 for c in cameras if self.camera_states.get(c, "connecting") == "connecting"
+            )
+            if canvas.frames_shown or not connecting:
+                canvas.set_banner(None)
+                self._started_outputs.add(output_id)
+            else:
+                canvas.set_banner(starting_notice(output_id, connecting))
+
+    def outputs_drawn(self) -> tuple[int, int]:
+        """(outputs drawn on their screens at least once and still there, all outputs)."""
+        draws = self.counters.draws()
+        shown = self.display.output_ids if self.display is not None else list(self.canvases)
+        return sum(1 for o in self.outputs if o.id in shown and draws.get(o.id)), len(self.outputs)
+
+    def status_line(self) -> str:
+        """systemd's STATUS: "14/14 outputs, 38/40 cameras live"."""
+        drawn, outputs = self.outputs_drawn()
+        live = sum(1 for state in self.camera_states.values() if state == "live")
+        return f"{drawn}/{outputs} outputs, {live}/{len(self.pool.camera_ids)} cameras live"
+
+    def _on_duty(self, now: float) -> None:
+        """After every tick, and only there: READY once every output with a screen has been
+        drawn, WATCHDOG while the loop ticks, the STATUS line when it changes."""
+        notifier = self.notifier
+        if notifier is None:
+            return
+        if not notifier.ready:
+            drawn, outputs = self.outputs_drawn()
+            # Outputs waiting for a missing monitor cannot draw: READY counts those shown.
+            shown = len(self.display.output_ids) if self.display is not None else outputs
+            if drawn and drawn >= shown:
+                notifier.mark_ready(self.status_line())
+        elif now >= self._status_due:
+            self._status_due = now + HEALTH_EVERY_S
+            notifier.status(self.status_line())
+        notifier.loop_alive()

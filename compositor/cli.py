@@ -10,39 +10,54 @@ __all__ = ["main"]
 
 import argparse
 import contextlib
+import importlib.metadata
 import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from compositor import __version__
 from compositor.app import RunOptions, WallApp
-from compositor.clock import MonotonicClock
-from compositor.control import CONTROL_SOCKET, send_request
-from compositor.errors import CompositorError, LayoutError
-from compositor.layout import Layout, load_layout
+from compositor.control.unix_socket import CONTROL_SOCKET, send_request
+from compositor.core.clock import MonotonicClock
+from compositor.core.errors import CompositorError, LayoutError
+from compositor.core.logs import LOG_FORMATS, LogSetup, configure_logging
+from compositor.display.monitors import ask_monitors
+from compositor.display.screens import identify, screens_report
+from compositor.layout.models import Layout
+from compositor.layout.parse import load_layout
+from compositor.layout.validate import validate_file
+from compositor.live.reload import LayoutHistory, revert_layout
+from compositor.live.status import (
+    STATUS_FILE,
+    WRITE_EVERY_S,
+    format_status,
+    locate_state_dir,
+    read_status,
+    wall_alive,
+)
+from compositor.metrics.collector import MetricsServer, WallMetrics, parse_listen_address
 from compositor.preview import DEFAULT_WIDTH, write_preview
-from compositor.reload import LayoutHistory, revert_layout
-from compositor.screens import identify, screens_report
+from compositor.service.notify import ServiceNotifier
 from compositor.sources.limits import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_WORKER_MEMORY_MB,
     MIN_WORKER_MEMORY_MB,
     parse_pixels,
 )
-from compositor.status import format_status, locate_state_dir, read_status, wall_alive
-from compositor.validation import ask_monitors, validate_file
 
 log = logging.getLogger("videowall")
 
 DEMO_SNAPSHOT_DIR = Path("demo-snapshots")
+STALE_AFTER_S = 5 * WRITE_EVERY_S  # a status file this old: ask the wall itself
 
 
 def _positive_float(text: str) -> float:
@@ -99,6 +114,12 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="seconds between snapshots (fractions allowed; default 1)",
     )
+    parser.add_argument(
+        "--share-snapshots",
+        action="store_true",
+        help="snapshots readable by every local user (files 0644, a new folder 0755; "
+        "default: the wall's user's only, 0600 and 0700)",
+    )
     parser.add_argument("--display", metavar=":N", help="X display to use (default $DISPLAY)")
     parser.add_argument("--workers", type=int, help="decoder processes (default: one per core)")
     parser.add_argument(
@@ -142,16 +163,56 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         "0: no limit); past it a camera's allocations fail and it says out of memory",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (loopback addresses only; "
+        "other hosts read them through the API server)",
+    )
+
+
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+LOG_LEVELS["error"] = logging.ERROR
+
+
+def _log_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level", choices=list(LOG_LEVELS), help="least severe messages logged (default info)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text (default) or json: one JSON object per line. Under systemd, lines carry "
+        "the journal's priority prefixes either way",
+    )
+
+
+def version_text() -> str:
+    """``videowall 0.2.0 (PyAV 18.1.0, Python 3.11.7)``: what a bug report needs first."""
+    try:
+        pyav = importlib.metadata.version("av")
+    except importlib.metadata.PackageNotFoundError:
+        pyav = "not installed"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"videowall {__version__} (PyAV {pyav}, Python {python})"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="videowall", description="Live RTSP cameras tiled onto a wall of screens."
     )
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the wall described by a layout file")
     run.add_argument("layout", type=Path, help="layout YAML file")
     _wall_options(run)
+    run.add_argument(
+        "--wait-for-valid-layout",
+        action="store_true",
+        help="if the layout is broken at start, show its errors on every screen and start "
+        "as soon as the file is fixed, instead of exiting 1 (the service does this)",
+    )
     demo = commands.add_parser(
         "demo", help="run the demo wall on built-in test cameras (a local RTSP server)"
     )
@@ -159,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         "layout",
         type=Path,
         nargs="?",
-        help="layout on the test cameras (default layouts/demo.yaml)",
+        help="layout on the test cameras (default: the demo layout, layouts/demo.yaml)",
     )
     _wall_options(demo)
     screens = commands.add_parser(
@@ -200,7 +261,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--width", type=int, default=DEFAULT_WIDTH, help=f"image width (default {DEFAULT_WIDTH})"
     )
     _live_commands(commands)
+    _duty_commands(commands)
+    for command in commands.choices.values():
+        _log_options(command)
     return parser
+
+
+def _duty_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """doctor and install-service: for the technician who keeps the wall on duty."""
+    doctor = commands.add_parser(
+        "doctor", help="check everything the wall needs, each line OK / WARN / FAIL with what to do"
+    )
+    doctor.add_argument("layout", type=Path, nargs="?", help="layout YAML file to check against")
+    doctor.add_argument("--display", metavar=":N", help="X display (default $DISPLAY)")
+    doctor.add_argument("--json", action="store_true", help="the report as JSON, for scripts")
+    doctor.add_argument(
+        "--state-dir", metavar="DIR", type=Path, help="the wall's state folder, if not default"
+    )
+    doctor.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=4.0,
+        help="seconds each camera may take to answer (default 4; all are asked at once)",
+    )
+    service = commands.add_parser(
+        "install-service", help="write the systemd unit that runs the wall at boot"
+    )
+    service.add_argument("layout", type=Path, help="the layout the service runs")
+    service.add_argument("--display", metavar=":N", default=":0", help="X display (default :0)")
+    service.add_argument(
+        "--user", default="videowall", help="the service's user (default videowall)"
+    )
+    service.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("/etc/systemd/system/videowall.service"),
+        help="where to write the unit ('-': print it; default "
+        "/etc/systemd/system/videowall.service)",
+    )
+    service.add_argument(
+        "--executable",
+        type=Path,
+        help="the videowall program the service runs (default: this one)",
+    )
+    service.add_argument(
+        "--metrics", metavar="HOST:PORT", help="serve metrics there (loopback only)"
+    )
 
 
 def _live_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -271,6 +378,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         fps=args.fps,
         snapshot_dir=args.snapshot,
         snapshot_every=args.every,
+        snapshot_shared=args.share_snapshots,
         display_name=args.display,
         workers=args.workers,
         state_dir=args.state_dir,
@@ -279,40 +387,113 @@ def _options(args: argparse.Namespace) -> RunOptions:
         light_deblocking=not args.full_deblocking,
         max_pixels=args.max_pixels,
         worker_memory_mb=args.worker_memory,
+        # Set by main() from --log-level/--log-format; absent when a test parses alone.
+        log_setup=getattr(args, "log_setup", None),
     )
 
 
-def run_wall(layout: Layout, options: RunOptions) -> None:
-    """Run until Ctrl-C, SIGTERM or a closed window; everything started is stopped."""
-    app = WallApp(layout, options)
+@contextlib.contextmanager
+def _signals(
+    stop: Callable[[], None],
+    reload: Callable[[], None],
+    report: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop, SIGHUP reloads, SIGUSR1 reports; the old handlers after."""
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: stopping", signal.Signals(signum).name)
-        app.request_stop()
-
-    def on_report(signum: int, frame: FrameType | None) -> None:
-        app.request_report()
-
-    def on_reload(signum: int, frame: FrameType | None) -> None:
-        app.request_reload()
+        stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_report)
-    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_reload)
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda signum, frame: reload())
+    if report is not None:
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda signum, frame: report())
     try:
-        app.start()
-        if options.snapshot_dir is not None:
-            log.info(
-                "snapshots: %s/<output>.png every %g s",
-                options.snapshot_dir,
-                options.snapshot_every,
-            )
-        app.run()
+        yield
     finally:
-        app.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_wall(
+    layout: Layout,
+    options: RunOptions,
+    notifier: ServiceNotifier | None = None,
+    metrics_address: str | None = None,
+) -> None:
+    """Run until Ctrl-C, SIGTERM or a closed window; everything started is stopped.
+
+    Under systemd (``notifier``), READY, the watchdog and STATUS go from the
+    render loop; with ``metrics_address``, /metrics is served there.
+    """
+    listen = parse_listen_address(metrics_address) if metrics_address else None
+    app = WallApp(layout, options, notifier=notifier)
+    metrics: MetricsServer | None = None
+    with _signals(app.request_stop, app.request_reload, app.request_report):
+        try:
+            if listen is not None:
+                metrics = MetricsServer(WallMetrics(app), *listen)
+            app.start()
+            if options.snapshot_dir is not None:
+                log.info(
+                    "snapshots: %s/<output>.png every %g s",
+                    options.snapshot_dir,
+                    options.snapshot_every,
+                )
+            app.run()
+        finally:
+            if metrics is not None:
+                metrics.close()  # before the wall it reads goes
+            if notifier is not None:
+                notifier.stopping()
+            app.close()
     log.info("stopped")
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``videowall run``: the wall; with --wait-for-valid-layout, a broken file waits on screen."""
+    options = replace(_options(args), layout_path=args.layout)
+    clock = MonotonicClock()
+    notifier = ServiceNotifier.from_environment(clock)
+    try:
+        try:
+            layout = load_layout(args.layout)
+        except LayoutError as exc:
+            if not args.wait_for_valid_layout:
+                raise
+            waited = _wait_for_valid_layout(args.layout, exc, options, notifier)
+            if waited is None:
+                if notifier is not None:
+                    notifier.stopping()
+                return 0  # stopped while waiting: a clean stop
+            layout = waited
+        run_wall(layout, options, notifier, args.metrics)
+    finally:
+        if notifier is not None:
+            notifier.close()
+    return 0
+
+
+def _wait_for_valid_layout(
+    path: Path, error: LayoutError, options: RunOptions, notifier: ServiceNotifier | None
+) -> Layout | None:
+    """Every screen says why the layout cannot be shown, until the file is fixed."""
+    from compositor.fallback import FallbackOptions, FallbackWall
+
+    where = FallbackOptions(
+        headless=options.headless,
+        windowed=options.windowed,
+        display_name=options.display_name,
+        snapshot_dir=options.snapshot_dir,
+        snapshot_every=options.snapshot_every,
+    )
+    fallback = FallbackWall(path, error, where, MonotonicClock(), notifier)
+    try:
+        # kill -USR1 (frame ages) has nothing to report yet, but must not end the process.
+        with _signals(fallback.request_stop, fallback.request_reload, lambda: None):
+            return fallback.run()
+    finally:
+        fallback.close()
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -326,7 +507,7 @@ def _demo(args: argparse.Namespace) -> None:
         options = replace(_options(args), layout_path=Path(layout_path))
         if not options.headless and options.display_name is None and not os.environ.get("DISPLAY"):
             options = _demo_without_screen(stack, options)
-        run_wall(layout, options)
+        run_wall(layout, options, metrics_address=args.metrics)
 
 
 def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
@@ -375,7 +556,18 @@ def _identify(args: argparse.Namespace) -> None:
 def _status(args: argparse.Namespace) -> int:
     """Exit 0 if the wall runs, 2 if the status is that of a wall no longer running."""
     state_dir = locate_state_dir(args.layout, args.state_dir)
-    status = read_status(state_dir)
+    try:
+        status: dict[str, Any] | None = read_status(state_dir)
+    except CompositorError as exc:
+        status, missing = None, exc
+    if status is None or (wall_alive(status) and _stale(state_dir)):
+        # A wall that cannot write its status (a full or read-only disk) still answers.
+        answer = _ask_status(state_dir)
+        if answer is not None:
+            status = answer
+            print(f"note: {state_dir / STATUS_FILE} is not up to date; the wall itself answered")
+        elif status is None:
+            raise missing
     if args.json:
         print(json.dumps(status, indent=2))
     else:
@@ -384,6 +576,25 @@ def _status(args: argparse.Namespace) -> int:
         print(f"note: no wall is running; this is the last status written in {state_dir}")
         return 2
     return 0
+
+
+def _stale(state_dir: Path) -> bool:
+    """Is the status file older than a running wall would leave it?"""
+    try:
+        written = (state_dir / STATUS_FILE).stat().st_mtime
+    except OSError:
+        return True
+    return MonotonicClock().wall_time() - written > STALE_AFTER_S
+
+
+def _ask_status(state_dir: Path) -> dict[str, Any] | None:
+    """The running wall's status through its control socket; None if it does not answer."""
+    try:
+        reply = send_request(state_dir / CONTROL_SOCKET, {"command": "status"}, timeout=5.0)
+    except CompositorError:
+        return None
+    status = reply.get("status")
+    return status if reply.get("ok") and isinstance(status, dict) else None
 
 
 def _revert(args: argparse.Namespace) -> None:
@@ -432,15 +643,50 @@ def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
+def _setup_logging(args: argparse.Namespace) -> LogSetup:
+    """One set-up for this process and, through the wall's options, its decoders."""
+    level = logging.DEBUG if getattr(args, "verbose", False) else logging.INFO
+    if args.log_level:
+        level = LOG_LEVELS[args.log_level]
+    setup = LogSetup.detect(level, args.log_format, os.environ, sys.stderr)
+    configure_logging(setup)
+    return setup
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from compositor.doctor.report import run_doctor
+
+    return run_doctor(
+        args.layout,
+        display_name=args.display,
+        state_dir=args.state_dir,
+        as_json=args.json,
+        camera_timeout=args.timeout,
+    )
+
+
+def _install_service(args: argparse.Namespace) -> None:
+    from compositor.service.unit import install_service
+
+    if args.metrics:
+        parse_listen_address(args.metrics)  # refused now, not at the service's first start
+    for line in install_service(
+        args.layout,
+        args.output,
+        display=args.display,
+        user=args.user,
+        executable=args.executable,
+        metrics=args.metrics,
+    ):
+        print(line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    args.log_setup = _setup_logging(args)
     try:
         if args.command == "run":
-            run_wall(load_layout(args.layout), replace(_options(args), layout_path=args.layout))
+            return _run(args)
         elif args.command == "demo":
             _demo(args)
         elif args.command == "screens":
@@ -460,6 +706,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _revert(args)
         elif args.command == "preset":
             _preset(args)
+        elif args.command == "doctor":
+            return _doctor(args)
+        elif args.command == "install-service":
+            _install_service(args)
     except LayoutError as exc:
         for issue in exc.issues:
             print(f"error: {issue}", file=sys.stderr)

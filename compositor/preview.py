@@ -33,19 +33,18 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from compositor.canvas import TileNotice
-from compositor.errors import CompositorError
-from compositor.geometry import Fit, TileRect
-from compositor.layout import Layout, OutputConfig, PlacedTile, SpanConfig, load_layout
-from compositor.overlay import BannerPainter, TextFace
-from compositor.tiles import (
-    ClockTile,
+from compositor.compose.kinds import PAINTED_KINDS, PreviewResources
+from compositor.compose.notice import TileNotice
+from compositor.compose.overlay import BannerPainter, TextFace
+from compositor.compose.painters import (
     fit_picture,
     label_strip,
-    load_picture,
-    paint_missing_image,
-    paint_text,
 )
+from compositor.core.errors import CompositorError
+from compositor.core.files import write_file
+from compositor.core.geometry import Fit, TileRect
+from compositor.layout.models import Layout, OutputConfig, PlacedTile, SpanConfig
+from compositor.layout.parse import load_layout
 
 Pixels = npt.NDArray[np.uint8]
 Frames = Mapping[str, "Pixels | str"]  # camera id -> its picture, or why there is none
@@ -145,7 +144,10 @@ class _Painter:
     banner: BannerPainter = field(default_factory=BannerPainter)
     face: TextFace = field(default_factory=TextFace)
     boxes: dict[tuple[object, ...], Pixels] = field(default_factory=dict)
-    pictures: dict[Path, Pixels | str] = field(default_factory=dict)
+    resources: PreviewResources = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.resources = PreviewResources(self.wall_time)
 
     # -- pictures of whole boxes ---------------------------------------------------------
 
@@ -197,35 +199,18 @@ class _Painter:
         self.boxes[key] = box
         return box
 
-    def picture(self, path: Path | None) -> Pixels | str:
-        if path is None:
-            return "image not found"
-        if path not in self.pictures:
-            self.pictures[path] = load_picture(path)
-        return self.pictures[path]
-
     # -- one tile ------------------------------------------------------------------------
 
     def tile(self, tile: PlacedTile, tile_id: str, width: int, height: int) -> Pixels:
         """A tile of an output's own (not a span piece), ``width x height`` preview pixels."""
-        if tile.kind == "clock":
-            clock = ClockTile(tile.clock or "", width, height)
-            clock.update(self.wall_time)
-            image = clock.pixels.copy()
-        elif tile.kind == "text":
-            image = paint_text(tile.text or "", width, height)
-        elif tile.kind == "image":
-            picture = self.picture(tile.image)
-            if isinstance(picture, str):
-                image = paint_missing_image(picture, width, height)
-            else:
-                image = fit_picture(picture, width, height, tile.fit)
-        else:
+        if tile.cameras:
             image = self.camera_box(tile.cameras[0], width, height, tile.fit).copy()
-        if tile.kind in ("camera", "tour") and self.frames is None:
+        else:  # painted as the wall paints it: the same registry entry
+            image = PAINTED_KINDS[tile.kind].in_preview(tile, width, height, self.resources)
+        if tile.cameras and self.frames is None:
             self.banner(image, TileNotice(self._caption(tile, tile_id), dim=False, severity="info"))
         self._label(image, tile)
-        if tile.kind not in ("camera", "tour") or self.frames is not None:
+        if not tile.cameras or self.frames is not None:
             self._tag(image, tile, tile_id)
         return image
 
@@ -370,7 +355,9 @@ def write_preview(
     With ``live``, one current picture of each camera shown is grabbed first
     (in parallel, ``LIVE_TIMEOUT_S`` each); only then are cameras contacted.
     """
-    layout = load_layout(layout_path)
+    # Drawn without cameras, a preview needs none of their secrets: an unset ${VAR}
+    # stands for itself. Grabbing pictures (live) needs them all.
+    layout = load_layout(layout_path, unset_variables="error" if live else "allow")
     if preset is not None:
         layout = layout.with_preset(preset)
     if scale is not None and not 0.01 <= scale <= 2.0:
@@ -381,15 +368,34 @@ def write_preview(
     if live:
         from compositor.sources.grab import grab_frames  # PyAV, only when asked for
 
-        frames = grab_frames(
+        grabbed = grab_frames(
             {cid: layout.cameras[cid].url for cid in shown_cameras(layout)}, LIVE_TIMEOUT_S
         )
+        # Why a camera has no picture is painted on its tile: without the values of
+        # its ${VAR}s, which the grabbing (no layout at hand) could only hide by pattern.
+        redactor = layout.redactor()
+        frames = {
+            cid: redactor.text(frame) if isinstance(frame, str) else frame
+            for cid, frame in grabbed.items()
+        }
     title = (
         layout_path.name + (f" · preset {preset}" if preset else "") + (" · live" if live else "")
     )
     image = render_preview(
         layout, scale=scale, width=width, frames=frames, wall_time=wall_time, title=title
     )
-    if not cv2.imwrite(str(output), image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-        raise CompositorError(f"cannot write {output} (a .png path in a writable folder?)")
+    try:
+        ok, encoded = cv2.imencode(output.suffix or ".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise CompositorError(f"cannot write {output}: not a picture type (name it .png)")
+    # Made new and renamed over the name: a link planted there (/tmp) is replaced, never
+    # written through. Camera pictures (--live) are private, like the wall's snapshots.
+    try:
+        write_file(
+            output.parent, output.name, encoded.tobytes(), 0o600 if live else 0o644, private=False
+        )
+    except OSError as exc:
+        raise CompositorError(f"cannot write {output}: {exc.strerror or exc}") from None
     return image.shape[1], image.shape[0]

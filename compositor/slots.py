@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from compositor.colour import Matrix
+from compositor.core.colour import Matrix
 
 _SLOT_HEADER = np.dtype(
     [

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from compositor.overlay import TextFace
+from compositor.compose.overlay import TextFace
 
 OUT = Path(__file__).resolve().parent.parent / "layouts" / "images"
 Pixels = npt.NDArray[np.uint8]

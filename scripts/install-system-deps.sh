@@ -9,7 +9,9 @@
 #         Python) and its virtual screens (Xorg with the dummy driver, Xvfb,
 #         xrandr, xdpyinfo, Mesa's software OpenGL)
 #   bench the benchmark's peers: demo plus Debian's ffmpeg command line
-#   test  what the tests need: the same as bench (make test runs a quick bench)
+#   test  what the tests need: bench (make test runs a quick bench), plus
+#         systemd-analyze (the service unit is verified) and Prometheus (promtool
+#         checks the alert rules; a real server scrapes a running wall)
 #
 # Only missing packages are installed (apt-get update runs once, and only then);
 # when everything is present it prints nothing. Installing needs root: run
@@ -58,6 +60,13 @@ BENCH_PACKAGES=(
     ffmpeg
 )
 
+# The service unit is checked by `systemd-analyze verify`, the alert rules by
+# `promtool check rules`, and a real Prometheus scrapes a running wall's /metrics.
+SERVICE_TEST_PACKAGES=(
+    systemd
+    prometheus
+)
+
 usage() {
     echo "usage: $0 GROUP... (groups: base, demo, bench, test)" >&2
     exit 2
@@ -70,7 +79,11 @@ for group in "$@"; do
     case "$group" in
     base) wanted+=("${BASE_PACKAGES[@]}") ;;
     demo) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}") ;;
-    bench | test) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+    bench) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+    test)
+        wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
+        wanted+=("${SERVICE_TEST_PACKAGES[@]}")
+        ;;
     -h | --help) usage ;;
     *)
         echo "$0: unknown group '$group'" >&2

@@ -19,7 +19,7 @@ import pytest
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
-from compositor.layout import load_layout, parse_layout
+from compositor.layout.parse import load_layout, parse_layout
 
 # RGB backgrounds; pictures are checked in BGR.
 RED = (200, 40, 40)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from compositor.canvas import CanvasTile, OutputCanvas, TileNotice
-from compositor.colour import Matrix, bgr_to_planes, planes_to_bgr
-from compositor.geometry import TileRect
+from compositor.compose.canvas import CanvasTile, OutputCanvas
+from compositor.compose.notice import TileNotice
+from compositor.core.colour import Matrix, bgr_to_planes, planes_to_bgr
+from compositor.core.geometry import TileRect
 from compositor.slots import FrameView
 
 Pixels = npt.NDArray[np.uint8]

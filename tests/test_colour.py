@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from compositor.app import RunOptions, WallApp
-from compositor.colour import Matrix, bgr_to_planes, planes_to_bgr
+from compositor.core.colour import Matrix, bgr_to_planes, planes_to_bgr
+from compositor.core.geometry import Fit
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
-from compositor.geometry import Fit
-from compositor.layout import parse_layout
+from compositor.layout.parse import parse_layout
 from compositor.sources.camera import colour_matrix, plan_scaling
 from tests.conftest import bgr, tick_until
 

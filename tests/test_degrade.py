@@ -19,8 +19,8 @@ import pytest
 from av.video.frame import PictureType
 
 from benchmarks.clips import ClipSpec, ensure_clip
+from compositor.core.geometry import Fit
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.geometry import Fit
 from compositor.slots import FrameSlot, StatusBoard
 from compositor.sources.budget import HOLD_S, RECOVER_S, DecodePolicy, SkipLevel
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera

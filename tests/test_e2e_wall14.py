@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from compositor.app import RunOptions, WallApp
-from compositor.colour import planes_to_bgr
+from compositor.core.colour import planes_to_bgr
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
-from compositor.layout import parse_layout
+from compositor.layout.parse import parse_layout
 from tests.conftest import share_near
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ import pytest
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
-from compositor.layout import parse_layout
+from compositor.layout.parse import parse_layout
 from tests.e2e_wall import changed, check_o1, check_o2, e2e_layout_text
 
 pytestmark = pytest.mark.e2e

@@ -27,10 +27,10 @@ import numpy.typing as npt
 import pytest
 
 from compositor.app import WallApp
-from compositor.clock import MonotonicClock
+from compositor.core.clock import MonotonicClock
+from compositor.core.geometry import Fit
 from compositor.demo.faults import pipeline_camera
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.geometry import Fit
 from compositor.slots import CameraState, FrameSlot, StatusBoard
 from compositor.sources import pool as pool_module
 from compositor.sources.backoff import Backoff

@@ -1,6 +1,6 @@
 """Frame ages are kept per camera on the wall, and forgotten with the camera."""
 
-from compositor.metrics import FrameAges
+from compositor.core.frame_ages import FrameAges
 
 
 def test_a_camera_no_longer_shown_is_forgotten() -> None:

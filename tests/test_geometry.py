@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from compositor.geometry import Fit, TileRect, grid_cells, plan_fit
+from compositor.core.geometry import Fit, TileRect, grid_cells, plan_fit
 
 
 def test_grid_cells_cover_the_output_exactly() -> None:

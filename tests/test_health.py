@@ -1,5 +1,5 @@
-from compositor.clock import ManualClock
-from compositor.health import assess, format_duration
+from compositor.compose.health import assess, format_duration
+from compositor.core.clock import ManualClock
 from compositor.slots import CameraState, CameraStatus
 from compositor.sources.backoff import Backoff
 

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from compositor.cli import build_parser
-from compositor.clock import MonotonicClock
-from compositor.geometry import Fit
-from compositor.layout import CameraConfig
+from compositor.core.clock import MonotonicClock
+from compositor.core.geometry import Fit
+from compositor.layout.models import CameraConfig
 from compositor.sources.limits import (
     DEFAULT_MAX_PIXELS,
     SourceLimits,

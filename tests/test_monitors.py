@@ -1,4 +1,4 @@
-from compositor.monitors import Monitor, assign_monitors, parse_listmonitors
+from compositor.display.monitors import Monitor, assign_monitors, parse_listmonitors
 
 LISTING = """Monitors: 3
  0: +*DUMMY0 480/127x270/71+0+0  DUMMY0

@@ -6,9 +6,9 @@ import socket
 import time
 from collections.abc import Callable
 
-from compositor.clock import ManualClock, MonotonicClock
-from compositor.geometry import Fit
-from compositor.layout import CameraConfig
+from compositor.core.clock import ManualClock, MonotonicClock
+from compositor.core.geometry import Fit
+from compositor.layout.models import CameraConfig
 from compositor.sources.pool import DecoderPool
 from compositor.sources.worker import DECODER_NICENESS
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compositor.control import send_request
+from compositor.control.unix_socket import send_request
 from compositor.demo.testcams import SyntheticCameraServer
 from tests.test_reload import (
     layout_text,

@@ -11,8 +11,9 @@ import numpy.typing as npt
 import pytest
 
 from compositor.cli import main
+from compositor.compose.painters import CLOCK_BACKGROUND, TEXT_BACKGROUND, ClockTile
 from compositor.demo.testcams import SyntheticCameraServer
-from compositor.layout import load_layout, parse_layout
+from compositor.layout.parse import load_layout, parse_layout
 from compositor.preview import (
     BACKGROUND,
     MARGIN,
@@ -21,7 +22,6 @@ from compositor.preview import (
     shown_cameras,
     write_preview,
 )
-from compositor.tiles import CLOCK_BACKGROUND, TEXT_BACKGROUND, ClockTile
 from tests.conftest import GREEN, RED, share_near
 
 Pixels = npt.NDArray[np.uint8]

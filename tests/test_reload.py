@@ -28,14 +28,15 @@ import numpy.typing as npt
 import pytest
 
 from compositor.app import RunOptions, WallApp
-from compositor.clock import MonotonicClock
-from compositor.control import ControlServer, WallNotRunning, send_request
+from compositor.control.unix_socket import ControlServer, WallNotRunning, send_request
+from compositor.core.clock import MonotonicClock
+from compositor.core.errors import CompositorError
+from compositor.core.geometry import Fit
 from compositor.demo.testcams import SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
-from compositor.errors import CompositorError
-from compositor.geometry import Fit
-from compositor.layout import CameraConfig, Layout, load_layout
-from compositor.reload import (
+from compositor.layout.models import CameraConfig, Layout
+from compositor.layout.parse import load_layout
+from compositor.live.reload import (
     LayoutHistory,
     LayoutWatcher,
     default_state_dir,

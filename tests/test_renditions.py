@@ -12,7 +12,7 @@ import av
 import numpy as np
 from av.video.reformatter import ColorRange, Interpolation, VideoReformatter
 
-from compositor.geometry import Fit
+from compositor.core.geometry import Fit
 from compositor.slots import FrameSlot
 from compositor.sources.camera import Rendition, RenditionSpec, halves_exactly, plan_scaling
 

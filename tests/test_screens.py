@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from compositor.compose.patterns import identify_pattern
 from compositor.demo.virtual_x import VirtualDisplay
-from compositor.patterns import identify_pattern
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[1]

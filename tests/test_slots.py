@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compositor.colour import Matrix
+from compositor.core.colour import Matrix
 from compositor.slots import CameraState, FrameSlot, SharedDir, StatusBoard
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from compositor.app import WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.layout import CameraConfig, parse_layout
+from compositor.layout.models import CameraConfig
+from compositor.layout.parse import parse_layout
 from compositor.sources.streams import chosen_urls
 from tests.conftest import GREEN, RED, share_near, tick_until
 

@@ -25,9 +25,9 @@ import numpy.typing as npt
 import pytest
 
 import compositor.demo.testcams as testcams
+from compositor.core.errors import DisplayError, EnvironmentSetupError
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import DUMMY_DRIVER, VirtualDisplay
-from compositor.errors import DisplayError, EnvironmentSetupError
 
 OPTIONS = {"rtsp_transport": "tcp", "timeout": "5000000"}
 

@@ -10,10 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from compositor.colour import Matrix, bgr_to_planes, planes_to_bgr
-from compositor.geometry import Fit, TileRect
-from compositor.layout import LabelConfig, PlacedTile
-from compositor.tiles import (
+from compositor.compose.painters import (
     CLOCK_BACKGROUND,
     TEXT_BACKGROUND,
     ClockTile,
@@ -25,6 +22,9 @@ from compositor.tiles import (
     paint_text,
     plane_label,
 )
+from compositor.core.colour import Matrix, bgr_to_planes, planes_to_bgr
+from compositor.core.geometry import Fit, TileRect
+from compositor.layout.models import LabelConfig, PlacedTile
 
 Pixels = npt.NDArray[np.uint8]
 NOON = time.mktime((2026, 3, 14, 12, 0, 0, 0, 0, -1))  # local time, as the wall shows it

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from compositor.cli import main
-from compositor.errors import LayoutError
-from compositor.layout import parse_layout
-from compositor.monitors import Monitor
-from compositor.validation import validate_text
+from compositor.core.errors import LayoutError
+from compositor.layout.parse import parse_layout
+from compositor.layout.validate import validate_text
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "s3cr3t-Pa55"
@@ -83,7 +82,7 @@ outputs:
   - {id: A1, size: [640, 360], grid: 2x2, tiles: [cam01], monitor: DP-9}
   - {id: A2, size: [640, 360], grid: 1x1, tiles: [cam01], monitor: 5}
 """
-    monitors = [Monitor("DP-1", 0, 0, 640, 360), Monitor("DP-2", 640, 0, 640, 360)]
+    monitors = ["DP-1", "DP-2"]
     report = validate_text(text, "w.yaml", monitors=monitors)
     assert report.ok
     warnings = [f"{w.line}: {w.message}" for w in report.warnings]
@@ -215,7 +214,7 @@ presets:
 def test_model_and_semantic_errors_of_every_section_come_together(tmp_path: Path) -> None:
     path = tmp_path / "mixed.yaml"
     path.write_text(MIXED)
-    from compositor.validation import validate_file
+    from compositor.layout.validate import validate_file
 
     assert [str(issue) for issue in validate_file(path).errors] == [
         f"{path}:1:20: Input should be 'top-left', 'top-right', 'bottom-left' or 'bottom-right'",

@@ -1,5 +1,5 @@
-from compositor.geometry import TileRect
-from compositor.wall import ScreenGeometry, WallGeometry
+from compositor.core.geometry import TileRect
+from compositor.layout.wall import ScreenGeometry, WallGeometry
 
 # A 55" 1920x1080 screen: 1209.6 x 680.4 mm visible (0.63 mm pixels), 1.8 + 1.8 mm bezels.
 SCREEN = ScreenGeometry(1920, 1080, 1209.6, 680.4, (1.8, 1.8, 1.8, 1.8))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from compositor.errors import LayoutError
-from compositor.geometry import TileRect
-from compositor.layout import parse_layout
+from compositor.core.errors import LayoutError
+from compositor.core.geometry import TileRect
+from compositor.layout.parse import parse_layout
 
 WALL = """\
 cameras:

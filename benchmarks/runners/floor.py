@@ -69,7 +69,7 @@ class _Rendition:
     def process(self, frame: Any, stage: str) -> None:
         import numpy as np
 
-        from compositor.geometry import Fit
+        from compositor.core.geometry import Fit
         from compositor.sources.camera import halve_into, halves_exactly, plan_scaling, scaled_frame
 
         if stage == "bgr":

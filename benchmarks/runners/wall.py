@@ -4,7 +4,7 @@ Runs :class:`compositor.app.WallApp` on the workload's layout exactly as
 ``videowall run`` does (its decoder pool, slots, canvases and, with
 ``--display``, one fullscreen window per output), and reports per window:
 frames decoded per camera (from the status board), the age of every frame
-at composition (from the wall's :class:`~compositor.metrics.FrameAges`),
+at composition (from the wall's :class:`~compositor.core.frame_ages.FrameAges`),
 ticks drawn and bytes uploaded to GL.
 
     python -m benchmarks.runners.wall WORKLOAD_JSON [--display :N [--windowed]] [--fps F]
@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks.runners.common import age_summary, protocol_thread
 from benchmarks.workload import Workload
 from compositor.app import RunOptions, WallApp
-from compositor.layout import parse_layout
+from compositor.layout.parse import parse_layout
 from compositor.sources.budget import skip_tier
 
 

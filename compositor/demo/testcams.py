@@ -36,7 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
-from compositor.errors import EnvironmentSetupError
+from compositor.core.errors import EnvironmentSetupError
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from compositor.errors import DisplayError, EnvironmentSetupError
+from compositor.core.errors import DisplayError, EnvironmentSetupError
 
 # Debian packages for both kinds (``scripts/install-system-deps.sh demo`` installs them).
 X_PACKAGES = (
@@ -309,6 +309,11 @@ class VirtualDisplay:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The X server's process (a test freezes it with SIGSTOP: a hung X server)."""
+        return self._process.pid if self.running and self._process is not None else None
 
     def stop(self) -> None:
         """Stop the server by PID and wait until its display number is free. Idempotent."""

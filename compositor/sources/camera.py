@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "METADATA_ERRORS",
+    "NO_VIDEO_OR_REFUSED",
     "NO_PICTURE_S",
     "OPEN_TIMEOUT_S",
     "OUT_OF_MEMORY",
@@ -19,6 +20,8 @@ __all__ = [
     "describe_error",
     "halve_into",
     "halves_exactly",
+    "describe_look_error",
+    "open_for_a_look",
     "picture_too_large",
     "plan_scaling",
     "run_camera",
@@ -42,10 +45,10 @@ import numpy as np
 import numpy.typing as npt
 from av.video.reformatter import ColorRange, Interpolation, VideoReformatter
 
-from compositor.clock import Clock
-from compositor.colour import Matrix
-from compositor.geometry import Fit, TileRect, plan_fit
-from compositor.layout import redact_secrets
+from compositor.core.clock import Clock
+from compositor.core.colour import Matrix
+from compositor.core.geometry import Fit, TileRect, plan_fit
+from compositor.core.redact import redact_secrets
 from compositor.slots import CameraState, FrameSlot, Plane, StatusBoard
 from compositor.sources.backoff import Backoff
 from compositor.sources.budget import (
@@ -57,7 +60,12 @@ from compositor.sources.budget import (
     deblocking_skip,
     skip_tier,
 )
-from compositor.sources.limits import DEFAULT_MAX_PIXELS, SourceLimits, describe_pixels
+from compositor.sources.limits import (
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_PIXELS,
+    SourceLimits,
+    describe_pixels,
+)
 from compositor.sources.timing import CaptureClock
 
 log = logging.getLogger(__name__)
@@ -412,6 +420,31 @@ def cap_ffmpeg_blocks(max_bytes: int) -> bool:
     cap.argtypes, cap.restype = [ctypes.c_size_t], None
     cap(max_bytes)
     return True
+
+
+NO_VIDEO_OR_REFUSED = "no video in the stream (audio or data only?), or the camera refused it"
+
+
+def open_for_a_look(url: str, timeout_s: float) -> Any:
+    """The camera at ``url`` opened as the wall opens it, for one picture (a preview, the
+    doctor): every open and read within ``timeout_s``; a block cap like the decoders'."""
+    cap_ffmpeg_blocks(DEFAULT_LIMITS.max_block_bytes)  # this process only looks: once is enough
+    try:
+        return av.open(
+            url,
+            options=stream_options(timeout_s),
+            timeout=(timeout_s, timeout_s),
+            metadata_errors=METADATA_ERRORS,  # a Latin-1 camera name must not cost its picture
+        )
+    except (av.error.HTTPBadRequestError, av.error.HTTPOtherClientError):
+        # Opened for video only (stream_options), a camera with none is refused by its
+        # own server: the wall looks again to say why (_why_no_video); a look need not.
+        raise _NoVideo(NO_VIDEO_OR_REFUSED) from None
+
+
+def describe_look_error(exc: BaseException) -> str:
+    """:func:`describe_error`, and what :func:`open_for_a_look` says itself."""
+    return str(exc) if isinstance(exc, _NoVideo) else describe_error(exc)
 
 
 def _no_video(container: Any) -> _NoVideo:

@@ -16,19 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any
 
-import av
-import av.error
 import numpy as np
 import numpy.typing as npt
 
 from compositor.sources.camera import (
-    METADATA_ERRORS,
-    cap_ffmpeg_blocks,
     describe_error,
+    describe_look_error,
+    open_for_a_look,
     picture_too_large,
-    stream_options,
 )
-from compositor.sources.limits import DEFAULT_LIMITS, DEFAULT_MAX_PIXELS
+from compositor.sources.limits import DEFAULT_MAX_PIXELS
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -61,18 +58,9 @@ def grab_frame(url: str, timeout_s: float = 5.0) -> Pixels | str:
     """The first picture of the stream at ``url`` as BGR, or why there is none."""
     deadline = time.monotonic() + 2 * timeout_s
     try:
-        container = av.open(
-            url,
-            options=stream_options(timeout_s),
-            timeout=(timeout_s, timeout_s),
-            metadata_errors=METADATA_ERRORS,  # a Latin-1 camera name must not cost its picture
-        )
-    except (av.error.HTTPBadRequestError, av.error.HTTPOtherClientError):
-        # Opened for video only (stream_options), a camera with none is refused by its
-        # own server: the wall looks again to say why; a preview need not.
-        return "no video in the stream (audio or data only?), or the camera refused it"
+        container = open_for_a_look(url, timeout_s)
     except Exception as exc:  # any failure is this camera's, and said on its tile
-        return describe_error(exc)
+        return describe_look_error(exc)
     try:
         return _first_picture(container, deadline)
     except Exception as exc:
@@ -85,9 +73,6 @@ def grab_frames(urls: Mapping[str, str], timeout_s: float = 5.0) -> dict[str, Pi
     """``grab_frame`` for every camera id -> URL, in parallel."""
     if not urls:
         return {}
-    # As in the wall's decoders: a camera announcing a description of a gigabyte must
-    # not have it allocated here either (this process only previews).
-    cap_ffmpeg_blocks(DEFAULT_LIMITS.max_block_bytes)
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(urls))) as pool:
         futures = {cid: pool.submit(grab_frame, url, timeout_s) for cid, url in urls.items()}
         return {cid: future.result() for cid, future in futures.items()}

@@ -26,10 +26,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
-from compositor.clock import Clock
-from compositor.errors import SourceError
-from compositor.geometry import Fit
-from compositor.layout import CameraConfig
+from compositor.core.clock import Clock
+from compositor.core.errors import SourceError
+from compositor.core.geometry import Fit
+from compositor.core.logs import LogSetup
 from compositor.slots import (
     CameraState,
     CameraStatus,
@@ -41,7 +41,7 @@ from compositor.slots import (
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.camera import NO_PICTURE_S, OPEN_TIMEOUT_S, CameraJob, RenditionSpec
 from compositor.sources.limits import EXIT_OUT_OF_MEMORY, SourceLimits
-from compositor.sources.streams import chosen_urls
+from compositor.sources.streams import CameraStreams, chosen_urls
 from compositor.sources.worker import (
     DECODER_NICENESS,
     AddCamera,
@@ -307,11 +307,11 @@ class DecoderPool:
 
     def __init__(
         self,
-        cameras: Mapping[str, CameraConfig],
+        cameras: Mapping[str, CameraStreams],
         renditions: Iterable[RenditionKey],
         clock: Clock,
         workers: int | None = None,
-        log_level: int = logging.INFO,
+        log_setup: LogSetup | None = None,
         policy: DecodePolicy | None = None,
         limits: SourceLimits | None = None,
     ) -> None:
@@ -320,7 +320,7 @@ class DecoderPool:
         self._limits = limits or SourceLimits()  # what a camera may make its decoder use
         self._niceness = 0  # the decoders' nice value once lowered; 0: the render loop's
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
-        self._log_level = log_level
+        self._log_setup = log_setup or LogSetup()  # how the decoder processes log
         self._started = False
         self._stopping = False
         self._shared = SharedDir()
@@ -402,10 +402,22 @@ class DecoderPool:
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers if w.process and w.process.pid]
 
+    def worker_info(self) -> list[tuple[int, int | None, int]]:
+        """Per decoder worker: its index, its process id (None: not running), its restarts.
+
+        Read by the metrics from another thread: a copy of the list, plain reads.
+        """
+        info = []
+        for worker in list(self._workers):
+            process = worker.process  # once: the render loop may replace it meanwhile
+            pid = process.pid if process is not None else None
+            info.append((worker.index, pid, worker.restarts))
+        return info
+
     # -- following the layout --
 
     def apply(
-        self, cameras: Mapping[str, CameraConfig], renditions: Iterable[RenditionKey]
+        self, cameras: Mapping[str, CameraStreams], renditions: Iterable[RenditionKey]
     ) -> PoolChange:
         """Decode exactly the cameras and tile sizes of ``renditions`` from now on.
 
@@ -539,7 +551,7 @@ class DecoderPool:
                     cameras_total=self._status_records,
                     heartbeat_path=str(self.heartbeats.path),
                     workers_total=self._max_workers,
-                    log_level=self._log_level,
+                    log_setup=self._log_setup,
                     limits=self._limits,
                 )
             )

@@ -13,19 +13,31 @@ tile keeps its last picture meanwhile.
 
 from __future__ import annotations
 
-__all__ = ["SMALL_TILE_PIXELS", "chosen_urls"]
+__all__ = ["SMALL_TILE_PIXELS", "CameraStreams", "chosen_urls"]
 
 from collections.abc import Iterable, Mapping
-
-from compositor.layout import CameraConfig
+from typing import Protocol
 
 # A tile up to a quarter of a 1080p screen (960x540: a 2x2 cell) is "small": a typical
 # sub-stream (640x360 to 704x576) still gives it about one source pixel per screen pixel.
 SMALL_TILE_PIXELS = 960 * 540
 
 
+class CameraStreams(Protocol):
+    """A camera's streams, as the pool needs them (the layout's camera model has these).
+
+    A protocol, not the layout's model: decoders never load pydantic or the YAML reader.
+    """
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def url_low(self) -> str | None: ...
+
+
 def chosen_urls(
-    cameras: Mapping[str, CameraConfig], boxes: Iterable[tuple[str, int, int]]
+    cameras: Mapping[str, CameraStreams], boxes: Iterable[tuple[str, int, int]]
 ) -> dict[str, str]:
     """Camera id -> the URL to decode, for the picture boxes (camera, width, height) shown."""
     largest: dict[str, int] = {}

@@ -1,0 +1,232 @@
+"""The wall's commands: one typed request per thing an operator or a script can ask.
+
+Every way in (the Unix socket's ``videowall preset``, an HTTP API, a broker)
+turns what it received into one of these models and hands it to the wall's
+:class:`~compositor.control.inbox.CommandInbox`; the render loop carries it out
+between two frames. So a command means the same, and is checked the same way,
+whichever transport brought it: a malformed one is refused with the field at
+fault before it reaches the wall.
+
+On the wire (the socket, a request body) a command is a JSON object whose
+``command`` key names its kind: ``{"command": "preset", "name": "night"}``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Actor",
+    "ClearAlarm",
+    "ClearCallUp",
+    "ClearSolo",
+    "Command",
+    "GetStatus",
+    "ListAlarms",
+    "ListPresets",
+    "RaiseAlarm",
+    "Reload",
+    "Role",
+    "SetCallUp",
+    "ShowPreset",
+    "Solo",
+    "parse_command",
+]
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from compositor.core.errors import CompositorError
+
+MAX_HOLD_S = 7 * 24 * 3600.0  # a call-up or alarm held longer is a mistake, not a plan
+MAX_TITLE = 200
+
+
+class Role(IntEnum):
+    """What a caller may do; each role may do what the ones below it may."""
+
+    VIEWER = 1  # read: status, cameras, presets, alarms, snapshots
+    OPERATOR = 2  # call-ups, solos, presets, alarms
+    ADMIN = 3  # reload, revert, tokens
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked, for the audit log: a token's name and role, or the wall's own user."""
+
+    name: str  # a token's name; "cli" (the control socket: the wall's own user); "file"
+    role: Role
+
+
+class _Command(BaseModel):
+    # extra="forbid": a misspelt field is an error, never silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The least role that may send it (class-level, not a field).
+    required_role: ClassVar[Role] = Role.ADMIN
+
+
+_Id = Annotated[str, Field(min_length=1, max_length=64)]
+_Hold = Annotated[float, Field(gt=0, le=MAX_HOLD_S)]
+
+
+class GetStatus(_Command):
+    """What ``status.json`` says."""
+
+    command: Literal["status"]
+    required_role: ClassVar[Role] = Role.VIEWER
+
+
+class ListPresets(_Command):
+    """The layout's presets and the active one."""
+
+    command: Literal["presets"]
+    required_role: ClassVar[Role] = Role.VIEWER
+
+
+class ShowPreset(_Command):
+    """Show preset ``name``; ``None``: the layout's own arrangement. Clears call-ups and solos."""
+
+    command: Literal["preset"]
+    name: str | None = Field(default=None, max_length=64)
+    required_role: ClassVar[Role] = Role.OPERATOR
+
+
+class Reload(_Command):
+    """Read the layout file again."""
+
+    command: Literal["reload"]
+    required_role: ClassVar[Role] = Role.ADMIN
+
+
+class SetCallUp(_Command):
+    """Show ``camera`` on tile ``tile`` (1-based, in the layout's order) of ``output``,
+    until cleared, a preset switch, or ``hold_s`` seconds."""
+
+    command: Literal["callup"]
+    output: _Id
+    tile: int = Field(ge=1, le=10_000)
+    camera: _Id
+    hold_s: _Hold | None = None
+    required_role: ClassVar[Role] = Role.OPERATOR
+
+
+class ClearCallUp(_Command):
+    """Give tile ``tile`` of ``output`` back to the layout."""
+
+    command: Literal["clear_callup"]
+    output: _Id
+    tile: int = Field(ge=1, le=10_000)
+    required_role: ClassVar[Role] = Role.OPERATOR
+
+
+class Solo(_Command):
+    """Show one camera on the whole of ``output``."""
+
+    command: Literal["solo"]
+    output: _Id
+    camera: _Id
+    hold_s: _Hold | None = None
+    required_role: ClassVar[Role] = Role.OPERATOR
+
+
+class ClearSolo(_Command):
+    """Give ``output`` its tiles back."""
+
+    command: Literal["clear_solo"]
+    output: _Id
+    required_role: ClassVar[Role] = Role.OPERATOR
+
+
+class RaiseAlarm(_Command):
+    """Bring ``camera`` onto the layout's alarm tiles, highest priority first."""
+
+    command: Literal["alarm"]
+    camera: _Id
+    priority: int = Field(default=5, ge=1, le=9)
+    ttl_s: _Hold = 60.0
+    title: str = Field(default="", max_length=MAX_TITLE)
+    required_role: ClassVar[Role] = Role.OPERATOR
+
+
+class ClearAlarm(_Command):
+    """End alarm ``id``."""
+
+    command: Literal["clear_alarm"]
+    id: _Id
+    required_role: ClassVar[Role] = Role.OPERATOR
+
+
+class ListAlarms(_Command):
+    """The alarms shown and queued."""
+
+    command: Literal["alarms"]
+    required_role: ClassVar[Role] = Role.VIEWER
+
+
+Command = Annotated[
+    GetStatus
+    | ListPresets
+    | ShowPreset
+    | Reload
+    | SetCallUp
+    | ClearCallUp
+    | Solo
+    | ClearSolo
+    | RaiseAlarm
+    | ClearAlarm
+    | ListAlarms,
+    Field(discriminator="command"),
+]
+
+_COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
+KINDS = tuple(
+    model.model_fields["command"].annotation.__args__[0]  # type: ignore[union-attr]
+    for model in (
+        GetStatus,
+        ListPresets,
+        ShowPreset,
+        Reload,
+        SetCallUp,
+        ClearCallUp,
+        Solo,
+        ClearSolo,
+        RaiseAlarm,
+        ClearAlarm,
+        ListAlarms,
+    )
+)
+
+
+def _field_errors(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"][1:]) or "request"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "union_tag_invalid":
+            message = f"unknown command: it is one of {', '.join(KINDS)}"
+            where = "command"
+        elif error["type"] == "union_tag_not_found":
+            message = "missing: the request names its kind in 'command'"
+            where = "command"
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def parse_command(data: Any) -> Command:
+    """A request as received (a decoded JSON value) -> a checked command.
+
+    CompositorError naming every field at fault (``tile: Input should be greater
+    than or equal to 1``); never echoes a value, which could be a secret.
+    """
+    if not isinstance(data, dict):
+        raise CompositorError("a request is a JSON object with a 'command' key")
+    try:
+        return _COMMAND.validate_python(data)
+    except ValidationError as exc:
+        raise CompositorError(f"bad request: {_field_errors(exc)}") from None
