@@ -61,7 +61,6 @@ from compositor.sources.budget import (
     skip_tier,
 )
 from compositor.sources.limits import (
-    DEFAULT_LIMITS,
     DEFAULT_MAX_PIXELS,
     SourceLimits,
     describe_pixels,
@@ -383,8 +382,10 @@ def _memory_exhausted(job: CameraJob) -> bool:
             data_kb = next(int(line.split()[1]) for line in status if line.startswith("VmData:"))
     except (OSError, StopIteration, ValueError):
         return False
-    block = SourceLimits(max_pixels=job.max_pixels).max_block_bytes
-    return (data_kb << 10) + block >= limit
+    # Never more than an eighth of the limit: a limit set low beside a picture size set
+    # high must not make every failure of every camera look like memory.
+    margin = min(SourceLimits(max_pixels=job.max_pixels).max_block_bytes, limit // 8)
+    return (data_kb << 10) + margin >= limit
 
 
 def picture_too_large(width: int, height: int, max_pixels: int) -> str | None:
@@ -427,8 +428,11 @@ NO_VIDEO_OR_REFUSED = "no video in the stream (audio or data only?), or the came
 
 def open_for_a_look(url: str, timeout_s: float) -> Any:
     """The camera at ``url`` opened as the wall opens it, for one picture (a preview, the
-    doctor): every open and read within ``timeout_s``; a block cap like the decoders'."""
-    cap_ffmpeg_blocks(DEFAULT_LIMITS.max_block_bytes)  # this process only looks: once is enough
+    doctor): every open and read within ``timeout_s``.
+
+    FFmpeg's block cap (:func:`cap_ffmpeg_blocks`) is the decoder processes' alone:
+    it holds for the whole process, and a caller may encode pictures of any size.
+    """
     try:
         return av.open(
             url,
@@ -609,11 +613,19 @@ class _PictureWatch:
     time: a camera with long key-frame intervals shows none before its next one.
     """
 
+    BAD_PACKETS = 10  # refused by the decoder since the last picture: a stream it cannot read
+
     def __init__(self, job: CameraJob, clock: Clock) -> None:
         self._clock = clock
         self._timeout = job.picture_timeout_s
         self._since = self._packet_at = clock.now()
         self._first = True
+        self._bad = 0
+
+    def bad_packet(self) -> bool:
+        """A packet the decoder refused; True once there have been too many."""
+        self._bad += 1
+        return self._bad >= self.BAD_PACKETS
 
     def packet(self) -> None:
         self._packet_at = self._clock.now()
@@ -629,7 +641,7 @@ class _PictureWatch:
 
     def seen(self) -> float:
         """A picture came; returns the time it came."""
-        self._since, self._first = self._clock.now(), False
+        self._since, self._first, self._bad = self._clock.now(), False, 0
         return self._since
 
     def check(self) -> None:
@@ -659,7 +671,7 @@ def _frames(
                 raise _NoPicture(watch.reason)
             watch.packet()
             if packet.stream_index == stream.index:
-                yield from _decoded(job, packet, stream, stop)
+                yield from _decoded(job, packet, stream, stop, watch)
             if stop.is_set():
                 return
             watch.check()
@@ -671,8 +683,11 @@ def _frames(
         raise
 
 
-def _decoded(job: CameraJob, packet: Any, stream: Any, stop: threading.Event) -> Any:
-    """The pictures of one packet; a packet the decoder refuses ends the connection."""
+def _decoded(
+    job: CameraJob, packet: Any, stream: Any, stop: threading.Event, watch: _PictureWatch
+) -> Any:
+    """The pictures of one packet; a packet the decoder refuses is dropped, and too many
+    of them in a row end the connection."""
     try:
         frames = packet.decode()
     except av.error.FFmpegError as exc:
@@ -684,12 +699,17 @@ def _decoded(job: CameraJob, packet: Any, stream: Any, stop: threading.Event) ->
         too_large = _too_large(job, codec.width, codec.height)
         if too_large is not None:
             raise too_large from None
-        # Seen when a camera switches codec without ending its session (H.264 to H.265
-        # over the same payload type): the next connection's SDP says what it is now.
-        raise _Undecodable(
-            f"pictures the decoder cannot read ({exc.strerror or type(exc).__name__}): "
-            "did the camera's codec or settings change?"
-        ) from None
+        # One bad packet is no reason to reconnect: a reset camera's last one comes cut
+        # short (its end is said next), a glitch spoils one. Many in a row, without a
+        # picture between them, were seen when a camera switched codec without ending
+        # its session (H.264 to H.265 on one payload type).
+        if watch.bad_packet():
+            raise _Undecodable(
+                f"pictures the decoder cannot read ({exc.strerror or type(exc).__name__}): "
+                "did the camera's codec or settings change?"
+            ) from None
+        log.debug("camera %s: a packet the decoder cannot read: %s", job.camera_id, exc)
+        return
     for frame in frames:
         if stop.is_set():
             return
