@@ -29,8 +29,12 @@ def test_ten_thousand_preset_switches_and_a_thousand_reloads_leave_every_table_f
         assert sample.records == sample.cameras == 4, sample
     for name in ("records", "shm_files", "fds", "threads", "worker_threads"):
         assert result.growth(name) <= 0, (name, result.samples)
+    # glibc moves its mmap threshold up as big blocks (the canvases made at each switch)
+    # are freed, and the heap they then come from settles over some thousands of
+    # switches: +3.5 MB over 20 000, flat after 10 000 (+1.3 MB with the threshold
+    # fixed by MALLOC_MMAP_THRESHOLD_). A leak of 2 KB a switch would be +20 MB.
     first = max(s.rss_mb for s in result.samples[:2])
-    assert result.growth("rss_mb") <= max(8.0, 0.05 * first), result.samples
+    assert result.growth("rss_mb") <= max(12.0, 0.1 * first), result.samples
     workers = max(s.worker_rss_mb for s in result.samples[:2])
     assert result.growth("worker_rss_mb") <= max(16.0, 0.1 * workers), result.samples
     assert len({s.workers for s in result.samples}) == 1, "a decoder process was restarted"
