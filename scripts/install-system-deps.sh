@@ -9,7 +9,8 @@
 #         Python) and its virtual screens (Xorg with the dummy driver, Xvfb,
 #         xrandr, xdpyinfo, Mesa's software OpenGL)
 #   bench the benchmark's peers: demo plus Debian's ffmpeg command line
-#   test  what the tests need: the same as bench (make test runs a quick bench)
+#   test  what the tests need: bench (make test runs a quick bench) plus Debian's
+#         Chromium and ChromeDriver, which drive the web control page in a real browser
 #
 # Only missing packages are installed (apt-get update runs once, and only then);
 # when everything is present it prints nothing. Installing needs root: run
@@ -58,6 +59,13 @@ BENCH_PACKAGES=(
     ffmpeg
 )
 
+# The control page's browser test (Selenium): the system's browser and its driver, so
+# nothing is downloaded at test time.
+BROWSER_PACKAGES=(
+    chromium
+    chromium-driver
+)
+
 usage() {
     echo "usage: $0 GROUP... (groups: base, demo, bench, test)" >&2
     exit 2
@@ -70,7 +78,11 @@ for group in "$@"; do
     case "$group" in
     base) wanted+=("${BASE_PACKAGES[@]}") ;;
     demo) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}") ;;
-    bench | test) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+    bench) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+    test)
+        wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
+        wanted+=("${BROWSER_PACKAGES[@]}")
+        ;;
     -h | --help) usage ;;
     *)
         echo "$0: unknown group '$group'" >&2
