@@ -27,6 +27,7 @@ __all__ = [
     "Extension",
     "SoloBody",
     "build_api",
+    "requires",
 ]
 
 import asyncio
@@ -170,6 +171,52 @@ TilePath = Annotated[
 ]
 
 
+_bearer = HTTPBearer(auto_error=False, description="A token from `videowall token add`")
+
+
+def requires(role: Role) -> Callable[..., Awaitable[Actor]]:
+    """The dependency that lets a request through with a token of ``role`` or above.
+
+    401 the same way for no token and a wrong one; 403 (audited) for a role too low.
+    The wall's :class:`ApiContext` is the application's ``state.context``.
+    """
+
+    async def actor(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Actor:
+        context: ApiContext = request.app.state.context
+        who = await _authenticate(context, request, credentials)
+        if who.role < role:
+            context.journal.change(
+                "forbidden",
+                who.name,
+                who.role.label,
+                publish=False,
+                target=f"{request.method} {request.url.path}",
+                result="refused",
+                reason=f"needs the {role.label} role",
+            )
+            raise ForbiddenError(
+                f"this needs the {role.label} role ({who.name} is {who.role.label})"
+            )
+        return who
+
+    return actor
+
+
+# Module level, not inside build_api: FastAPI reads these annotations by name.
+Viewer = Annotated[Actor, Depends(requires(Role.VIEWER))]
+Operator = Annotated[Actor, Depends(requires(Role.OPERATOR))]
+Admin = Annotated[Actor, Depends(requires(Role.ADMIN))]
+Width = Annotated[int | None, Query(ge=16, le=8192, description="Scale down to this width (px)")]
+Quality = Annotated[int, Query(ge=30, le=95, description="JPEG quality")]
+PresetName = Annotated[str, Path(min_length=1, max_length=64, description="A preset's name")]
+AlarmId = Annotated[str, Path(min_length=1, max_length=64, description="An alarm's id")]
+LastEventId = Annotated[str | None, Header(max_length=20)]
+Since = Annotated[int | None, Query(ge=0, description="Resume after this event number")]
+
+
 def _error(
     status: int,
     message: str,
@@ -293,7 +340,8 @@ def build_api(context: ApiContext, extensions: Sequence[Extension] = ()) -> Fast
         openapi_url="/openapi.json",
         responses=_ERRORS,
     )
-    bearer = HTTPBearer(auto_error=False, description="A token from `videowall token add`")
+    api.state.context = context
+    api.state.requires = requires
 
     @api.exception_handler(CompositorError)
     async def compositor_error(request: Request, exc: CompositorError) -> JSONResponse:
@@ -312,34 +360,6 @@ def build_api(context: ApiContext, extensions: Sequence[Extension] = ()) -> Fast
         if exc.status_code == 405:
             return _error(405, f"{request.method} is not allowed on {request.url.path}")
         return _error(exc.status_code, str(exc.detail), headers=exc.headers)
-
-    def requires(role: Role) -> Callable[..., Awaitable[Actor]]:
-        async def actor(
-            request: Request,
-            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-        ) -> Actor:
-            who = await _authenticate(context, request, credentials)
-            if who.role < role:
-                context.journal.change(
-                    "forbidden",
-                    who.name,
-                    who.role.label,
-                    publish=False,
-                    target=f"{request.method} {request.url.path}",
-                    result="refused",
-                    reason=f"needs the {role.label} role",
-                )
-                raise ForbiddenError(
-                    f"this needs the {role.label} role ({who.name} is {who.role.label})"
-                )
-            return who
-
-        return actor
-
-    api.state.requires = requires
-    Viewer = Annotated[Actor, Depends(requires(Role.VIEWER))]
-    Operator = Annotated[Actor, Depends(requires(Role.OPERATOR))]
-    Admin = Annotated[Actor, Depends(requires(Role.ADMIN))]
 
     def run(command: Command, actor: Actor) -> dict[str, Any]:
         try:
@@ -383,9 +403,7 @@ def build_api(context: ApiContext, extensions: Sequence[Extension] = ()) -> Fast
     # -- presets -------------------------------------------------------------------------
 
     @api.post("/api/presets/{name}", tags=["presets"], responses=_NOT_FOUND | _REFUSED)
-    def show_preset(
-        name: Annotated[str, Path(min_length=1, max_length=64)], actor: Operator
-    ) -> dict[str, Any]:
+    def show_preset(name: PresetName, actor: Operator) -> dict[str, Any]:
         """Show preset ``name`` (``default``: the layout's own arrangement). Call-ups and
         solos end; alarms stay."""
         preset = None if name == "default" else name
@@ -441,9 +459,7 @@ def build_api(context: ApiContext, extensions: Sequence[Extension] = ()) -> Fast
         return run(command, actor)
 
     @api.delete("/api/alarms/{alarm_id}", tags=["alarms"], responses=_NOT_FOUND | _REFUSED)
-    def clear_alarm(
-        alarm_id: Annotated[str, Path(min_length=1, max_length=64)], actor: Operator
-    ) -> dict[str, Any]:
+    def clear_alarm(alarm_id: AlarmId, actor: Operator) -> dict[str, Any]:
         """End an alarm now."""
         return run(ClearAlarm(command="clear_alarm", id=alarm_id), actor)
 
@@ -474,10 +490,6 @@ def build_api(context: ApiContext, extensions: Sequence[Extension] = ()) -> Fast
             raise CompositorError("the picture could not be encoded")
         return Response(data.tobytes(), media_type="image/jpeg")
 
-    Width = Annotated[
-        int | None, Query(ge=16, le=8192, description="Scale down to this width (pixels)")
-    ]
-    Quality = Annotated[int, Query(ge=30, le=95, description="JPEG quality")]
     jpeg_response: dict[int | str, dict[str, Any]] = {
         200: {"content": {"image/jpeg": {}}, "description": "A JPEG picture"}
     }
@@ -516,9 +528,7 @@ def build_api(context: ApiContext, extensions: Sequence[Extension] = ()) -> Fast
         responses={200: {"content": {"text/event-stream": {}}, "description": "Events"}},
     )
     async def events(
-        actor: Viewer,
-        last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-        since: Annotated[int | None, Query(ge=0, description="Resume after this event")] = None,
+        actor: Viewer, last_event_id: LastEventId = None, since: Since = None
     ) -> StreamingResponse:
         """Server-sent events as things change: ``camera`` (state), ``layout`` (applied or
         refused), ``preset``, ``callup``, ``solo``, ``alarm``; each ``data`` is a JSON
