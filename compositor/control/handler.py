@@ -77,7 +77,7 @@ class Wall(Protocol):
 def nearest(word: str, known: Iterable[str], count: int = 3) -> list[str]:
     """The known names ``word`` most likely mistypes, the likeliest first."""
     known = list(known)
-    found = difflib.get_close_matches(word, known, n=count, cutoff=0.5)
+    found = difflib.get_close_matches(word, known, n=count, cutoff=0.6)
     best = nearest_known(word, known)
     if best is not None:
         found = [best, *(k for k in found if k != best)]
