@@ -22,11 +22,9 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from compositor.api.server import DEFAULT_API, ApiOptions, check_exposure, parse_listen
 from compositor.api.tokens import TokenStore
-from compositor.app import RunOptions, WallApp
 from compositor.control.unix_socket import CONTROL_SOCKET, send_request
 from compositor.core.clock import MonotonicClock
 from compositor.core.errors import CompositorError, LayoutError
@@ -40,9 +38,16 @@ from compositor.live.reload import LayoutHistory, default_state_dir, revert_layo
 from compositor.live.status import format_status, locate_state_dir, read_status, wall_alive
 from compositor.preview import DEFAULT_WIDTH, write_preview
 
+if TYPE_CHECKING:
+    # Imported where a wall is run: the commands that only talk to a wall (callup, status,
+    # token, ...) start without the web server's and the wall's modules.
+    from compositor.api.server import ApiOptions
+    from compositor.app import RunOptions, WallApp
+
 log = logging.getLogger("videowall")
 
 DEMO_SNAPSHOT_DIR = Path("demo-snapshots")
+DEFAULT_API = "127.0.0.1:8480"  # compositor.api.server's; not imported here (start time)
 DEMO_TOKEN = "demo-operator"  # made afresh at each `videowall demo`, for its control page
 
 
@@ -421,6 +426,8 @@ def _preview(args: argparse.Namespace) -> None:
 
 
 def _api_options(args: argparse.Namespace) -> ApiOptions | None:
+    from compositor.api.server import ApiOptions, check_exposure, parse_listen
+
     listen = parse_listen(args.api)
     if listen is None:
         if args.tls_cert or args.tls_key or args.insecure_http:
@@ -434,6 +441,8 @@ def _api_options(args: argparse.Namespace) -> ApiOptions | None:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
+    from compositor.app import RunOptions
+
     return RunOptions(
         headless=args.headless,
         windowed=args.windowed,
@@ -456,6 +465,8 @@ def run_wall(
 ) -> None:
     """Run until Ctrl-C, SIGTERM or a closed window; everything started is stopped.
     ``started`` is called once the wall runs (the demo prints its page and token)."""
+    from compositor.app import WallApp
+
     app = WallApp(layout, options)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -30,7 +30,7 @@ from compositor.core.errors import CompositorError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API = "127.0.0.1:8480"
+DEFAULT_API = "127.0.0.1:8480"  # also in compositor.cli, which does not import this module
 START_WITHIN_S = 10.0
 STOP_WITHIN_S = 3.0
 
