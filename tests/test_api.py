@@ -138,7 +138,9 @@ def test_a_viewer_reads_the_status_cameras_layout_presets_alarms_and_pictures(
     assert "/api/outputs/{output}/tiles/{n}" in document["paths"]
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     page = httpx.get(wall.url)
-    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    assert (
+        page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    )
     assert "access-control-allow-origin" not in page.headers  # no CORS unless asked
 
 
@@ -279,7 +281,9 @@ def test_alarms_take_the_alarm_tile_by_priority_and_hold_it(wall: ApiWall) -> No
         assert client.delete(f"/api/alarms/{urgent.json()['id']}").status_code == 200
         wait_until(lambda: o2_shows(wall, "red"), 5, "the other alarm back")
         assert client.delete(f"/api/alarms/{first.json()['id']}").status_code == 200
-        wait_until(lambda: o2_shows(wall, "blue") and alarm_band(wall.snapshot("O2")) < 0.1, 5, "O2")
+        wait_until(
+            lambda: o2_shows(wall, "blue") and alarm_band(wall.snapshot("O2")) < 0.1, 5, "O2"
+        )
     assert len(audited(wall, "alarm.raise", actor="operator1")) == 2
     assert len(audited(wall, "alarm.clear", actor="operator1")) == 2
 

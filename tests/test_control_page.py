@@ -154,9 +154,7 @@ def test_an_operator_calls_a_camera_up_from_the_page_and_sees_it_a_viewer_cannot
     wait_until(lambda: page_shows(browser, "red", "blue"), 10, "the page's picture changed")
     assert shows(wall.snapshot("O1"), "1x2", ["red", "blue"])
     assert [c["camera"] for c in wall.status()["callups"]] == ["blue"]
-    assert any(
-        e["action"] == "callup.set" and e["actor"] == "operator1" for e in wall.audit()
-    )
+    assert any(e["action"] == "callup.set" and e["actor"] == "operator1" for e in wall.audit())
     # The tile is marked as called up once the page hears of it (the event stream).
     WebDriverWait(browser, 10).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, '[data-tile="O1.2"].callup'))

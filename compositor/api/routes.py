@@ -151,6 +151,7 @@ _STATUS = {
     BusyError: 503,
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "A malformed header (Content-Length)"},
     401: {"model": ErrorBody, "description": "No token, or not a valid one"},
     403: {"model": ErrorBody, "description": "The token's role may not do this"},
     413: {"model": ErrorBody, "description": "Body over 64 KB"},
@@ -359,6 +360,8 @@ def build_api(context: ApiContext, extensions: Sequence[Extension] = ()) -> Fast
             return _error(404, f"no such path {request.url.path!r}: see /openapi.json")
         if exc.status_code == 405:
             return _error(405, f"{request.method} is not allowed on {request.url.path}")
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": bytes, not JSON text
+            return _error(422, "bad request: the body is not JSON (UTF-8 text)")
         return _error(exc.status_code, str(exc.detail), headers=exc.headers)
 
     def run(command: Command, actor: Actor) -> dict[str, Any]:
@@ -510,7 +513,7 @@ def build_api(context: ApiContext, extensions: Sequence[Extension] = ()) -> Fast
         "/api/cameras/{camera}/snapshot.jpg",
         tags=["pictures"],
         response_class=Response,
-        responses=jpeg_response | _NOT_FOUND,
+        responses=jpeg_response | _NOT_FOUND | _REFUSED,
     )
     def camera_snapshot(
         camera: CameraPath, actor: Viewer, width: Width = None, quality: Quality = JPEG_QUALITY
