@@ -1,25 +1,31 @@
 # Two commands on a fresh Debian 12 machine (as root): `make demo` and `make test`.
 # Each installs what it needs: Debian packages through apt-get when missing,
-# then a virtualenv in .venv with the project and its Python dependencies.
+# then a virtualenv in .venv with the project (`.venv/bin/videowall`) and its Python
+# dependencies: `make demo` the runtime ones only, `make test` the dev tools too.
 
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .PHONY: demo test lint unit e2e bench bench-quick venv clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	bash scripts/install-system-deps.sh base
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	bash scripts/install-system-deps.sh demo
 	$(PY) -m compositor demo $(ARGS)
 

@@ -10,7 +10,7 @@ __all__ = ["RunOptions", "WallApp"]
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from compositor.compose.health import assess, format_duration
 from compositor.compose.notice import TileNotice
 from compositor.compose.overlay import BannerPainter
 from compositor.compose.painters import OutputTiles
+from compositor.compose.pictures import PictureLoader
 from compositor.control.commands import CLI, parse_command
 from compositor.control.handler import CommandHandler, nearest
 from compositor.control.inbox import CommandInbox
@@ -32,13 +33,14 @@ from compositor.core.errors import CompositorError, NotFoundError, RefusedError
 from compositor.core.events import EventRing
 from compositor.core.frame_ages import FrameAges
 from compositor.core.pacing import StarvedLoop
-from compositor.core.redact import redact_url
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
 from compositor.live.audit import AUDIT_FILE, AuditLog
 from compositor.live.journal import Journal
 from compositor.live.reload import LiveLayout, default_state_dir, local_iso
 from compositor.live.snapshots import SnapshotWriter
-from compositor.live.status import STATUS_FILE, StatusWriter, process_identity
+from compositor.live.state_dir import StateDir, describe
+from compositor.live.status import StatusWriter, process_identity
+from compositor.slots import CameraStatus
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.pool import DecoderPool, RenditionKey
 from compositor.sources.worker import DECODER_NICENESS
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refreshed
+# How often the state folder is looked at: made again if it vanished, the control
+# socket served again, what could not be written tried again.
+STATE_CHECK_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
 # What a camera decodes, by its skip level (sources/budget.py), in status.json and the log.
 DECODING = ("every frame", "reference frames only")
@@ -63,6 +68,7 @@ class RunOptions:
     fps: float | None = None  # None: the monitors' refresh rate (25 when headless)
     snapshot_dir: Path | None = None
     snapshot_every: float = 1.0
+    snapshot_shared: bool = False  # PNGs readable by all (0644), else the wall's user's only
     display_name: str | None = None
     workers: int | None = None
     # The layout's file: watched and reloaded live, its applied versions kept, a
@@ -119,6 +125,7 @@ class WallApp:
         if options.fps is not None and options.fps <= 0:
             raise CompositorError("--fps must be a positive number")
         self.layout = layout
+        self._redactor = layout.redactor()
         self.options = options
         self.clock = clock or MonotonicClock()
         self.outputs = select_outputs(layout, options.outputs)
@@ -132,6 +139,7 @@ class WallApp:
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
         )
         self._painter = BannerPainter()
+        self._pictures = PictureLoader()  # image tiles: decoded off the render loop
         self.frame_ages = FrameAges()
         self._placed = placed
         self._notices: dict[str, TileNotice | None] = {}
@@ -151,11 +159,13 @@ class WallApp:
         self._commands: CommandHandler | None = None
         self.api: ApiServer | None = None
         self._api_context: ApiContext | None = None
+        self._state: StateDir | None = None  # with a layout file: status, history, socket
         self._control: ControlServer | None = None
         self._status: StatusWriter | None = None
+        self._next_state_check = 0.0
         self.display: WallDisplay | None = None
         self.snapshots = (
-            SnapshotWriter(options.snapshot_dir, options.snapshot_every)
+            SnapshotWriter(options.snapshot_dir, options.snapshot_every, options.snapshot_shared)
             if options.snapshot_dir is not None
             else None
         )
@@ -167,6 +177,7 @@ class WallApp:
         self._next_summary = 0.0
         self._costs: dict[str, tuple[int, float]] = {}
         self._costs_since = 0.0
+        self._layout_applied = False  # in this tick: its time is not the CPU's verdict
         self.ticks = 0
 
     def _build_output(
@@ -197,6 +208,7 @@ class WallApp:
             layout.camera_name,
             lambda camera, tile: self.pool.slot((camera, *tile.box, tile.fit)),
             self.clock.now(),
+            self._pictures,
         )
 
     # -- lifecycle --
@@ -223,25 +235,21 @@ class WallApp:
             self._start_live_layout(self.options.layout_path)
 
     def _start_live_layout(self, path: Path) -> None:
-        """Reloads, history, presets, the control socket and the status file."""
-        state_dir = self.options.state_dir or default_state_dir(path)
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            control = ControlServer(state_dir / CONTROL_SOCKET, self._on_request)
-        except (OSError, CompositorError) as exc:
-            # The wall itself runs on: it is what the room looks at.
-            log.error(
-                "no reloads, presets or status for this wall (state folder %s): %s",
-                state_dir,
-                exc,
-            )
-            return
+        """Reloads, history, presets, the control socket and the status file.
+
+        None of it may keep the wall from starting: a state folder that is full,
+        read-only, missing or refused (others can write in it) leaves the wall
+        showing its pictures and following its layout file; what cannot be
+        written is said once and tried again every second (:meth:`_check_state`).
+        """
+        state = StateDir(self.options.state_dir or default_state_dir(path))
+        self._state = state
         self.journal = Journal(
-            AuditLog(state_dir / AUDIT_FILE, self.clock), self.events, self.clock
+            AuditLog(state.path / AUDIT_FILE, self.clock), self.events, self.clock
         )
         self.live = LiveLayout(
             path,
-            state_dir,
+            state,
             self.layout,
             self.apply_layout,
             self.clock,
@@ -251,19 +259,18 @@ class WallApp:
         )
         self._commands = CommandHandler(self, self.live, self.journal, self.clock)
         self.live.start()
-        self._control = control
-        control.start()
-        self._status = StatusWriter(state_dir / STATUS_FILE)
+        self._status = StatusWriter(state)
+        self._check_state()
         log.info(
             "layout %s: %s; state (status.json, history, audit log, control socket) in %s",
             path,
             "changes are applied live (and on SIGHUP)"
             if self.options.watch
             else "reloaded on SIGHUP",
-            state_dir,
+            state.path,
         )
         if self.options.api is not None:
-            self._start_api(state_dir, self.options.api)
+            self._start_api(state.path, self.options.api)
 
     def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
         """The HTTP API and control page; a wall whose API cannot start runs on without."""
@@ -288,6 +295,34 @@ class WallApp:
                 )
         except CompositorError as exc:
             log.error("%s: no token is accepted until it is fixed", exc)
+
+    def _check_state(self) -> None:
+        """The state folder there (made again if it vanished), the control socket served,
+        the applied layout in the history; what fails is said once (render loop)."""
+        state, live = self._state, self.live
+        if state is None or live is None:
+            return
+        self._next_state_check = self.clock.now() + STATE_CHECK_EVERY_S
+        if not state.ensure():
+            return
+        self._ensure_control(state)
+        live.keep_pending()
+
+    def _ensure_control(self, state: StateDir) -> None:
+        path = state.path / CONTROL_SOCKET
+        if self._control is None:
+            try:
+                control = ControlServer(path, self._on_request, self.clock)
+            except (OSError, CompositorError) as exc:
+                why = f"cannot serve {path}: {describe(exc)}" if isinstance(exc, OSError) else exc
+                state.failed("control socket", f"{why} (videowall preset cannot reach the wall)")
+                return
+            self._control = control
+            control.start()
+        elif not self._control.ensure_bound():
+            state.failed("control socket", f"cannot serve {path} again")
+            return
+        state.recovered("control socket")
 
     def request_reload(self) -> None:
         """Read the layout file again at the next tick (SIGHUP); safe from a signal handler."""
@@ -330,6 +365,7 @@ class WallApp:
             self.display.close()
             self.display = None
         self.pool.stop()
+        self._pictures.close()  # a picture being decoded is not waited for
         if self.snapshots is not None:
             self.snapshots.close()
 
@@ -348,7 +384,11 @@ class WallApp:
             self.tick()
             next_tick += interval
             now = self.clock.now()
-            if starved.observe(now) and self.pool.lower_priority():
+            if self._layout_applied:
+                # The wall's own work, once: no lower priority of the decoders would help.
+                self._layout_applied = False
+                starved.restart(now)
+            elif starved.observe(now) and self.pool.lower_priority():
                 log.warning(
                     "the wall was drawn %.0f times a second of %.0f: the decoders now run "
                     "below it (nice +%d); cameras fall behind and skip frames instead",
@@ -368,6 +408,8 @@ class WallApp:
             self._serve_commands()
             self.live.poll()
             self.live.tick(now)
+            if now >= self._next_state_check:
+                self._check_state()
         if now >= self._next_health:
             self._next_health = now + HEALTH_EVERY_S
             self._refresh_health(now)
@@ -405,6 +447,7 @@ class WallApp:
         one more rendition of the running decoder. Raises CompositorError, and
         changes nothing, if the change needs a restart.
         """
+        self._layout_applied = True  # even if refused below: the tick was spent on it
         outputs = select_outputs(layout, self.options.outputs)
         if self.display is not None and _output_shape(outputs) != _output_shape(self.outputs):
             raise CompositorError(
@@ -428,6 +471,7 @@ class WallApp:
                 # The display sends a new canvas whole: cells left empty go black on screen.
                 extras[output.id] = self._build_output(layout, output, placed[output.id])
         self.layout, self.outputs, self._placed, self._extras = layout, outputs, placed, extras
+        self._redactor = layout.redactor()
         self.canvases = {output_id: e.canvas for output_id, e in extras.items()}
         self.pool.release_retired()  # no canvas reads the old slots any more
         for camera_id in set(self.camera_states) - set(self.pool.camera_ids):
@@ -476,7 +520,7 @@ class WallApp:
                 "shown_on": shown_on.get(camera_id, []),
             }
             if camera_id in decoded:
-                status = self.pool.status(camera_id)
+                status = self._camera_status(camera_id)  # its reason with secrets hidden
                 ages = self.frame_ages.percentiles(camera_id)
                 entry |= {
                     "state": self.camera_states.get(camera_id, "starting"),
@@ -565,12 +609,12 @@ class WallApp:
         now, wall_now = self.clock.now(), self.clock.wall_time()
         cameras = {}
         for camera_id in self.pool.camera_ids:
-            status = self.pool.status(camera_id)
+            status = self._camera_status(camera_id)
             decoded = self.pool.url_of(camera_id)
             main = decoded == self.layout.cameras[camera_id].url
             cameras[camera_id] = {
                 "name": self.layout.camera_name(camera_id),
-                "url": redact_url(decoded),
+                "url": self._redactor.url(decoded),
                 "stream": "main" if main else "sub (url_low)",
                 "state": self.camera_states.get(camera_id, "starting"),
                 "reason": status.reason,
@@ -590,7 +634,26 @@ class WallApp:
             "decoder_pids": self.pool.worker_pids(),
             "api": self.api.url if self.api is not None else None,
             "cameras": cameras,
+            "state_problems": self._write_problems(),
         }
+
+    def _write_problems(self) -> list[str]:
+        """What the wall could not write (state folder, snapshots), and why."""
+        problems = self._state.problems() if self._state is not None else []
+        if self.snapshots is not None and self.snapshots.problem is not None:
+            problems.append(f"snapshots: {self.snapshots.problem}")
+        return problems
+
+    def _camera_status(self, camera_id: str) -> CameraStatus:
+        """The decoder's status of a camera, its reason fit to be shown.
+
+        A decoder hides passwords by pattern only (it does not know the layout);
+        a reason quoting the URL may still hold the value of a ${VAR}: hidden here.
+        """
+        status = self.pool.status(camera_id)
+        if not status.reason:
+            return status
+        return replace(status, reason=self._redactor.text(status.reason))
 
     def log_frame_ages(self) -> None:
         """Log p50/p99 frame age per camera (the age of what is on screen)."""
@@ -646,7 +709,7 @@ class WallApp:
         wall_now = self.clock.wall_time()
         notices = {}
         for camera_id in self.pool.camera_ids:
-            status = self.pool.status(camera_id)
+            status = self._camera_status(camera_id)
             health = assess(self.layout.camera_name(camera_id), status, now, wall_now)
             self._note_skipping(camera_id, status.skipping)
             notices[camera_id] = health.notice

@@ -11,6 +11,7 @@ __all__ = ["main"]
 import argparse
 import contextlib
 import getpass
+import importlib.metadata
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from compositor import __version__
 from compositor.api.tokens import TokenStore
 from compositor.control.unix_socket import CONTROL_SOCKET, send_request
 from compositor.core.clock import MonotonicClock
@@ -35,7 +37,14 @@ from compositor.layout.parse import load_layout
 from compositor.layout.validate import validate_file
 from compositor.live.audit import AUDIT_FILE, AuditLog, format_entry, parse_since, read_audit
 from compositor.live.reload import LayoutHistory, default_state_dir, revert_layout
-from compositor.live.status import format_status, locate_state_dir, read_status, wall_alive
+from compositor.live.status import (
+    STATUS_FILE,
+    WRITE_EVERY_S,
+    format_status,
+    locate_state_dir,
+    read_status,
+    wall_alive,
+)
 from compositor.preview import DEFAULT_WIDTH, write_preview
 
 if TYPE_CHECKING:
@@ -47,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("videowall")
 
 DEMO_SNAPSHOT_DIR = Path("demo-snapshots")
+STALE_AFTER_S = 5 * WRITE_EVERY_S  # a status file this old: ask the wall itself
 DEFAULT_API = "127.0.0.1:8480"  # compositor.api.server's; not imported here (start time)
 DEMO_TOKEN = "demo-operator"  # made afresh at each `videowall demo`, for its control page
 
@@ -81,6 +91,12 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_float,
         default=1.0,
         help="seconds between snapshots (fractions allowed; default 1)",
+    )
+    parser.add_argument(
+        "--share-snapshots",
+        action="store_true",
+        help="snapshots readable by every local user (files 0644, a new folder 0755; "
+        "default: the wall's user's only, 0600 and 0700)",
     )
     parser.add_argument("--display", metavar=":N", help="X display to use (default $DISPLAY)")
     parser.add_argument("--workers", type=int, help="decoder processes (default: one per core)")
@@ -124,10 +140,21 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
+def version_text() -> str:
+    """``videowall 0.2.0 (PyAV 18.1.0, Python 3.11.7)``: what a bug report needs first."""
+    try:
+        pyav = importlib.metadata.version("av")
+    except importlib.metadata.PackageNotFoundError:
+        pyav = "not installed"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"videowall {__version__} (PyAV {pyav}, Python {python})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="videowall", description="Live RTSP cameras tiled onto a wall of screens."
     )
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the wall described by a layout file")
     run.add_argument("layout", type=Path, help="layout YAML file")
@@ -139,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "layout",
         type=Path,
         nargs="?",
-        help="layout on the test cameras (default layouts/demo.yaml)",
+        help="layout on the test cameras (default: the demo layout, layouts/demo.yaml)",
     )
     _wall_options(demo)
     screens = commands.add_parser(
@@ -450,6 +477,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         fps=args.fps,
         snapshot_dir=args.snapshot,
         snapshot_every=args.every,
+        snapshot_shared=args.share_snapshots,
         display_name=args.display,
         workers=args.workers,
         state_dir=args.state_dir,
@@ -578,7 +606,18 @@ def _identify(args: argparse.Namespace) -> None:
 def _status(args: argparse.Namespace) -> int:
     """Exit 0 if the wall runs, 2 if the status is that of a wall no longer running."""
     state_dir = locate_state_dir(args.layout, args.state_dir)
-    status = read_status(state_dir)
+    try:
+        status: dict[str, Any] | None = read_status(state_dir)
+    except CompositorError as exc:
+        status, missing = None, exc
+    if status is None or (wall_alive(status) and _stale(state_dir)):
+        # A wall that cannot write its status (a full or read-only disk) still answers.
+        answer = _ask_status(state_dir)
+        if answer is not None:
+            status = answer
+            print(f"note: {state_dir / STATUS_FILE} is not up to date; the wall itself answered")
+        elif status is None:
+            raise missing
     if args.json:
         print(json.dumps(status, indent=2))
     else:
@@ -587,6 +626,25 @@ def _status(args: argparse.Namespace) -> int:
         print(f"note: no wall is running; this is the last status written in {state_dir}")
         return 2
     return 0
+
+
+def _stale(state_dir: Path) -> bool:
+    """Is the status file older than a running wall would leave it?"""
+    try:
+        written = (state_dir / STATUS_FILE).stat().st_mtime
+    except OSError:
+        return True
+    return MonotonicClock().wall_time() - written > STALE_AFTER_S
+
+
+def _ask_status(state_dir: Path) -> dict[str, Any] | None:
+    """The running wall's status through its control socket; None if it does not answer."""
+    try:
+        reply = send_request(state_dir / CONTROL_SOCKET, {"command": "status"}, timeout=5.0)
+    except CompositorError:
+        return None
+    status = reply.get("status")
+    return status if reply.get("ok") and isinstance(status, dict) else None
 
 
 def _revert(args: argparse.Namespace) -> None:

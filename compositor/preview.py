@@ -43,6 +43,7 @@ from compositor.compose.painters import (
     paint_text,
 )
 from compositor.core.errors import CompositorError
+from compositor.core.files import write_file
 from compositor.core.geometry import Fit, TileRect
 from compositor.layout.models import Layout, OutputConfig, PlacedTile, SpanConfig
 from compositor.layout.parse import load_layout
@@ -332,15 +333,34 @@ def write_preview(
     if live:
         from compositor.sources.grab import grab_frames  # PyAV, only when asked for
 
-        frames = grab_frames(
+        grabbed = grab_frames(
             {cid: layout.cameras[cid].url for cid in shown_cameras(layout)}, LIVE_TIMEOUT_S
         )
+        # Why a camera has no picture is painted on its tile: without the values of
+        # its ${VAR}s, which the grabbing (no layout at hand) could only hide by pattern.
+        redactor = layout.redactor()
+        frames = {
+            cid: redactor.text(frame) if isinstance(frame, str) else frame
+            for cid, frame in grabbed.items()
+        }
     title = (
         layout_path.name + (f" · preset {preset}" if preset else "") + (" · live" if live else "")
     )
     image = render_preview(
         layout, scale=scale, width=width, frames=frames, wall_time=wall_time, title=title
     )
-    if not cv2.imwrite(str(output), image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-        raise CompositorError(f"cannot write {output} (a .png path in a writable folder?)")
+    try:
+        ok, encoded = cv2.imencode(output.suffix or ".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise CompositorError(f"cannot write {output}: not a picture type (name it .png)")
+    # Made new and renamed over the name: a link planted there (/tmp) is replaced, never
+    # written through. Camera pictures (--live) are private, like the wall's snapshots.
+    try:
+        write_file(
+            output.parent, output.name, encoded.tobytes(), 0o600 if live else 0o644, private=False
+        )
+    except OSError as exc:
+        raise CompositorError(f"cannot write {output}: {exc.strerror or exc}") from None
     return image.shape[1], image.shape[0]

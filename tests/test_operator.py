@@ -7,7 +7,8 @@ log's rotation, reading and a full disk."""
 from __future__ import annotations
 
 import json
-import os
+import resource
+import signal
 from pathlib import Path
 
 import pytest
@@ -242,14 +243,22 @@ def test_the_audit_log_rotates_reads_back_and_survives_a_full_disk(tmp_path: Pat
     assert format_entry(entries[-1]).endswith("alice (operator)       callup.set A1.19: - -> c1")
     assert oct((tmp_path / "audit.jsonl").stat().st_mode & 0o777) == "0o600"
 
-    # A full disk: the entry is lost, the wall is not stopped, the log says so once.
-    full = tmp_path / "full"
-    full.mkdir()
-    os.symlink("/dev/full", full / "audit.jsonl")
-    broken = AuditLog(full / "audit.jsonl", clock)
-    broken.append("preset", "bob", "operator", after="night")
-    broken.append("preset", "bob", "operator", after="day")
-    assert broken.lost == 2
+    # A full disk (here: the file size limit, which fails a write the same way, EFBIG): the
+    # entry is lost, the wall is not stopped, the log says so once.
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    full = AuditLog(tmp_path / "full" / "audit.jsonl", clock)
+    full.append("preset", "bob", "operator", after="night")  # the file exists, small
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, limits[1]))
+    try:
+        full.append("preset", "bob", "operator", after="day")
+        full.append("preset", "bob", "operator", after="dusk")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, previous)
+    assert full.lost == 2
+    full.append("preset", "bob", "operator", after="dawn")  # room again: written
+    assert [e["after"] for e in read_audit(tmp_path / "full")] == ["night", "dawn"]
     # A state folder that vanished comes back with the next entry.
     gone = AuditLog(tmp_path / "gone" / "audit.jsonl", clock)
     gone.append("alarm.raise", "nvr", "operator", target="a1")

@@ -125,3 +125,121 @@ def test_credentials_never_appear_in_the_log_of_a_running_wall(tmp_path: Path) -
     assert "camera good" in output and "live" in output, output
     assert "camera refused" in output and "connection refused" in output, output
     assert SECRET not in output
+
+
+# -- passwords outside user:pass@ (DVRs) ------------------------------------------------
+
+DVR_FORMS = [
+    # XMEye / Xiongmai and many Chinese DVRs
+    "rtsp://10.0.0.9:554/user=admin&password=s3cr3t-Pa55&channel=1&stream=0.sdp",
+    "rtsp://10.0.0.9:554/user=admin_password=s3cr3t-Pa55_channel=1_stream=0.sdp",
+    # query strings, ;-separated parameters, other key names
+    "rtsp://10.0.0.9/live?user=op&pwd=s3cr3t-Pa55",
+    "rtsp://10.0.0.9/live;user=op;passwd=s3cr3t-Pa55;x=1",
+    "rtsp://10.0.0.9/cgi?auth=s3cr3t-Pa55",
+    "rtsp://10.0.0.9/cgi?usr=op&PASSWORD=s3cr3t-Pa55#frag",
+    "rtsp://10.0.0.9/videostream.cgi?user=op&pass=s3cr3t-Pa55&resolution=32",
+]
+
+
+@pytest.mark.parametrize("url", DVR_FORMS)
+def test_password_parameters_are_hidden_in_urls_and_free_text(url: str) -> None:
+    shown = redact_url(url)
+    assert SECRET not in shown and "***" in shown and "10.0.0.9" in shown, shown
+    assert "channel=1" in shown or "channel" not in url, shown  # the rest stays readable
+    message = redact_secrets(f"Could not open '{url}': Connection refused")
+    assert SECRET not in message and "Connection refused" in message, message
+
+
+VAR_LAYOUT = """\
+cameras:
+  dvr: {url: 'rtsp://10.0.0.9:554/user=admin&password=${CAM_PASS}&channel=1&stream=0.sdp'}
+  token: {url: 'rtsp://10.0.0.8/live/${CAM_PASS}/main', url_low: 'rtsp://10.0.0.8/s?k=${CAM_PASS}'}
+  host: {url: 'rtsp://${CAM_HOST}/x'}
+outputs:
+  - {id: A1, size: [640, 360], grid: 2x2, tiles: [dvr, token, host]}
+"""
+VAR_ENV = {"CAM_PASS": SECRET, "CAM_HOST": "10.0.0.7:8554"}
+
+
+def test_values_from_variables_are_hidden_wherever_they_are_in_a_url() -> None:
+    layout = parse_layout(VAR_LAYOUT, "v.yaml", env=VAR_ENV)
+    redactor = layout.redactor()
+    token = layout.cameras["token"]
+    assert token.url == f"rtsp://10.0.0.8/live/{SECRET}/main"  # the wall needs it whole
+    assert redactor.url(token.url) == "rtsp://10.0.0.8/live/***/main"
+    assert redactor.url(token.url_low or "") == "rtsp://10.0.0.8/s?k=***"
+    assert redactor.url(layout.cameras["host"].url) == "rtsp://***/x"
+    dumped = layout.model_dump_json()
+    assert SECRET not in dumped and "10.0.0.7" not in dumped and "live/***/main" in dumped
+    # In free text: the URL quoted whole, or cut short (a decoder's reason is 160 bytes).
+    quoted = f"error opening {token.url}: 404; retry"
+    assert redactor.text(quoted) == "error opening rtsp://10.0.0.8/live/***/main: 404; retry"
+    cut = f"error opening {token.url}"[: len("error opening rtsp://10.0.0.8/live/") + 4]
+    assert SECRET[:4] not in redactor.text(cut), redactor.text(cut)
+
+
+def test_a_url_error_never_shows_a_password_parameter() -> None:
+    text = (
+        "cameras:\n  a: {url: 'rtsp:///user=admin&password=${CAM_PASS}&channel=1'}\n"
+        "  b: {url: 'rtsp://@/live/${CAM_PASS}'}\n"
+        "outputs:\n  - {id: A1, size: [640, 360], grid: 1x2, tiles: [a, b]}\n"
+    )
+    report = "\n".join(validate_text(text, "v.yaml", env=ENV).lines())
+    assert "no host" in report and SECRET not in report, report
+
+
+@pytest.mark.e2e
+def test_a_running_wall_shows_no_password_of_a_dvr_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """status.json, `videowall status`, the control socket's status and the tiles of a
+    wall whose DVR cameras (password in the path, from ${VAR}) fail."""
+    import json
+    import threading
+
+    from compositor.app import RunOptions, WallApp
+    from compositor.control.unix_socket import send_request
+    from compositor.layout.parse import load_layout
+    from tests.conftest import tick_until
+
+    monkeypatch.setenv("CAM_PASS", SECRET)
+    path, state = tmp_path / "wall.yaml", tmp_path / "state"
+    path.write_text(
+        "cameras:\n"
+        "  dvr: {url: 'rtsp://127.0.0.1:1/user=admin&password=${CAM_PASS}&channel=1&stream=0.sdp'}\n"
+        "  token: {url: 'rtsp://127.0.0.1:1/live/${CAM_PASS}/main'}\n"
+        "outputs:\n  - {id: O1, size: [640, 180], grid: 1x2, tiles: [dvr, token]}\n"
+    )
+    app = WallApp(load_layout(path), RunOptions(headless=True, layout_path=path, state_dir=state))
+    try:
+        app.start()
+        tick_until(app, lambda: set(app.camera_states.values()) == {"retrying"}, 15, "failing")
+        # A decoder that quotes its URL in its reason (as some FFmpeg messages do).
+        url = app.layout.cameras["token"].url
+        app.pool.status_board.publish(app.pool.index_of("token"), reason=f"cannot open {url}")
+        app._refresh_health(app.clock.now())
+        shown = json.dumps(app.status())
+        assert "cannot open rtsp://127.0.0.1:1/live/***/main" in shown, shown
+        app._write_status_now()
+        reply: dict[str, object] = {}
+        asking = threading.Thread(
+            target=lambda: reply.update(send_request(state / "control.sock", {"command": "status"}))
+        )
+        asking.start()
+        while asking.is_alive():
+            app.tick()
+        printed = subprocess.run(
+            [sys.executable, "-m", "compositor", "status", "--state-dir", str(state)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        seen = shown + json.dumps(reply) + (state / "status.json").read_text() + printed.stdout
+        assert "password=***" in seen and "live/***/main" in printed.stdout, printed.stdout
+        assert SECRET not in seen
+        lines = [line for n in app._notices.values() if n is not None for line in n.lines]
+        assert "cannot open rtsp://127.0.0.1:1/live/***/main" in lines, lines
+        assert SECRET not in "\n".join(lines)
+    finally:
+        app.close()

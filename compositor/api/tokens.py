@@ -34,7 +34,7 @@ from pathlib import Path
 from compositor.control.commands import Role
 from compositor.core.clock import local_iso
 from compositor.core.errors import CompositorError, NotFoundError
-from compositor.live.reload import atomic_write_text
+from compositor.core.files import ensure_folder, write_file
 
 TOKENS_FILE = "tokens.json"
 TOKEN_PREFIX = "vw_"  # so a token pasted somewhere it should not be is recognisable
@@ -160,7 +160,12 @@ class TokenStore:
             ]
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic_write_text(self.path, json.dumps(data, indent=2) + "\n", mode=0o600)
+            # The state folder must be ours alone: whoever could write in it could put a
+            # token of their own in this file.
+            ensure_folder(self.path.parent)
+            text = json.dumps(data, indent=2) + "\n"
+            write_file(self.path.parent, self.path.name, text.encode(), 0o600, durable=True)
         except OSError as exc:
-            raise CompositorError(f"cannot write the tokens file {self.path}: {exc}") from None
+            raise CompositorError(
+                f"cannot write the tokens file {self.path}: {exc.strerror or exc}"
+            ) from None

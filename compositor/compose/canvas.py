@@ -32,6 +32,8 @@ __all__ = [
     "NoticePainter",
     "OutputCanvas",
     "TileOverlay",
+    "TilePlanes",
+    "tile_planes",
 ]
 
 from collections import Counter
@@ -184,6 +186,25 @@ def _region_to_bgr(y: Plane, u: Plane, v: Plane, rect: TileRect, matrix: Matrix)
     return bgr[rect.y - y0 :, rect.x - x0 :]
 
 
+TilePlanes = tuple[Plane, Plane, Plane]  # Y, and the U and V cells a rectangle owns
+
+
+def tile_planes(image: Pixels, rect: TileRect, matrix: Matrix) -> TilePlanes:
+    """The planes a BGR ``image`` of ``rect``'s size puts on a canvas at ``rect``.
+
+    Only the parity of ``rect.x`` and ``rect.y`` matters (which chroma cells the
+    rectangle owns): planes made for ``TileRect(x & 1, y & 1, w, h)`` fit ``rect``.
+    """
+    y = bgr_to_luma(image, matrix)
+    c = chroma_cells(rect)
+    if c.w <= 0 or c.h <= 0:
+        empty = np.zeros((max(c.h, 0), max(c.w, 0)), np.uint8)
+        return y, empty, empty.copy()
+    # The owned cells start at the first even pixel: skip an odd first column/row.
+    u, v = bgr_to_chroma(image[rect.y & 1 :, rect.x & 1 :], matrix)
+    return y, np.ascontiguousarray(u[: c.h, : c.w]), np.ascontiguousarray(v[: c.h, : c.w])
+
+
 class OutputCanvas:
     """The picture of one output: I420 planes ``y`` (h, w), ``u`` and ``v`` (h/2, w/2).
 
@@ -258,7 +279,16 @@ class OutputCanvas:
         """
         if image.shape[:2] != (rect.h, rect.w):
             raise ValueError(f"image {image.shape[:2]} does not fit {rect}")
-        self._put(rect, image, matrix)
+        self.put_planes(rect, tile_planes(image, rect, matrix), matrix)
+
+    def put_planes(self, rect: TileRect, planes: TilePlanes, matrix: Matrix) -> None:
+        """As :meth:`put_bgr`, with what :func:`tile_planes` made of the picture: three
+        copies, no conversion (a picture converted off the render loop: compose.pictures)."""
+        y, u, v = planes
+        c = chroma_cells(rect)
+        if y.shape != (rect.h, rect.w) or u.shape != (c.h, c.w) or v.shape != (c.h, c.w):
+            raise ValueError(f"planes {y.shape}, {u.shape} do not fit {rect}")
+        self._write(rect, planes)
         if self._painted.get(rect) != matrix:
             self._painted[rect] = matrix
             self.matrix_version += 1
@@ -292,6 +322,13 @@ class OutputCanvas:
         self.u[c.y : c.bottom, c.x : c.right] = chroma
         self.v[c.y : c.bottom, c.x : c.right] = chroma
 
+    def _write(self, rect: TileRect, planes: TilePlanes) -> None:
+        y, u, v = planes
+        c = chroma_cells(rect)
+        self.y[rect.y : rect.bottom, rect.x : rect.right] = y
+        self.u[c.y : c.bottom, c.x : c.right] = u
+        self.v[c.y : c.bottom, c.x : c.right] = v
+
     def _dim(self, rect: TileRect) -> None:
         """To a third: Y toward black, U and V toward no colour (RGB / 3, exactly linear)."""
         luma = self.y[rect.y : rect.bottom, rect.x : rect.right]
@@ -300,15 +337,6 @@ class OutputCanvas:
         for plane in (self.u, self.v):
             cells = plane[c.y : c.bottom, c.x : c.right]
             np.take(_DIM_CHROMA, cells, out=cells)
-
-    def _put(self, rect: TileRect, image: Pixels, matrix: Matrix) -> None:
-        self.y[rect.y : rect.bottom, rect.x : rect.right] = bgr_to_luma(image, matrix)
-        c = chroma_cells(rect)
-        if c.w > 0 and c.h > 0:
-            # The owned cells start at the first even pixel: skip an odd first column/row.
-            u, v = bgr_to_chroma(image[rect.y & 1 :, rect.x & 1 :], matrix)
-            self.u[c.y : c.bottom, c.x : c.right] = u[: c.h, : c.w]
-            self.v[c.y : c.bottom, c.x : c.right] = v[: c.h, : c.w]
 
     # -- tiles --------------------------------------------------------------------------
 
@@ -400,7 +428,7 @@ class OutputCanvas:
         rows = slice(y0 - rect.y, y1 - rect.y)
         scratch[rows] = _region_to_bgr(self.y, self.u, self.v, band, tile.matrix)
         self._painter(scratch, notice)
-        self._put(band, scratch[rows], tile.matrix)
+        self._write(band, tile_planes(scratch[rows], band, tile.matrix))
         if (y0, y1) == (rect.y + top, rect.y + bottom):  # only painted rows: no picture in it
             c = chroma_cells(band)
             tile.band_cache = (

@@ -2,7 +2,8 @@
 
 Each painter returns a BGR image of the tile's size: a clock (repainted only
 when its text changes), a text banner, a static image fitted like a camera
-picture, and the label strip blended over a camera tile after each frame.
+picture (read and decoded by compositor.compose.pictures: on the running wall off the
+render loop), and the label strip blended over a camera tile after each frame.
 Pure numpy/OpenCV, shared by the running wall and ``videowall preview``.
 """
 
@@ -27,15 +28,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from compositor.compose.canvas import FrameSource, OutputCanvas
-from compositor.compose.notice import TileNotice
-from compositor.compose.overlay import BannerPainter, TextFace
+from compositor.compose.overlay import TextFace
+from compositor.compose.pictures import (
+    MATRIX,
+    PictureJob,
+    PictureLoader,
+    fit_picture,
+    load_picture,
+    paint_missing_image,
+)
 from compositor.core.colour import BLACK_Y, NEUTRAL_C, chroma_cells
-from compositor.core.geometry import Fit, TileRect, plan_fit
+from compositor.core.geometry import Fit, TileRect
 from compositor.layout.models import PlacedTile
 
 Pixels = npt.NDArray[np.uint8]
@@ -47,6 +54,9 @@ WHITE = (255, 255, 255)
 LABEL_BACKGROUND = (0, 0, 0)
 LABEL_OPACITY = 0.6  # of the strip behind the name: the picture still shows through
 LABEL_MIN_PX = 11  # smallest label text on the wall: readable from a few metres
+# An image tile says it is loading only after this long: a small picture, ready in a
+# frame or two, shows without a notice flashing before it.
+LOADING_NOTICE_AFTER_S = 0.5
 _ASCENT = 0.36  # about half a digit's height, in font sizes: centres a line on its middle
 _LINE_GAP = 1.3  # line pitch, in font sizes
 _MIN_TEXT = 8
@@ -177,48 +187,6 @@ def paint_text(text: str, width: int, height: int) -> Pixels:
 
 
 # --- image ------------------------------------------------------------------------------
-
-
-def load_picture(path: Path) -> Pixels | str:
-    """The image at ``path`` as BGR (transparency over black), or why it cannot be shown."""
-    if not path.is_file():
-        return f"image not found: {path.name}"
-    picture = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if picture is None or picture.size == 0:
-        return f"image unreadable: {path.name}"
-    if picture.dtype == np.uint16:  # 16-bit PNGs: keep the top byte
-        picture = np.right_shift(picture, 8).astype(np.uint8)
-    elif picture.dtype != np.uint8:
-        return f"image unreadable: {path.name}"
-    if picture.ndim == 2:
-        return np.asarray(cv2.cvtColor(picture, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
-    if picture.shape[2] == 4:
-        alpha = picture[:, :, 3:4].astype(np.uint16)
-        return np.asarray((picture[:, :, :3] * alpha // 255).astype(np.uint8))
-    return np.asarray(picture[:, :, :3])
-
-
-def fit_picture(picture: Pixels, width: int, height: int, fit: Fit) -> Pixels:
-    """``picture`` fitted into ``width x height`` as a camera picture would be (black bars)."""
-    tile = np.zeros((height, width, 3), dtype=np.uint8)
-    src_h, src_w = picture.shape[:2]
-    plan = plan_fit(src_w, src_h, width, height, fit)
-    shrink = plan.scaled_w <= src_w and plan.scaled_h <= src_h
-    scaled = cv2.resize(
-        picture,
-        (plan.scaled_w, plan.scaled_h),
-        interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
-    )
-    c, placed = plan.crop, plan.placed
-    tile[placed.y : placed.bottom, placed.x : placed.right] = scaled[c.y : c.bottom, c.x : c.right]
-    return tile
-
-
-def paint_missing_image(reason: str, width: int, height: int) -> Pixels:
-    """What an image tile shows when its file is missing: the reason, never a crash."""
-    image = _blank(width, height, (40, 40, 40))
-    BannerPainter()(image, TileNotice((reason,), dim=False))
-    return image
 
 
 def paint_image(path: Path, width: int, height: int, fit: Fit = Fit.LETTERBOX) -> Pixels:
@@ -385,14 +353,24 @@ class _Tour:
     showing: int = 0
 
 
+@dataclass
+class _ImageTile:
+    rect: TileRect
+    job: PictureJob
+    shown: int = 0  # the job's version on the canvas (0: none yet)
+    loading_shown: bool = False
+
+
 class OutputTiles:
     """One output's painted tiles (clock, text, image), tours and camera labels.
 
     Made for one canvas and the placed tiles it was built from (camera tiles
     in order, as the canvas has them). :meth:`update` before each
-    composition: it repaints a clock when its text changes, and switches a
+    composition: it repaints a clock when its text changes, switches a
     tour to its next camera every ``every`` seconds (all of a tour's cameras
-    keep decoding, so a switch shows a picture at once).
+    keep decoding, so a switch shows a picture at once), and puts an image
+    tile's picture on the canvas once ``pictures`` has it (decoded off the
+    render loop: until then the tile stays black, then says it is loading).
     """
 
     def __init__(
@@ -402,11 +380,13 @@ class OutputTiles:
         camera_name: Callable[[str], str],
         source: Callable[[str, PlacedTile], FrameSource],
         now: float,
+        pictures: PictureLoader,
     ) -> None:
         self.canvas = canvas
         self.started = now
         self.clocks: list[tuple[TileRect, ClockTile]] = []
         self.tours: list[_Tour] = []
+        self.images: list[_ImageTile] = []
         camera_tiles = [tile for tile in placed if tile.cameras]
         for index, (canvas_tile, tile) in enumerate(zip(canvas.tiles, camera_tiles, strict=True)):
             labels = tuple(plane_label(camera_name(c), tile) for c in tile.cameras)
@@ -414,7 +394,6 @@ class OutputTiles:
             if tile.kind == "tour":
                 sources = tuple(source(camera, tile) for camera in tile.cameras)
                 self.tours.append(_Tour(index, tile.cameras, sources, labels, tile.every))
-        pictures: dict[Path, Pixels | str] = {}
         for tile in placed:
             rect = tile.rect
             if tile.kind == "clock":
@@ -422,19 +401,30 @@ class OutputTiles:
             elif tile.kind == "text":
                 canvas.put_bgr(rect, paint_text(tile.text or "", rect.w, rect.h))
             elif tile.kind == "image":
-                path = tile.image or Path("?")
-                if path not in pictures:
-                    pictures[path] = load_picture(path)
-                picture = pictures[path]
-                canvas.put_bgr(
-                    rect,
-                    paint_missing_image(picture, rect.w, rect.h)
-                    if isinstance(picture, str)
-                    else fit_picture(picture, rect.w, rect.h, tile.fit),
-                )
+                job = pictures.request(tile.image or Path("?"), rect, tile.fit)
+                self.images.append(_ImageTile(rect, job))
+        self._show_pictures(now)  # those ready already (kept through a change) at once
+
+    def _show_pictures(self, now: float) -> None:
+        """Pictures (or why there are none) made ready off the loop: only copied here."""
+        for image in self.images:
+            version, picture = image.job.get()
+            if version != image.shown and picture is not None:
+                image.shown = version
+                self.canvas.put_planes(image.rect, picture.planes, MATRIX)
+            elif (
+                not image.shown
+                and not image.loading_shown
+                and image.job.loading is not None
+                and now - self.started >= LOADING_NOTICE_AFTER_S
+            ):
+                image.loading_shown = True
+                self.canvas.put_planes(image.rect, image.job.loading.planes, MATRIX)
 
     def update(self, now: float, wall_time: float) -> list[int]:
-        """Bring clocks and tours to ``now``; the canvas tiles whose tour switched camera."""
+        """Bring clocks, tours and pictures to ``now``; the canvas tiles whose tour switched
+        camera."""
+        self._show_pictures(now)
         switched = []
         for rect, clock in self.clocks:
             if clock.update(wall_time):

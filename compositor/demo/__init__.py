@@ -2,7 +2,8 @@
 
 :mod:`testcams` serves generated cameras from a real RTSP server on
 127.0.0.1; :mod:`virtual_x` starts X servers with virtual monitors. Nothing
-here is used by a production wall.
+here is used by a production wall. ``demo.yaml`` is the demo's layout, shipped
+with the package so ``videowall demo`` works from an installed wheel.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ _PALETTE = [
 
 
 def default_demo_layout() -> Path:
-    path = Path(__file__).resolve().parents[2] / "layouts" / "demo.yaml"
+    """The demo layout, shipped in the package (``layouts/demo.yaml`` in a checkout links to it)."""
+    path = Path(__file__).resolve().parent / "demo.yaml"
     if not path.is_file():
         raise CompositorError(f"the demo layout is not at {path}: pass a layout file")
     return path

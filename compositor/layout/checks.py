@@ -22,6 +22,12 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from compositor.core.geometry import TileRect
+from compositor.core.picture_header import (
+    MAX_IMAGE_BYTES,
+    READABLE_FORMATS,
+    header_of_path,
+    pixel_problem,
+)
 from compositor.layout.hints import nearest_known
 from compositor.layout.models import (
     DEFAULT_PRESET,
@@ -37,7 +43,6 @@ from compositor.layout.models import (
 
 IssuePath = tuple[str | int, ...]
 IssueAt = tuple[IssuePath, str]
-MAX_IMAGE_BYTES = 64 * 1024 * 1024  # a map or a logo; a bigger file is a mistake
 _Part = TypeVar("_Part", OutputConfig, SpanConfig, PresetConfig, WallConfig, AlarmsConfig)
 
 
@@ -140,8 +145,13 @@ def image_problem(path: Path) -> str | None:
     import cv2  # here: only a layout with an image tile needs OpenCV to load
 
     if not cv2.haveImageReader(str(path)):
-        return "is not a picture OpenCV can read (PNG, JPEG, BMP, WebP, TIFF)"
-    return None
+        return f"is not a picture OpenCV can read ({READABLE_FORMATS})"
+    # The size it declares, not its size on disk: 581 KB of PNG can be 12000x12000.
+    try:
+        header = header_of_path(path)
+    except (OSError, ValueError) as exc:
+        return f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    return pixel_problem(header)
 
 
 def _camera_issues(where: IssuePath, camera: str, known: _Known) -> list[IssueAt]:

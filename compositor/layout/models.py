@@ -43,6 +43,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    FieldSerializationInfo,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     ValidationInfo,
     field_serializer,
@@ -52,7 +54,7 @@ from pydantic import (
 
 from compositor.core.errors import UnknownPresetError
 from compositor.core.geometry import Fit, TileRect, grid_cells
-from compositor.core.redact import redact_url
+from compositor.core.redact import Redactor, SecretUrl
 from compositor.layout.wall import ScreenGeometry, WallGeometry
 
 ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
@@ -72,22 +74,35 @@ class _StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _expand_url(url: str, env: Mapping[str, str]) -> str:
-    """``${VAR}`` from ``env``, then the scheme and host checked; messages never show a password."""
-
-    def substitute(match: re.Match[str]) -> str:
+def _expand(url: str, env: Mapping[str, str]) -> SecretUrl:
+    """``${VAR}`` from ``env``, and where the values went (they are hidden when shown)."""
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    at = length = 0
+    for match in _ENV_REF.finditer(url):
         name = match.group(1)
         if name not in env:
             raise ValueError(f"environment variable {name} is not set")
-        return env[name]
+        literal = url[at : match.start()]
+        parts += [literal, env[name]]
+        length += len(literal)
+        spans.append((length, length + len(env[name])))
+        length += len(env[name])
+        at = match.end()
+    parts.append(url[at:])
+    return SecretUrl("".join(parts), tuple(spans))
 
-    expanded = _ENV_REF.sub(substitute, url)
+
+def _expand_url(url: str, env: Mapping[str, str]) -> str:
+    """``${VAR}`` from ``env``, then the scheme and host checked; messages never show a password."""
+    secret = _expand(url, env)
+    expanded = secret.url
     scheme = urlsplit(expanded).scheme.lower()
     if scheme not in ALLOWED_URL_SCHEMES:
         allowed = ", ".join(f"{s}://" for s in ALLOWED_URL_SCHEMES)
         raise ValueError(f"URL scheme {scheme or '(none)'!r} is not allowed (use {allowed})")
     if not urlsplit(expanded).hostname:
-        raise ValueError(f"URL {redact_url(expanded)!r} has no host")
+        raise ValueError(f"URL {secret.shown()!r} has no host")
     return expanded
 
 
@@ -110,14 +125,18 @@ class CameraConfig(_StrictModel):
         repr=False,
     )
 
+    # Where in url and url_low the values of ${VAR} are: hidden wherever they are
+    # shown (a token in the path, a whole host), not only in user:password@.
+    _variables: dict[str, tuple[tuple[int, int], ...]] = PrivateAttr(default_factory=dict)
+
     @field_validator("name")
     @classmethod
     def _printable_name(cls, name: str) -> str:
         return _printable(name, "name") or ""
 
     @field_serializer("url", "url_low", when_used="json-unless-none")
-    def _redacted(self, url: str) -> str:
-        return redact_url(url)
+    def _redacted(self, url: str, info: FieldSerializationInfo) -> str:
+        return SecretUrl(url, self._variables.get(info.field_name, ())).shown()
 
     @field_validator("url", "url_low")
     @classmethod
@@ -125,6 +144,28 @@ class CameraConfig(_StrictModel):
         if url is None:
             return None
         return _expand_url(url, (info.context or {}).get("env", os.environ))
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_variables(
+        cls, data: Any, handler: ModelWrapValidatorHandler[CameraConfig], info: ValidationInfo
+    ) -> CameraConfig:
+        camera = handler(data)
+        if isinstance(data, dict):  # not a CameraConfig passed along: that one knows already
+            env = (info.context or {}).get("env", os.environ)
+            camera._variables = {
+                name: _expand(data[name], env).spans
+                for name in ("url", "url_low")
+                if isinstance(data.get(name), str) and _ENV_REF.search(data[name])
+            }
+        return camera
+
+    def secret_urls(self) -> list[SecretUrl]:
+        """The camera's URLs and where the values of their variables are."""
+        urls = [SecretUrl(self.url, self._variables.get("url", ()))]
+        if self.url_low is not None:
+            urls.append(SecretUrl(self.url_low, self._variables.get("url_low", ())))
+        return urls
 
 
 LabelPosition = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
@@ -481,6 +522,10 @@ class Layout(_StrictModel):
 
     def camera_name(self, camera_id: str) -> str:
         return self.cameras[camera_id].name or camera_id
+
+    def redactor(self) -> Redactor:
+        """Hides the cameras' passwords and values of variables in what is shown."""
+        return Redactor(url for camera in self.cameras.values() for url in camera.secret_urls())
 
     def with_preset(self, name: str) -> Layout:
         """The layout as preset ``name`` arranges it (``presets`` kept, so presets chain)."""

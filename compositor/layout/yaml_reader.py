@@ -22,6 +22,8 @@ __all__ = [
     "refuse_absurd_size",
 ]
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -206,12 +208,39 @@ def refuse_absurd_size(text: str, source: str) -> None:
     raise LayoutError([LayoutIssue(source, 0, 0, f"{message}: refused")])
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _not_regular(path: Path, mode: int) -> LayoutError:
+    kind = next((name for test, name in _KINDS if test(mode)), "not a plain file")
+    message = f"not a regular file ({kind}): a layout is a YAML text file"
+    return LayoutError([LayoutIssue(str(path), 0, 0, message)])
+
+
 def read_layout_text(path: str | Path) -> str:
-    """The text of a layout file; LayoutError (never OSError) if it cannot be used."""
+    """The text of a layout file; LayoutError (never OSError) if it cannot be used.
+
+    Only a regular file is opened: opening a FIFO waits for a writer (``validate``,
+    ``run`` and the running wall's watcher would hang), a device may do anything.
+    """
     path = Path(path)
     try:
-        # Read at most one byte past the limit: the size on disk may lie (/dev/zero).
-        with path.open("rb") as handle:
+        info = os.stat(path)  # a link is followed: a layout may be one
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(path, info.st_mode)
+        # O_NONBLOCK: should a FIFO be put there since, opening it does not wait.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise _not_regular(path, mode)
+            # Read at most one byte past the limit: the size on disk may be wrong.
             data = handle.read(MAX_LAYOUT_BYTES + 1)
         if len(data) > MAX_LAYOUT_BYTES:
             raise LayoutError(

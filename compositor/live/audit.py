@@ -39,12 +39,14 @@ from typing import Any
 
 from compositor.core.clock import Clock, local_iso
 from compositor.core.errors import CompositorError
+from compositor.core.files import ensure_folder
 
 log = logging.getLogger(__name__)
 
 AUDIT_FILE = "audit.jsonl"
 ROTATE_BYTES = 4 * 1024 * 1024  # about 20 000 entries a file
 KEEP_ROTATED = 4  # audit.jsonl.1 .. .4: the log holds at most 20 MB
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 MAX_VALUE_CHARS = 2000  # a before/after longer than this is cut: a log line stays a line
 
 
@@ -83,16 +85,17 @@ class AuditLog:
         }
         line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            ensure_folder(self.path.parent)  # a state folder that vanished comes back
             self._rotate_if_full(len(line))
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            # O_NOFOLLOW: a link planted in the log's place is never written through.
+            fd = os.open(self.path, _APPEND, 0o600)
             try:
                 written = os.write(fd, line)
                 if written != len(line):  # a disk that filled up mid-line
                     raise OSError(f"only {written} of {len(line)} bytes written")
             finally:
                 os.close(fd)
-        except OSError as exc:
+        except (OSError, CompositorError) as exc:  # CompositorError: a folder not ours alone
             self.lost += 1
             if not self._failing:  # once, not for every entry of a busy wall
                 log.error(

@@ -25,7 +25,6 @@ __all__ = [
     "LayoutWatcher",
     "LiveLayout",
     "ReloadResult",
-    "atomic_write_text",
     "default_state_dir",
     "local_iso",
     "revert_layout",
@@ -38,7 +37,6 @@ import logging
 import os
 import queue
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -48,11 +46,14 @@ from typing import Any
 
 from compositor.core.clock import Clock, local_iso
 from compositor.core.errors import CompositorError, LayoutError
+from compositor.core.files import ensure_folder, replace_following_link, write_file
+from compositor.core.redact import redact_secrets
 from compositor.layout.models import Layout
 from compositor.layout.parse import parse_layout
 from compositor.layout.yaml_reader import read_layout_text
 from compositor.live.journal import Journal
 from compositor.live.operator import Note, OperatorState
+from compositor.live.state_dir import StateDir, describe
 
 log = logging.getLogger(__name__)
 
@@ -78,34 +79,6 @@ def default_state_dir(layout_path: Path, env: Mapping[str, str] | None = None) -
     absolute = Path(os.path.abspath(layout_path))
     digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:8]
     return state_base(env) / f"{absolute.stem}-{digest}"
-
-
-def atomic_write_text(path: Path, text: str, mode: int | None = None, durable: bool = True) -> None:
-    """Replace ``path`` by a file holding ``text``; a reader sees the old or the new, whole.
-
-    A symlink is followed: the file it points to is replaced, the link kept.
-    ``durable``: on disk before the rename (a layout); not for what is
-    rewritten every second anyway (the status), where a sync could stall a frame.
-    """
-    target = path.resolve()
-    if mode is None:
-        try:
-            mode = target.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # --- watching ---------------------------------------------------------------------
@@ -190,7 +163,10 @@ class LayoutHistory:
             if match is None:
                 continue
             stamp, number = match.groups()
-            when = time.strptime(stamp, "%Y%m%d-%H%M%S")
+            try:
+                when = time.strptime(stamp, "%Y%m%d-%H%M%S")
+            except ValueError:
+                continue  # named like a date but not one (20261399-...): not ours
             found.append(
                 HistoryEntry(
                     self.folder / name, int(number), time.strftime("%Y-%m-%d %H:%M:%S", when)
@@ -199,15 +175,17 @@ class LayoutHistory:
         return sorted(found, key=lambda entry: entry.number)
 
     def record(self, text: str, wall_time: float) -> HistoryEntry:
-        """Keep ``text`` as applied at ``wall_time`` (seconds since the epoch)."""
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Keep ``text`` as applied at ``wall_time`` (seconds since the epoch).
+
+        OSError (a full or read-only disk) or UnsafeFolder: nothing was kept.
+        """
+        ensure_folder(self.folder, 0o700, private=True)
         entries = self.entries()
         if entries and _read_or_none(entries[-1].path) == text:
             return entries[-1]  # the same again (a SIGHUP, an edit undone): one copy is enough
         number = entries[-1].number + 1 if entries else 1
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wall_time))
-        path = self.folder / f"{stamp}-{number}.yaml"
-        atomic_write_text(path, text, mode=0o600)
+        path = write_file(self.folder, f"{stamp}-{number}.yaml", text.encode(), 0o600, durable=True)
         for old in entries[: max(0, len(entries) + 1 - self.keep)]:
             with contextlib.suppress(OSError):
                 old.path.unlink()
@@ -235,11 +213,24 @@ def revert_layout(layout_path: Path, history: LayoutHistory) -> HistoryEntry:
             f"no applied versions of {layout_path} are kept in {history.folder} "
             "(has a wall run this layout, with this --state-dir?)"
         )
-    current = _read_or_none(layout_path)  # None (gone or garbled): any version is better
+    try:
+        current: str | None = read_layout_text(layout_path)
+    except LayoutError:
+        current = None  # gone, garbled, not a file: any version is better
     for entry in reversed(entries):
-        text = entry.text()
+        try:
+            text = entry.text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CompositorError(f"cannot read the kept version {entry.path}: {exc}") from None
         if text != current:
-            atomic_write_text(layout_path, text)
+            try:
+                kept_owner = replace_following_link(layout_path, text.encode())
+            except OSError as exc:
+                raise CompositorError(
+                    f"cannot write {layout_path}: {describe(exc)}; it is unchanged"
+                ) from None
+            if not kept_owner:
+                log.warning("%s now belongs to you: only root can keep another's file", layout_path)
             return entry
     raise CompositorError(
         f"nothing to revert to: the {len(entries)} kept version(s) of {layout_path} "
@@ -296,7 +287,7 @@ class LiveLayout:
     def __init__(
         self,
         path: Path,
-        state_dir: Path,
+        state: StateDir,
         layout: Layout,
         apply: ApplyLayout,
         clock: Clock,
@@ -305,8 +296,8 @@ class LiveLayout:
         outputs: tuple[str, ...] = (),
     ) -> None:
         self.path = path
-        self.state_dir = state_dir
-        self.history = LayoutHistory(state_dir / "history")
+        self.state = state
+        self.history = LayoutHistory(state.path / "history")
         self.file_layout = layout  # as the file has it, no preset applied
         self.preset: str | None = None
         self._apply = apply
@@ -321,6 +312,10 @@ class LiveLayout:
         self._thread = threading.Thread(target=self._watch, name="layout-watcher", daemon=True)
         self.applied_at = clock.wall_time()
         self.applied_version: HistoryEntry | None = None
+        self._applied_text: str | None = None
+        # The applied version not in the history yet (the disk was full, read-only, the
+        # folder gone): kept as soon as it can be, so that revert always has it.
+        self._unkept: tuple[str, float] | None = None
         self.last_result = ReloadResult("start", "applied", self.applied_at)
         self.journal = journal
         # The outputs this wall shows (--outputs; empty: all), where overrides may go.
@@ -339,7 +334,7 @@ class LiveLayout:
             self._watcher.mark_seen()
         if same:
             self._last_text = text
-            self.applied_version = self.history.record(text, self.applied_at)
+            self._keep(text, self.applied_at)
         else:  # edited between the wall's start and now: take the file as it is now
             self.request_reload("file changed")
         self._thread.start()
@@ -389,9 +384,8 @@ class LiveLayout:
             self._found.put(_Candidate(trigger, text, None, exc))
         except Exception as exc:  # a bug in the checks must not end the watching
             log.exception("reading %s failed", self.path)
-            self._found.put(
-                _Candidate(trigger, text, None, CompositorError(f"internal error: {exc}"))
-            )
+            internal = CompositorError(redact_secrets(f"internal error: {exc}"))
+            self._found.put(_Candidate(trigger, text, None, internal))
 
     # -- the render loop --
 
@@ -424,11 +418,11 @@ class LiveLayout:
             return self._refused(trigger, exc)
         except Exception as exc:  # a bug: logged in full, but the wall must not go dark for it
             log.exception("applying %s failed", self.path)
-            return self._refused(trigger, CompositorError(f"internal error: {exc}"))
+            return self._refused(trigger, CompositorError(redact_secrets(f"internal error: {exc}")))
         self.file_layout, self.preset = layout, preset
         self._operator_shown(operator, base, now)
         self.applied_at = self._clock.wall_time()
-        self.applied_version = self.history.record(candidate.text, self.applied_at)
+        self._keep(candidate.text, self.applied_at)
         result = ReloadResult(trigger, "applied", self.applied_at, message + note)
         log.info("layout %s applied (%s): %s%s", self.path, trigger, message, note)
         self.last_result = result
@@ -438,12 +432,42 @@ class LiveLayout:
                 "file",
                 target=str(self.path),
                 trigger=trigger,
-                after=str(self.applied_version.path),
+                after=str(self.applied_version.path) if self.applied_version else None,
                 result="applied",
                 message=message + note,
             )
         self._record(notes)
         return result
+
+    def _keep(self, text: str, wall_time: float) -> None:
+        self._applied_text = text
+        self.applied_version = None
+        self._unkept = (text, wall_time)
+        self.keep_pending()
+
+    def keep_pending(self) -> None:
+        """Keep the applied version in the history if it is not there (render loop).
+
+        Tried at each change and every second after a failure; a failure is said
+        once (log, status) and the wall goes on: the history is a convenience,
+        the pictures are not. A version removed with the folder is kept again.
+        """
+        version, text = self.applied_version, self._applied_text
+        gone = version is not None and not version.path.exists()  # removed with its folder
+        if self._unkept is None and gone and text is not None:
+            self._unkept = (text, self.applied_at)
+        if self._unkept is None or not self.state.ensure():
+            return
+        try:
+            self.applied_version = self.history.record(*self._unkept)
+        except (OSError, CompositorError) as exc:
+            self.state.failed(
+                "history",
+                f"cannot keep the applied layout in {self.history.folder}: {describe(exc)}",
+            )
+            return
+        self._unkept = None
+        self.state.recovered("history")
 
     def select_preset(self, name: str | None) -> ReloadResult:
         """Show preset ``name`` (None: the file's own arrangement). Call-ups and solos
@@ -538,7 +562,7 @@ class LiveLayout:
         """The layout part of the status file."""
         return {
             "layout": str(self.path),
-            "state_dir": str(self.state_dir),
+            "state_dir": str(self.state.path),
             "applied_at": local_iso(self.applied_at),
             "applied_version": str(self.applied_version.path) if self.applied_version else None,
             "preset": self.preset,

@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from compositor.core.errors import CompositorError
-from compositor.live.reload import atomic_write_text, default_state_dir, state_base
+from compositor.core.files import UnsafeFolder, check_private_folder, write_file
+from compositor.core.redact import redact_secrets
+from compositor.live.reload import default_state_dir, state_base
+from compositor.live.state_dir import StateDir, describe
 from compositor.slots import _process_start as process_start  # one definition of "same process"
 
 log = logging.getLogger(__name__)
@@ -37,29 +40,40 @@ Status = dict[str, Any]
 
 
 class StatusWriter:
-    """Writes the status every ``every`` seconds (or at once when asked)."""
+    """Writes the status in ``state`` every ``every`` seconds (or at once when asked).
 
-    def __init__(self, path: Path, every: float = WRITE_EVERY_S) -> None:
-        self.path = path
+    A failure (a full or read-only disk, the folder gone or refused) is said once
+    through ``state`` and tried again at the next write: the wall runs on.
+    """
+
+    def __init__(self, state: StateDir, every: float = WRITE_EVERY_S) -> None:
+        self.state = state
+        self.path = state.path / STATUS_FILE
         self.every = every
         self._next = 0.0
-        self._failed = False
 
     def maybe_write(self, now: float, build: Callable[[], Status], force: bool = False) -> None:
         if now < self._next and not force:
             return
         self._next = now + self.every
+        if not self.state.ensure():
+            return
+        status = build()
+        if "state_problems" in status:
+            # Written, it is not a problem: the file must not say it cannot be written.
+            status["state_problems"] = self.state.problems(but=STATUS_FILE)
         try:
-            text = json.dumps(build(), indent=2) + "\n"
-            atomic_write_text(self.path, text, mode=0o600, durable=False)
-            self._failed = False
-        except OSError as exc:
-            if not self._failed:  # once, not every second
-                log.error("cannot write the status file %s: %s", self.path, exc)
-            self._failed = True
+            text = json.dumps(status, indent=2) + "\n"
+            write_file(self.state.path, STATUS_FILE, text.encode(), 0o600)
+        except (OSError, UnsafeFolder) as exc:
+            self.state.failed(STATUS_FILE, f"cannot write {self.path}: {describe(exc)}")
+            return
+        self.state.recovered(STATUS_FILE)
 
 
 def read_status(state_dir: Path) -> Status:
+    """The status in ``state_dir``; CompositorError if none, or if others could have written it."""
+    check_private_folder(state_dir)
     path = state_dir / STATUS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -112,7 +126,11 @@ def format_status(status: Status) -> list[str]:
             f"last change: {last.get('outcome')} ({last.get('trigger')}) at {last.get('at')}"
             + (f": {last['message']}" if last.get("message") else "")
         )
-        lines += [f"  {error}" for error in last.get("errors") or []]
+        lines += [f"  {redact_secrets(str(error))}" for error in last.get("errors") or []]
+    problems = status.get("state_problems") or []
+    if problems:
+        lines.append("NOT WRITTEN (the wall runs on, and tries again every second):")
+        lines += [f"  {problem}" for problem in problems]
     for callup in status.get("callups") or []:
         lines.append(
             f"call-up:  {callup.get('tile')} shows {callup.get('camera')} (by {callup.get('by')}"
@@ -137,14 +155,15 @@ def format_status(status: Status) -> list[str]:
     width = max((len(camera_id) for camera_id in cameras), default=0)
     name_width = max((len(str(camera.get("name", ""))) for camera in cameras.values()), default=0)
     for camera_id, camera in cameras.items():
-        reason = f" ({camera['reason']})" if camera.get("reason") else ""
+        # Hidden by the wall already; again here for a status file written by an older one.
+        reason = f" ({redact_secrets(str(camera['reason']))})" if camera.get("reason") else ""
         decoding = str(camera.get("decoding", "every frame"))
         if decoding != "every frame":
             reason += f" [host behind: {decoding}]"
         lines.append(
             f"  {camera_id:<{width}}  {camera.get('state', '?'):<10} "
             f"{camera.get('frames', 0):>8} frames  {camera.get('name', ''):<{name_width}}  "
-            f"{camera.get('url', '')}{reason}"
+            f"{redact_secrets(str(camera.get('url', '')))}{reason}"
         )
     return lines
 
@@ -155,11 +174,18 @@ def _output_text(output: dict[str, Any]) -> str:
 
 
 def locate_state_dir(layout: Path | None, state_dir: Path | None) -> Path:
-    """The state folder a command talks about: as given, the layout's, or the running wall's."""
+    """The state folder a command talks about: as given, the layout's, or the running wall's.
+
+    UnsafeFolder if others could write in it: what is there (a status, the
+    history revert puts back, a socket posing as the wall) cannot be trusted.
+    """
     if state_dir is not None:
+        check_private_folder(state_dir)
         return state_dir
     if layout is not None:
-        return default_state_dir(layout)
+        folder = default_state_dir(layout)
+        check_private_folder(folder)
+        return folder
     base = state_base()
     running = []
     for folder in sorted(base.glob("*")) if base.is_dir() else []:
