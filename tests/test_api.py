@@ -228,6 +228,8 @@ def test_bad_requests_say_what_is_wrong_and_what_exists(wall: ApiWall) -> None:
         assert extra.json()["problems"] == [{"where": "body.colour", "problem": "unknown field"}]
         negative = client.post("/api/alarms", json={"camera": "red", "priority": 12})
         assert negative.status_code == 422 and "body.priority" in negative.json()["error"]
+        title = client.post("/api/alarms", json={"camera": "red", "title": "two\nlines"})
+        assert title.status_code == 422 and "control character U+000A" in title.json()["error"]
         huge = client.post("/api/alarms", content=b"x" * (65 * 1024))
         assert huge.status_code == 413 and "64 KB" in huge.json()["error"]
         preset = client.post("/api/presets/swp")

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from compositor.core.errors import CompositorError
 
@@ -102,8 +102,20 @@ Priority = Annotated[
 TtlSeconds = Annotated[
     float, Field(gt=0, le=MAX_HOLD_S, description="Seconds until the alarm ends by itself")
 ]
+
+
+def _printable_title(title: str) -> str:
+    # Painted on a tile and written to the audit log: one line of text, no control codes.
+    bad = next((c for c in title if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"control character U+{ord(bad):04X} in the title")
+    return title
+
+
 AlarmTitle = Annotated[
-    str, Field(max_length=MAX_TITLE, description="Shown on the tile: ALARM · title · 0:42")
+    str,
+    Field(max_length=MAX_TITLE, description="Shown on the tile: ALARM · title · 0:42"),
+    AfterValidator(_printable_title),
 ]
 _Id = ObjectId
 _Hold = HoldSeconds
