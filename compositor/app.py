@@ -245,7 +245,7 @@ class WallApp:
         state = StateDir(self.options.state_dir or default_state_dir(path))
         self._state = state
         self.journal = Journal(
-            AuditLog(state.path / AUDIT_FILE, self.clock), self.events, self.clock
+            AuditLog(state.path / AUDIT_FILE, self.clock, state=state), self.events, self.clock
         )
         self.live = LiveLayout(
             path,

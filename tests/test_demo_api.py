@@ -5,11 +5,12 @@ the token is on standard output only, never in the log."""
 from __future__ import annotations
 
 import json
-import select
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,17 +27,21 @@ def free_port() -> int:
 
 
 def read_lines(process: subprocess.Popen[str], wanted: int, timeout: float) -> list[str]:
+    """The first ``wanted`` lines of its standard output, as they come (a thread reads)."""
     assert process.stdout is not None
-    lines: list[str] = []
+    stdout = process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line.rstrip("\n")) for line in stdout], daemon=True
+    ).start()
+    got: list[str] = []
     deadline = time.monotonic() + timeout
-    while len(lines) < wanted and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
-        if ready:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-    return lines
+    while len(got) < wanted and time.monotonic() < deadline:
+        try:
+            got.append(lines.get(timeout=0.5))
+        except queue.Empty:
+            continue
+    return got
 
 
 def test_the_demo_prints_its_page_and_an_operator_token_that_calls_a_camera_up(

@@ -40,6 +40,7 @@ from typing import Any
 from compositor.core.clock import Clock, local_iso
 from compositor.core.errors import CompositorError
 from compositor.core.files import ensure_folder
+from compositor.live.state_dir import StateDir, describe
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,14 @@ class AuditLog:
         clock: Clock,
         max_bytes: int = ROTATE_BYTES,
         keep: int = KEEP_ROTATED,
+        state: StateDir | None = None,
     ) -> None:
+        """``state``: the running wall's state folder, which says (once, in the log and the
+        status) when the folder itself cannot be used; a write that fails (a full disk) is
+        said here, once. Not as one of the folder's problems: those are cleared when the
+        file is written again, and the audit log is written only when something changes."""
         self.path = path
+        self._state = state
         self._clock = clock
         self._max_bytes = max_bytes
         self._keep = keep
@@ -84,8 +91,12 @@ class AuditLog:
             **{key: _short(value) for key, value in fields.items() if value is not None},
         }
         line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode()
+        if self._state is not None and not self._state.ensure():
+            self.lost += 1  # the folder's own problem: said by the state folder, once
+            return
         try:
-            ensure_folder(self.path.parent)  # a state folder that vanished comes back
+            if self._state is None:
+                ensure_folder(self.path.parent)  # a state folder that vanished comes back
             self._rotate_if_full(len(line))
             # O_NOFOLLOW: a link planted in the log's place is never written through.
             fd = os.open(self.path, _APPEND, 0o600)
@@ -102,7 +113,7 @@ class AuditLog:
                     "cannot write the audit log %s: %s (entries are lost until it can be "
                     "written again; the wall runs on)",
                     self.path,
-                    exc,
+                    describe(exc),
                 )
             self._failing = True
             return
