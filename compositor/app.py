@@ -20,9 +20,10 @@ from compositor.api.tokens import TokenStore
 from compositor.compose.canvas import CanvasImage, CanvasTile, OutputCanvas
 from compositor.compose.health import assess, format_duration
 from compositor.compose.notice import TileNotice
+from compositor.compose.output import OutputTiles
 from compositor.compose.overlay import BannerPainter
-from compositor.compose.painters import OutputTiles
 from compositor.compose.pictures import PictureLoader
+from compositor.compose.screen_notice import starting_notice, unused_monitor_picture
 from compositor.control.commands import CLI, parse_command
 from compositor.control.handler import CommandHandler, nearest
 from compositor.control.inbox import CommandInbox
@@ -32,6 +33,7 @@ from compositor.core.clock import Clock, MonotonicClock
 from compositor.core.errors import CompositorError, NotFoundError, RefusedError
 from compositor.core.events import EventRing
 from compositor.core.frame_ages import FrameAges
+from compositor.core.logs import LogSetup
 from compositor.core.pacing import StarvedLoop
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
 from compositor.live.audit import AUDIT_FILE, AuditLog
@@ -40,6 +42,8 @@ from compositor.live.reload import LiveLayout, default_state_dir, local_iso
 from compositor.live.snapshots import SnapshotWriter
 from compositor.live.state_dir import StateDir, describe
 from compositor.live.status import StatusWriter, process_identity
+from compositor.metrics.counters import WallCounters
+from compositor.service.notify import ServiceNotifier
 from compositor.slots import CameraStatus
 from compositor.sources.budget import DecodePolicy
 from compositor.sources.pool import DecoderPool, RenditionKey
@@ -82,6 +86,9 @@ class RunOptions:
     # B-frames of cameras on small and 2x2 tiles decoded without the deblocking filter
     # (sources/budget.py: 8-10 % less decoding, invisible at tile size); False: filtered.
     light_deblocking: bool = True
+    # How the decoder processes log (the command line's --log-level/--log-format);
+    # None: as this process's level, plain text.
+    log_setup: LogSetup | None = None
     # The HTTP API and control page (with a layout file only; None: none). Extensions add
     # routes to its FastAPI application (metrics, say): compositor.api.routes.build_api.
     api: ApiOptions | None = None
@@ -121,7 +128,13 @@ def _output_shape(outputs: list[OutputConfig]) -> list[tuple[str, tuple[int, int
 class WallApp:
     """A running wall. ``start()``, then ``run()`` (or ``tick()`` from a test), then ``close()``."""
 
-    def __init__(self, layout: Layout, options: RunOptions, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        options: RunOptions,
+        clock: Clock | None = None,
+        notifier: ServiceNotifier | None = None,
+    ) -> None:
         if options.fps is not None and options.fps <= 0:
             raise CompositorError("--fps must be a positive number")
         self.layout = layout
@@ -135,7 +148,7 @@ class WallApp:
             rendition_keys(placed),
             self.clock,
             workers=options.workers,
-            log_level=log.getEffectiveLevel(),
+            log_setup=options.log_setup or LogSetup(log.getEffectiveLevel()),
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
         )
         self._painter = BannerPainter()
@@ -179,6 +192,11 @@ class WallApp:
         self._costs_since = 0.0
         self._layout_applied = False  # in this tick: its time is not the CPU's verdict
         self.ticks = 0
+        # On duty (systemd's notify protocol, metrics): see the last section of this class.
+        self.notifier = notifier
+        self.counters = WallCounters()
+        self._started_outputs: set[str] = set()  # outputs past their "starting" banner
+        self._status_due = 0.0  # when the STATUS line is next worked out
 
     def _build_output(
         self, layout: Layout, output: OutputConfig, placed: list[PlacedTile]
@@ -218,10 +236,14 @@ class WallApp:
             # Only here is the display module (and so pyglet) imported.
             from compositor.display.windows import OutputWindowSpec, WallDisplay
 
+            path = self.options.layout_path
+            layout_name = path.name if path is not None else "the layout"
             self.display = WallDisplay(
                 [OutputWindowSpec(o.id, o.size[0], o.size[1], o.monitor) for o in self.outputs],
                 windowed=self.options.windowed,
                 display_name=self.options.display_name,
+                # A monitor no output uses says so, with its connector: never a black screen.
+                unused=lambda m: unused_monitor_picture(m.name, m.width, m.height, layout_name),
             )
         self.pool.start()
         log.info(
@@ -406,7 +428,9 @@ class WallApp:
             if self._control is not None:
                 self._control.serve_pending()
             self._serve_commands()
-            self.live.poll()
+            result = self.live.poll()
+            if result is not None:
+                self.counters.layout_change(result.outcome)
             self.live.tick(now)
             if now >= self._next_state_check:
                 self._check_state()
@@ -416,14 +440,15 @@ class WallApp:
             self.pool.supervise()
             if self.display is not None:
                 self.display.check_monitors()
+            self._update_starting_banners()
         wall_now = self.clock.wall_time()
         for output_id, canvas in self.canvases.items():
             for index in self._extras[output_id].update(now, wall_now):
                 # A tour moved on: its tile tells the state of the camera it now shows.
                 canvas.set_notice(index, self._tile_notice(output_id, index, now))
             dirty = canvas.compose(now)
-            if self.display is not None:
-                self.display.present(output_id, canvas, dirty)
+            if self.display is None or self.display.present(output_id, canvas, dirty):
+                self.counters.drew(output_id)  # headless: composed
         self.pictures.serve(self._picture)  # copies only: encoded in the server's threads
         if self.display is not None and not self.display.dispatch_events():
             log.info("a window was closed: stopping")
@@ -436,6 +461,8 @@ class WallApp:
         if self._status is not None:
             self._status.maybe_write(now, self.status)
         self.ticks += 1
+        self._on_duty(now)
+        self.counters.loop_seconds.observe(self.clock.now() - now)
 
     # -- changing the layout while running --
 
@@ -476,6 +503,10 @@ class WallApp:
         self.pool.release_retired()  # no canvas reads the old slots any more
         for camera_id in set(self.camera_states) - set(self.pool.camera_ids):
             del self.camera_states[camera_id]
+        # Metrics forget what left the wall: their tables stay as big as the layout.
+        self.frame_ages.keep_only(self.pool.camera_ids)
+        self.counters.reconnects.keep_only(self.pool.camera_ids)
+        self.counters.keep_outputs(o.id for o in outputs)
         self._refresh_health(self.clock.now())  # the new tiles get their notices at once
         return change.describe()
 
@@ -502,6 +533,9 @@ class WallApp:
 
     def status_changed(self) -> None:
         self._write_status_now()
+
+    def layout_changed(self, outcome: str) -> None:
+        self.counters.layout_change(outcome)
 
     def camera_report(self) -> list[dict[str, Any]]:
         """Every camera of the layout: its state and frame ages, and the tiles showing it."""
@@ -712,6 +746,7 @@ class WallApp:
             status = self._camera_status(camera_id)
             health = assess(self.layout.camera_name(camera_id), status, now, wall_now)
             self._note_skipping(camera_id, status.skipping)
+            self.counters.reconnects.observe(camera_id, status)
             notices[camera_id] = health.notice
             previous = self.camera_states.get(camera_id)
             if previous != health.state:
@@ -745,3 +780,53 @@ class WallApp:
                     for state, ids in sorted(counts.items())
                 ),
             )
+
+    # -- on duty: never a black screen, systemd's notify protocol (issue 17) --
+
+    def _update_starting_banners(self) -> None:
+        """Each output shows its id and "starting: N cameras connecting" until pictures come.
+
+        Until its first camera picture, or until none of its cameras is still
+        connecting (those that failed say why on their own tiles); then never again.
+        """
+        for output_id, canvas in self.canvases.items():
+            if output_id in self._started_outputs:
+                continue
+            cameras = {c for tile in self._placed[output_id] for c in tile.cameras}
+            connecting = sum(
+                1 for c in cameras if self.camera_states.get(c, "connecting") == "connecting"
+            )
+            if canvas.frames_shown or not connecting:
+                canvas.set_banner(None)
+                self._started_outputs.add(output_id)
+            else:
+                canvas.set_banner(starting_notice(output_id, connecting))
+
+    def outputs_drawn(self) -> tuple[int, int]:
+        """(outputs drawn on their screens at least once and still there, all outputs)."""
+        draws = self.counters.draws()
+        shown = self.display.output_ids if self.display is not None else list(self.canvases)
+        return sum(1 for o in self.outputs if o.id in shown and draws.get(o.id)), len(self.outputs)
+
+    def status_line(self) -> str:
+        """systemd's STATUS: "14/14 outputs, 38/40 cameras live"."""
+        drawn, outputs = self.outputs_drawn()
+        live = sum(1 for state in self.camera_states.values() if state == "live")
+        return f"{drawn}/{outputs} outputs, {live}/{len(self.pool.camera_ids)} cameras live"
+
+    def _on_duty(self, now: float) -> None:
+        """After every tick, and only there: READY once every output with a screen has been
+        drawn, WATCHDOG while the loop ticks, the STATUS line when it changes."""
+        notifier = self.notifier
+        if notifier is None:
+            return
+        if not notifier.ready:
+            drawn, outputs = self.outputs_drawn()
+            # Outputs waiting for a missing monitor cannot draw: READY counts those shown.
+            shown = len(self.display.output_ids) if self.display is not None else outputs
+            if drawn and drawn >= shown:
+                notifier.mark_ready(self.status_line())
+        elif now >= self._status_due:
+            self._status_due = now + HEALTH_EVERY_S
+            notifier.status(self.status_line())
+        notifier.loop_alive()

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from compositor import __version__
 from compositor.api.tokens import TokenStore
+from compositor.app import RunOptions, WallApp
 from compositor.control.unix_socket import CONTROL_SOCKET, send_request
 from compositor.core.clock import MonotonicClock
 from compositor.core.errors import CompositorError, LayoutError
+from compositor.core.logs import LOG_FORMATS, LogSetup, configure_logging
 from compositor.display.monitors import ask_monitors
 from compositor.display.screens import identify, screens_report
 from compositor.layout.models import Layout
@@ -45,13 +47,12 @@ from compositor.live.status import (
     read_status,
     wall_alive,
 )
+from compositor.metrics.collector import MetricsServer, WallMetrics, parse_listen_address
 from compositor.preview import DEFAULT_WIDTH, write_preview
+from compositor.service.notify import ServiceNotifier
 
 if TYPE_CHECKING:
-    # Imported where a wall is run: the commands that only talk to a wall (callup, status,
-    # token, ...) start without the web server's and the wall's modules.
     from compositor.api.server import ApiOptions
-    from compositor.app import RunOptions, WallApp
 
 log = logging.getLogger("videowall")
 
@@ -138,6 +139,29 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         help="allow plain HTTP on an address beyond this machine (tokens readable on the way)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (loopback addresses only; "
+        "other hosts read them through the API server)",
+    )
+
+
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+LOG_LEVELS["error"] = logging.ERROR
+
+
+def _log_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level", choices=list(LOG_LEVELS), help="least severe messages logged (default info)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text (default) or json: one JSON object per line. Under systemd, lines carry "
+        "the journal's priority prefixes either way",
+    )
 
 
 def version_text() -> str:
@@ -159,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the wall described by a layout file")
     run.add_argument("layout", type=Path, help="layout YAML file")
     _wall_options(run)
+    run.add_argument(
+        "--wait-for-valid-layout",
+        action="store_true",
+        help="if the layout is broken at start, show its errors on every screen and start "
+        "as soon as the file is fixed, instead of exiting 1 (the service does this)",
+    )
     demo = commands.add_parser(
         "demo", help="run the demo wall on built-in test cameras (a local RTSP server)"
     )
@@ -208,7 +238,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _live_commands(commands)
     _operator_commands(commands)
+    _duty_commands(commands)
+    for command in commands.choices.values():
+        _log_options(command)
     return parser
+
+
+def _duty_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """doctor and install-service: for the technician who keeps the wall on duty."""
+    doctor = commands.add_parser(
+        "doctor", help="check everything the wall needs, each line OK / WARN / FAIL with what to do"
+    )
+    doctor.add_argument("layout", type=Path, nargs="?", help="layout YAML file to check against")
+    doctor.add_argument("--display", metavar=":N", help="X display (default $DISPLAY)")
+    doctor.add_argument("--json", action="store_true", help="the report as JSON, for scripts")
+    doctor.add_argument(
+        "--state-dir", metavar="DIR", type=Path, help="the wall's state folder, if not default"
+    )
+    doctor.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=4.0,
+        help="seconds each camera may take to answer (default 4; all are asked at once)",
+    )
+    service = commands.add_parser(
+        "install-service", help="write the systemd unit that runs the wall at boot"
+    )
+    service.add_argument("layout", type=Path, help="the layout the service runs")
+    service.add_argument("--display", metavar=":N", default=":0", help="X display (default :0)")
+    service.add_argument(
+        "--user", default="videowall", help="the service's user (default videowall)"
+    )
+    service.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("/etc/systemd/system/videowall.service"),
+        help="where to write the unit ('-': print it; default "
+        "/etc/systemd/system/videowall.service)",
+    )
+    service.add_argument(
+        "--executable",
+        type=Path,
+        help="the videowall program the service runs (default: this one)",
+    )
+    service.add_argument(
+        "--metrics", metavar="HOST:PORT", help="serve metrics there (loopback only)"
+    )
 
 
 def _live_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -468,8 +544,6 @@ def _api_options(args: argparse.Namespace) -> ApiOptions | None:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
-    from compositor.app import RunOptions
-
     return RunOptions(
         headless=args.headless,
         windowed=args.windowed,
@@ -485,47 +559,117 @@ def _options(args: argparse.Namespace) -> RunOptions:
         degrade=not args.no_degrade,
         light_deblocking=not args.full_deblocking,
         api=_api_options(args),
+        # Set by main() from --log-level/--log-format; absent when a test parses alone.
+        log_setup=getattr(args, "log_setup", None),
     )
 
 
-def run_wall(
-    layout: Layout, options: RunOptions, started: Callable[[WallApp], None] | None = None
-) -> None:
-    """Run until Ctrl-C, SIGTERM or a closed window; everything started is stopped.
-    ``started`` is called once the wall runs (the demo prints its page and token)."""
-    from compositor.app import WallApp
-
-    app = WallApp(layout, options)
+@contextlib.contextmanager
+def _signals(
+    stop: Callable[[], None],
+    reload: Callable[[], None],
+    report: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop, SIGHUP reloads, SIGUSR1 reports; the old handlers after."""
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: stopping", signal.Signals(signum).name)
-        app.request_stop()
-
-    def on_report(signum: int, frame: FrameType | None) -> None:
-        app.request_report()
-
-    def on_reload(signum: int, frame: FrameType | None) -> None:
-        app.request_reload()
+        stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, on_report)
-    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_reload)
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda signum, frame: reload())
+    if report is not None:
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda signum, frame: report())
     try:
-        app.start()
-        if options.snapshot_dir is not None:
-            log.info(
-                "snapshots: %s/<output>.png every %g s",
-                options.snapshot_dir,
-                options.snapshot_every,
-            )
-        if started is not None:
-            started(app)
-        app.run()
+        yield
     finally:
-        app.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_wall(
+    layout: Layout,
+    options: RunOptions,
+    notifier: ServiceNotifier | None = None,
+    metrics_address: str | None = None,
+    started: Callable[[WallApp], None] | None = None,
+) -> None:
+    """Run until Ctrl-C, SIGTERM or a closed window; everything started is stopped.
+
+    Under systemd (``notifier``), READY, the watchdog and STATUS go from the
+    render loop; with ``metrics_address``, /metrics is served there. ``started`` is
+    called once the wall runs (the demo prints its control page and token).
+    """
+    listen = parse_listen_address(metrics_address) if metrics_address else None
+    app = WallApp(layout, options, notifier=notifier)
+    metrics: MetricsServer | None = None
+    with _signals(app.request_stop, app.request_reload, app.request_report):
+        try:
+            if listen is not None:
+                metrics = MetricsServer(WallMetrics(app), *listen)
+            app.start()
+            if options.snapshot_dir is not None:
+                log.info(
+                    "snapshots: %s/<output>.png every %g s",
+                    options.snapshot_dir,
+                    options.snapshot_every,
+                )
+            if started is not None:
+                started(app)
+            app.run()
+        finally:
+            if metrics is not None:
+                metrics.close()  # before the wall it reads goes
+            if notifier is not None:
+                notifier.stopping()
+            app.close()
     log.info("stopped")
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``videowall run``: the wall; with --wait-for-valid-layout, a broken file waits on screen."""
+    options = replace(_options(args), layout_path=args.layout)
+    clock = MonotonicClock()
+    notifier = ServiceNotifier.from_environment(clock)
+    try:
+        try:
+            layout = load_layout(args.layout)
+        except LayoutError as exc:
+            if not args.wait_for_valid_layout:
+                raise
+            waited = _wait_for_valid_layout(args.layout, exc, options, notifier)
+            if waited is None:
+                if notifier is not None:
+                    notifier.stopping()
+                return 0  # stopped while waiting: a clean stop
+            layout = waited
+        run_wall(layout, options, notifier, args.metrics)
+    finally:
+        if notifier is not None:
+            notifier.close()
+    return 0
+
+
+def _wait_for_valid_layout(
+    path: Path, error: LayoutError, options: RunOptions, notifier: ServiceNotifier | None
+) -> Layout | None:
+    """Every screen says why the layout cannot be shown, until the file is fixed."""
+    from compositor.fallback import FallbackOptions, FallbackWall
+
+    where = FallbackOptions(
+        headless=options.headless,
+        windowed=options.windowed,
+        display_name=options.display_name,
+        snapshot_dir=options.snapshot_dir,
+        snapshot_every=options.snapshot_every,
+    )
+    fallback = FallbackWall(path, error, where, MonotonicClock(), notifier)
+    try:
+        # kill -USR1 (frame ages) has nothing to report yet, but must not end the process.
+        with _signals(fallback.request_stop, fallback.request_reload, lambda: None):
+            return fallback.run()
+    finally:
+        fallback.close()
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -543,7 +687,12 @@ def _demo(args: argparse.Namespace) -> None:
         if options.api is not None:
             state_dir = options.state_dir or default_state_dir(Path(layout_path))
             token = _add_token(state_dir, DEMO_TOKEN, "operator", replace=True)
-        run_wall(layout, options, lambda app: _demo_started(app, token))
+        run_wall(
+            layout,
+            options,
+            metrics_address=args.metrics,
+            started=lambda app: _demo_started(app, token),
+        )
 
 
 def _demo_started(app: WallApp, token: str | None) -> None:
@@ -693,15 +842,50 @@ def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
+def _setup_logging(args: argparse.Namespace) -> LogSetup:
+    """One set-up for this process and, through the wall's options, its decoders."""
+    level = logging.DEBUG if getattr(args, "verbose", False) else logging.INFO
+    if args.log_level:
+        level = LOG_LEVELS[args.log_level]
+    setup = LogSetup.detect(level, args.log_format, os.environ, sys.stderr)
+    configure_logging(setup)
+    return setup
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from compositor.doctor.report import run_doctor
+
+    return run_doctor(
+        args.layout,
+        display_name=args.display,
+        state_dir=args.state_dir,
+        as_json=args.json,
+        camera_timeout=args.timeout,
+    )
+
+
+def _install_service(args: argparse.Namespace) -> None:
+    from compositor.service.unit import install_service
+
+    if args.metrics:
+        parse_listen_address(args.metrics)  # refused now, not at the service's first start
+    for line in install_service(
+        args.layout,
+        args.output,
+        display=args.display,
+        user=args.user,
+        executable=args.executable,
+        metrics=args.metrics,
+    ):
+        print(line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    args.log_setup = _setup_logging(args)
     try:
         if args.command == "run":
-            run_wall(load_layout(args.layout), replace(_options(args), layout_path=args.layout))
+            return _run(args)
         elif args.command == "demo":
             _demo(args)
         elif args.command == "screens":
@@ -731,6 +915,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _token(args)
         elif args.command == "audit":
             _audit(args)
+        elif args.command == "doctor":
+            return _doctor(args)
+        elif args.command == "install-service":
+            _install_service(args)
     except LayoutError as exc:
         for issue in exc.issues:
             print(f"error: {issue}", file=sys.stderr)

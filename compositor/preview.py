@@ -32,15 +32,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from compositor.compose.kinds import PAINTED_KINDS, PreviewResources
 from compositor.compose.notice import TileNotice
 from compositor.compose.overlay import BannerPainter, TextFace
 from compositor.compose.painters import (
-    ClockTile,
     fit_picture,
     label_strip,
-    load_picture,
-    paint_missing_image,
-    paint_text,
 )
 from compositor.core.errors import CompositorError
 from compositor.core.files import write_file
@@ -97,7 +94,10 @@ class _Painter:
     banner: BannerPainter = field(default_factory=BannerPainter)
     face: TextFace = field(default_factory=TextFace)
     boxes: dict[tuple[object, ...], Pixels] = field(default_factory=dict)
-    pictures: dict[Path, Pixels | str] = field(default_factory=dict)
+    resources: PreviewResources = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.resources = PreviewResources(self.wall_time)
 
     # -- pictures of whole boxes ---------------------------------------------------------
 
@@ -149,35 +149,18 @@ class _Painter:
         self.boxes[key] = box
         return box
 
-    def picture(self, path: Path | None) -> Pixels | str:
-        if path is None:
-            return "image not found"
-        if path not in self.pictures:
-            self.pictures[path] = load_picture(path)
-        return self.pictures[path]
-
     # -- one tile ------------------------------------------------------------------------
 
     def tile(self, tile: PlacedTile, tile_id: str, width: int, height: int) -> Pixels:
         """A tile of an output's own (not a span piece), ``width x height`` preview pixels."""
-        if tile.kind == "clock":
-            clock = ClockTile(tile.clock or "", width, height)
-            clock.update(self.wall_time)
-            image = clock.pixels.copy()
-        elif tile.kind == "text":
-            image = paint_text(tile.text or "", width, height)
-        elif tile.kind == "image":
-            picture = self.picture(tile.image)
-            if isinstance(picture, str):
-                image = paint_missing_image(picture, width, height)
-            else:
-                image = fit_picture(picture, width, height, tile.fit)
-        else:
+        if tile.cameras:
             image = self.camera_box(tile.cameras[0], width, height, tile.fit).copy()
-        if tile.kind in ("camera", "tour") and self.frames is None:
+        else:  # painted as the wall paints it: the same registry entry
+            image = PAINTED_KINDS[tile.kind].in_preview(tile, width, height, self.resources)
+        if tile.cameras and self.frames is None:
             self.banner(image, TileNotice(self._caption(tile, tile_id), dim=False, severity="info"))
         self._label(image, tile)
-        if tile.kind not in ("camera", "tour") or self.frames is not None:
+        if not tile.cameras or self.frames is not None:
             self._tag(image, tile, tile_id)
         return image
 
@@ -322,7 +305,9 @@ def write_preview(
     With ``live``, one current picture of each camera shown is grabbed first
     (in parallel, ``LIVE_TIMEOUT_S`` each); only then are cameras contacted.
     """
-    layout = load_layout(layout_path)
+    # Drawn without cameras, a preview needs none of their secrets: an unset ${VAR}
+    # stands for itself. Grabbing pictures (live) needs them all.
+    layout = load_layout(layout_path, unset_variables="error" if live else "allow")
     if preset is not None:
         layout = layout.with_preset(preset)
     if scale is not None and not 0.01 <= scale <= 2.0:

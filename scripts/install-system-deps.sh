@@ -9,8 +9,10 @@
 #         Python) and its virtual screens (Xorg with the dummy driver, Xvfb,
 #         xrandr, xdpyinfo, Mesa's software OpenGL)
 #   bench the benchmark's peers: demo plus Debian's ffmpeg command line
-#   test  what the tests need: bench (make test runs a quick bench) plus Debian's
-#         Chromium and ChromeDriver, which drive the web control page in a real browser
+#   test  what the tests need: bench (make test runs a quick bench), plus
+#         systemd-analyze (the service unit is verified), Prometheus (promtool
+#         checks the alert rules; a real server scrapes a running wall), and
+#         Debian's Chromium and ChromeDriver, which drive the web control page
 #
 # Only missing packages are installed (apt-get update runs once, and only then);
 # when everything is present it prints nothing. Installing needs root: run
@@ -59,6 +61,13 @@ BENCH_PACKAGES=(
     ffmpeg
 )
 
+# The service unit is checked by `systemd-analyze verify`, the alert rules by
+# `promtool check rules`, and a real Prometheus scrapes a running wall's /metrics.
+SERVICE_TEST_PACKAGES=(
+    systemd
+    prometheus
+)
+
 # The control page's browser test (Selenium): the system's browser and its driver, so
 # nothing is downloaded at test time.
 BROWSER_PACKAGES=(
@@ -81,6 +90,7 @@ for group in "$@"; do
     bench) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
     test)
         wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
+        wanted+=("${SERVICE_TEST_PACKAGES[@]}")
         wanted+=("${BROWSER_PACKAGES[@]}")
         ;;
     -h | --help) usage ;;

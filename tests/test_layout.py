@@ -195,8 +195,8 @@ def test_tile_kinds_labels_and_image_paths_are_resolved(layout_dir: Path) -> Non
     assert [t.camera for t in tiles] == ["cam01", "cam02", "cam03", "cam04", "", "", ""]
     assert tiles[0].cameras == ("cam01",) and tiles[3].cameras == ("cam04", "cam05")
     assert tiles[3].every == 4
-    assert (tiles[4].clock, tiles[5].text) == ("%H:%M:%S", "Incident room B - call 2200")
-    assert tiles[6].image == layout_dir / "maps" / "city.png"
+    assert (tiles[4].content, tiles[5].content) == ("%H:%M:%S", "Incident room B - call 2200")
+    assert tiles[6].content == layout_dir / "maps" / "city.png"
     assert tiles[0].label == LabelConfig(position="top-left", size=1.2)
     assert tiles[1].label is None
     assert tiles[2].label == LabelConfig(position="bottom-right", size=1.5)

@@ -276,5 +276,5 @@ def test_valid_layouts_are_accepted_and_resolve_as_written(document: dict[str, o
                 assert tile.kind == config.kind and tile.cameras == config.cameras
                 assert tile.camera == (config.cameras[0] if config.cameras else "")
                 assert (tile.label is not None) <= bool(tile.cameras)
-                assert tile.image is None or tile.image == LAYOUTS / "images" / "logo.png"
+                assert tile.kind != "image" or tile.content == LAYOUTS / "images" / "logo.png"
                 assert output.size[0] >= tile.rect.right and output.size[1] >= tile.rect.bottom

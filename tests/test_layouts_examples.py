@@ -45,8 +45,10 @@ def test_the_examples_show_every_kind_of_tile_and_keep_credentials_out() -> None
         labels_styled += "labels" in layout.model_fields_set
         presets += len(layout.presets)
         for tile in (t for o in layout.outputs for t in layout.placed_tiles(o.id)):
-            if tile.image is not None:
-                assert tile.image.is_file(), f"{path.name}: {tile.image} missing"
+            if tile.kind == "image":
+                assert isinstance(tile.content, Path) and tile.content.is_file(), (
+                    f"{path.name}: {tile.content} missing"
+                )
         text = path.read_text()
         # No password written into a shipped file: credentials come from ${VAR}.
         for url in re.findall(r"rtsps?://[^\"'\s]+", text):

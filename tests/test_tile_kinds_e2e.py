@@ -16,7 +16,9 @@ import numpy.typing as npt
 import pytest
 
 from compositor.app import WallApp
+from compositor.compose.overlay import BannerPainter
 from compositor.compose.painters import CLOCK_BACKGROUND, TEXT_BACKGROUND, label_strip
+from compositor.compose.screen_notice import starting_notice
 from compositor.demo.testcams import SyntheticCameraServer
 from tests.conftest import BLUE, RED, share_near, tick_until
 from tests.e2e_wall import e2e_cameras_yaml
@@ -63,11 +65,14 @@ labels: {{position: bottom-left, size: 1.5}}
     def picture(canvas_id: str) -> Pixels:
         return app.canvases[canvas_id].to_bgr()
 
-    # The clock and the text are there from the first frame on; the image once decoded
-    # (in its own process, never on the render loop: see the tests of pictures below).
+    # The clock and the text are there from the first frame on, around the banner that
+    # says the output waits for its cameras (two, the tour's); the image once decoded (in
+    # its own process, never on the render loop: see the tests of pictures below).
     app.tick()
     first = picture("O1")
-    clock, text = first[:180, :320], first[:180, 320:]
+    top, _ = BannerPainter().band(640, 360, starting_notice("O1", 2))
+    assert o1.banner == starting_notice("O1", 2)
+    clock, text = first[:top, :320], first[:top, 320:]
     assert share_near(clock, CLOCK_BACKGROUND[::-1], 2) > 0.5 and white_share(clock) > 0.02
     assert share_near(text, TEXT_BACKGROUND[::-1], 2) > 0.5 and white_share(text) > 0.02
 

@@ -21,6 +21,11 @@ pixel from exact centring).
 
 Notices (banners) are drawn by a BGR painter: only the banner's rows go
 to BGR and back, when the notice changes.
+
+An output-wide banner (:meth:`OutputCanvas.set_banner`: a starting output's
+id and how many cameras are still connecting) lies over every tile. The
+canvas keeps what the band hides, so tiles go on updating under it, and when
+it is taken away the picture beneath is back, exactly.
 """
 
 from __future__ import annotations
@@ -236,6 +241,22 @@ class OutputCanvas:
         self._matrices: tuple[int, Matrix, tuple[tuple[TileRect, Matrix], ...]] | None = None
         self.matrix_version = 0  # grows whenever a tile's or region's matrix changes
         self.torn_reads = 0  # reads skipped because the decoder overtook them
+        self.frames_shown = 0  # camera pictures put on this canvas, all tiles together
+        # The output-wide banner: wanted, and as painted (its band, what the band hides
+        # as Y, U, V, and the banner's own planes to put back without painting again).
+        self._banner: TileNotice | None = None
+        self._banner_painted: _PaintedBanner | None = None
+
+    def set_banner(self, notice: TileNotice | None) -> None:
+        """Show ``notice`` across the middle of the whole output, over every tile (None: none).
+
+        Painted by the next :meth:`compose`; the tiles under it keep updating.
+        """
+        self._banner = notice
+
+    @property
+    def banner(self) -> TileNotice | None:
+        return self._banner
 
     def set_notice(self, index: int, notice: TileNotice | None) -> None:
         self.tiles[index].notice = notice
@@ -247,6 +268,21 @@ class OutputCanvas:
         frame is recorded in the canvas's :class:`FrameAges`.
         """
         dirty, self._pending = self._pending, []
+        painted = self._banner_painted
+        if painted is not None:
+            if painted.notice == self._banner and not self._band_touched(painted.band, dirty):
+                return self._compose_tiles(dirty, now)  # nothing under the band moves
+            self._restore_under(painted)  # the tiles work on the picture without the banner
+        dirty = self._compose_tiles(dirty, now)
+        if self._banner is not None:
+            self._paint_banner(self._banner, dirty)
+        elif painted is not None:
+            self._banner_painted = None  # gone: the band shows what it hid
+            self.matrix_version += 1
+            dirty.append(painted.band)
+        return dirty
+
+    def _compose_tiles(self, dirty: list[TileRect], now: float | None) -> list[TileRect]:
         for tile in self.tiles:
             changed = False
             if tile.notice is None and tile.painted_notice is not None:
@@ -293,6 +329,10 @@ class OutputCanvas:
             self._painted[rect] = matrix
             self.matrix_version += 1
         self._pending.append(rect)
+        banner = self._banner_painted
+        if banner is not None and rect.intersection(banner.band):
+            # The new picture is what the band hides now; compose puts the banner back.
+            self._save_under(banner, rect.intersection(banner.band))
 
     def matrices(self) -> tuple[Matrix, tuple[tuple[TileRect, Matrix], ...]]:
         """The matrix of the most area, and, in drawing order, the rectangles that differ."""
@@ -300,6 +340,8 @@ class OutputCanvas:
         if cached is None or cached[0] != self.matrix_version:
             regions = [(tile.rect, tile.matrix) for tile in self.tiles]
             regions += list(self._painted.items())
+            if self._banner_painted is not None:  # over everything: drawn last
+                regions.append((self._banner_painted.band, BANNER_MATRIX))
             cached = (self.matrix_version, *_base_and_overrides(regions))
             self._matrices = cached
         return cached[1], cached[2]
@@ -339,6 +381,85 @@ class OutputCanvas:
             np.take(_DIM_CHROMA, cells, out=cells)
 
     # -- tiles --------------------------------------------------------------------------
+
+    # -- the output-wide banner ---------------------------------------------------------
+
+    def _band_touched(self, band: TileRect, dirty: list[TileRect]) -> bool:
+        """Will this compose change anything under ``band``? (The same tests as compose's.)"""
+        if any(rect.intersection(band) for rect in dirty):
+            return True
+        for tile in self.tiles:
+            if not tile.rect.intersection(band):
+                continue
+            if (
+                tile.source.number != tile.shown_number
+                or tile.notice != tile.painted_notice
+                or (tile.notice is None and tile.painted_notice is not None)
+            ):
+                return True
+        return False
+
+    def _restore_under(self, painted: _PaintedBanner) -> None:
+        band, c = painted.band, chroma_cells(painted.band)
+        self.y[band.y : band.bottom, band.x : band.right] = painted.under[0]
+        self.u[c.y : c.bottom, c.x : c.right] = painted.under[1]
+        self.v[c.y : c.bottom, c.x : c.right] = painted.under[2]
+
+    def _save_under(self, painted: _PaintedBanner, part: TileRect | None = None) -> None:
+        """Keep the planes of ``part`` of the band (all of it by default) as what it hides."""
+        band = painted.band
+        part = part or band
+        y, u, v = painted.under
+        c, cb = chroma_cells(part), chroma_cells(band)
+        y[part.y - band.y : part.bottom - band.y, part.x - band.x : part.right - band.x] = self.y[
+            part.y : part.bottom, part.x : part.right
+        ]
+        for mine, plane in ((u, self.u), (v, self.v)):
+            mine[c.y - cb.y : c.bottom - cb.y, c.x - cb.x : c.right - cb.x] = plane[
+                c.y : c.bottom, c.x : c.right
+            ]
+
+    def _paint_banner(self, notice: TileNotice, dirty: list[TileRect]) -> None:
+        """Keep what the band covers, then put the banner over it (painted once per notice)."""
+        previous = self._banner_painted
+        top, bottom = self._painter.band(self.width, self.height, notice)
+        top, bottom = top & ~1, min(self.height, bottom + (bottom & 1))  # whole chroma cells
+        if bottom <= top:
+            return
+        band = TileRect(0, top, self.width, bottom - top)
+        c = chroma_cells(band)
+        if previous is not None and previous.band == band:
+            painted = previous
+        else:
+            if previous is not None:
+                dirty.append(previous.band)  # a band of another size: its old rows are back
+            under = (
+                np.empty((band.h, band.w), np.uint8),
+                np.empty((c.h, c.w), np.uint8),
+                np.empty((c.h, c.w), np.uint8),
+            )
+            painted = _PaintedBanner(band, under, notice, None)
+            self.matrix_version += 1
+        self._save_under(painted)
+        if painted.planes is None or painted.notice != notice:
+            scratch = np.empty((self.height, self.width, 3), np.uint8)  # only the band is used
+            scratch[top:bottom] = _region_to_bgr(self.y, self.u, self.v, band, BANNER_MATRIX)
+            self._painter(scratch, notice)
+            self._write(band, tile_planes(scratch[top:bottom], band, BANNER_MATRIX))
+            painted.planes = (
+                self.y[top:bottom].copy(),
+                self.u[c.y : c.bottom, c.x : c.right].copy(),
+                self.v[c.y : c.bottom, c.x : c.right].copy(),
+            )
+            painted.notice = notice
+        else:
+            self.y[top:bottom] = painted.planes[0]
+            self.u[c.y : c.bottom, c.x : c.right] = painted.planes[1]
+            self.v[c.y : c.bottom, c.x : c.right] = painted.planes[2]
+        self._banner_painted = painted
+        dirty.append(band)
+
+    # -- camera pictures ----------------------------------------------------------------
 
     def _copy_frame(self, tile: CanvasTile, now: float | None = None) -> bool:
         view = tile.source.view()
@@ -383,6 +504,7 @@ class OutputCanvas:
             self.matrix_version += 1
         tile.placed = placed
         tile.shown_number = view.number
+        self.frames_shown += 1
         tile.painted_notice = None
         tile.dimmed = False
         if tile.notice is not None:
@@ -438,6 +560,17 @@ class OutputCanvas:
                 self.u[c.y : c.bottom, c.x : c.right].copy(),
                 self.v[c.y : c.bottom, c.x : c.right].copy(),
             )
+
+
+BANNER_MATRIX = Matrix.BT601  # the banner is painted in BGR and kept in this matrix
+
+
+@dataclass(slots=True)
+class _PaintedBanner:
+    band: TileRect  # whole width, even rows
+    under: tuple[Plane, Plane, Plane]  # what the band hides: Y, U, V
+    notice: TileNotice
+    planes: tuple[Plane, Plane, Plane] | None  # the banner as painted, to put back
 
 
 def _dim_table(centre: int) -> npt.NDArray[np.uint8]:

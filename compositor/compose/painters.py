@@ -12,7 +12,6 @@ from __future__ import annotations
 __all__ = [
     "ClockTile",
     "LabelStrip",
-    "OutputTiles",
     "PlaneLabel",
     "fit_picture",
     "label_strip",
@@ -24,19 +23,14 @@ __all__ = [
 ]
 
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from compositor.compose.canvas import FrameSource, OutputCanvas
 from compositor.compose.overlay import TextFace
 from compositor.compose.pictures import (
-    MATRIX,
-    PictureJob,
-    PictureLoader,
     fit_picture,
     load_picture,
     paint_missing_image,
@@ -54,9 +48,6 @@ WHITE = (255, 255, 255)
 LABEL_BACKGROUND = (0, 0, 0)
 LABEL_OPACITY = 0.6  # of the strip behind the name: the picture still shows through
 LABEL_MIN_PX = 11  # smallest label text on the wall: readable from a few metres
-# An image tile says it is loading only after this long: a small picture, ready in a
-# frame or two, shows without a notice flashing before it.
-LOADING_NOTICE_AFTER_S = 0.5
 _ASCENT = 0.36  # about half a digit's height, in font sizes: centres a line on its middle
 _LINE_GAP = 1.3  # line pitch, in font sizes
 _MIN_TEXT = 8
@@ -338,106 +329,3 @@ def plane_label(name: str, tile: PlacedTile) -> PlaneLabel | None:
     if not (window.y <= s.y and s.bottom <= window.bottom):
         return None
     return PlaneLabel(strip, tile.rect.x - window.x, tile.rect.y - window.y)
-
-
-# --- on the running wall: what an output shows besides camera frames --------------------
-
-
-@dataclass
-class _Tour:
-    index: int  # of the tile on the canvas
-    cameras: tuple[str, ...]
-    sources: tuple[FrameSource, ...]
-    labels: tuple[PlaneLabel | None, ...]
-    every: float
-    showing: int = 0
-
-
-@dataclass
-class _ImageTile:
-    rect: TileRect
-    job: PictureJob
-    shown: int = 0  # the job's version on the canvas (0: none yet)
-    loading_shown: bool = False
-
-
-class OutputTiles:
-    """One output's painted tiles (clock, text, image), tours and camera labels.
-
-    Made for one canvas and the placed tiles it was built from (camera tiles
-    in order, as the canvas has them). :meth:`update` before each
-    composition: it repaints a clock when its text changes, switches a
-    tour to its next camera every ``every`` seconds (all of a tour's cameras
-    keep decoding, so a switch shows a picture at once), and puts an image
-    tile's picture on the canvas once ``pictures`` has it (decoded off the
-    render loop: until then the tile stays black, then says it is loading).
-    """
-
-    def __init__(
-        self,
-        canvas: OutputCanvas,
-        placed: Sequence[PlacedTile],
-        camera_name: Callable[[str], str],
-        source: Callable[[str, PlacedTile], FrameSource],
-        now: float,
-        pictures: PictureLoader,
-    ) -> None:
-        self.canvas = canvas
-        self.started = now
-        self.clocks: list[tuple[TileRect, ClockTile]] = []
-        self.tours: list[_Tour] = []
-        self.images: list[_ImageTile] = []
-        camera_tiles = [tile for tile in placed if tile.cameras]
-        for index, (canvas_tile, tile) in enumerate(zip(canvas.tiles, camera_tiles, strict=True)):
-            labels = tuple(plane_label(camera_name(c), tile) for c in tile.cameras)
-            canvas_tile.overlay = labels[0]
-            if tile.kind == "tour":
-                sources = tuple(source(camera, tile) for camera in tile.cameras)
-                self.tours.append(_Tour(index, tile.cameras, sources, labels, tile.every))
-        for tile in placed:
-            rect = tile.rect
-            if tile.kind == "clock":
-                self.clocks.append((rect, ClockTile(tile.clock or "", rect.w, rect.h)))
-            elif tile.kind == "text":
-                canvas.put_bgr(rect, paint_text(tile.text or "", rect.w, rect.h))
-            elif tile.kind == "image":
-                job = pictures.request(tile.image or Path("?"), rect, tile.fit)
-                self.images.append(_ImageTile(rect, job))
-        self._show_pictures(now)  # those ready already (kept through a change) at once
-
-    def _show_pictures(self, now: float) -> None:
-        """Pictures (or why there are none) made ready off the loop: only copied here."""
-        for image in self.images:
-            version, picture = image.job.get()
-            if version != image.shown and picture is not None:
-                image.shown = version
-                self.canvas.put_planes(image.rect, picture.planes, MATRIX)
-            elif (
-                not image.shown
-                and not image.loading_shown
-                and image.job.loading is not None
-                and now - self.started >= LOADING_NOTICE_AFTER_S
-            ):
-                image.loading_shown = True
-                self.canvas.put_planes(image.rect, image.job.loading.planes, MATRIX)
-
-    def update(self, now: float, wall_time: float) -> list[int]:
-        """Bring clocks, tours and pictures to ``now``; the canvas tiles whose tour switched
-        camera."""
-        self._show_pictures(now)
-        switched = []
-        for rect, clock in self.clocks:
-            if clock.update(wall_time):
-                self.canvas.put_bgr(rect, clock.pixels)
-        for tour in self.tours:
-            showing = int((now - self.started) // tour.every) % len(tour.cameras)
-            if showing != tour.showing:
-                tour.showing = showing
-                self.canvas.switch_source(
-                    tour.index,
-                    tour.sources[showing],
-                    tour.cameras[showing],
-                    tour.labels[showing],
-                )
-                switched.append(tour.index)
-        return switched

@@ -209,6 +209,9 @@ class PictureJob:
             self._result, self._signature = result, signature
 
 
+CLOSE_JOIN_S = 0.5  # how long closing waits for the loader's thread to leave OpenCV
+
+
 class PictureLoader:
     """Loads and fits image tiles' pictures in a decoder process of its own.
 
@@ -264,9 +267,16 @@ class PictureLoader:
         with self._lock:
             self._closed = True
             process, self._process = self._process, None
+            thread = self._thread
         self._queue.put(None)
         if process is not None:
             _end(process)
+        if thread is not None:
+            # Its thread paints notices with OpenCV in this process ('loading …'): one
+            # left inside OpenCV while the interpreter exits aborts it (SIGABRT,
+            # "terminate called without an active exception"). With the decoder killed
+            # it has nothing left to wait for: it ends within milliseconds.
+            thread.join(timeout=CLOSE_JOIN_S)
 
     # -- the loader's thread --
 

@@ -73,6 +73,10 @@ class Wall(Protocol):
         """Write the status file now (not at its next second)."""
         ...
 
+    def layout_changed(self, outcome: str) -> None:
+        """A preset was chosen (or refused): counted for the metrics."""
+        ...
+
 
 def nearest(word: str, known: Iterable[str], count: int = 3) -> list[str]:
     """The known names ``word`` most likely mistypes, the likeliest first."""
@@ -414,6 +418,7 @@ class CommandHandler:
         except NotFoundError:
             raise
         except CompositorError as exc:
+            self._wall.layout_changed("refused")
             self._journal.change(
                 "preset",
                 actor.name,
@@ -424,6 +429,7 @@ class CommandHandler:
                 reason=str(exc),
             )
             raise RefusedError(f"preset {command.name or '(default)'} refused: {exc}") from None
+        self._wall.layout_changed(result.outcome)
         self._journal.change(
             "preset",
             actor.name,

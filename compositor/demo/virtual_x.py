@@ -310,6 +310,11 @@ class VirtualDisplay:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The X server's process (a test freezes it with SIGSTOP: a hung X server)."""
+        return self._process.pid if self.running and self._process is not None else None
+
     def stop(self) -> None:
         """Stop the server by PID and wait until its display number is free. Idempotent."""
         self._terminate()

@@ -10,13 +10,13 @@ the thirteen others.
 
 from __future__ import annotations
 
-__all__ = ["OutputWindowSpec", "WallDisplay"]
+__all__ = ["OpenGLInfo", "OutputWindowSpec", "WallDisplay", "opengl_info"]
 
 import contextlib
 import ctypes
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -128,6 +128,49 @@ def _refresh_rate(screens: Sequence[Any]) -> float:
             if mode is not None and mode.rate:
                 rates.append(float(mode.rate))
     return max(rates, default=60.0)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenGLInfo:
+    vendor: str
+    renderer: str
+    version: str
+
+    @property
+    def software(self) -> bool:
+        """Mesa's CPU renderers (llvmpipe, softpipe, swrast): no GPU draws the wall."""
+        name = self.renderer.lower()
+        return any(word in name for word in ("llvmpipe", "softpipe", "swrast", "software"))
+
+
+def opengl_info(display_name: str | None = None) -> OpenGLInfo:
+    """The OpenGL renderer the wall's windows get, from a hidden window of the same config."""
+    display = _open_display(display_name)
+    gl_module: Any = pyglet.gl
+    config = gl_module.Config(
+        double_buffer=True, red_size=8, green_size=8, blue_size=8, major_version=3, minor_version=3
+    )
+    try:
+        window = pyglet.window.Window(
+            width=16, height=16, visible=False, config=config, display=display
+        )
+    except pyglet.window.NoSuchConfigException:
+        raise DisplayError(
+            "the X server offers no OpenGL 3.3 config with 8 bits per channel "
+            "(is Mesa's libgl1-mesa-dri installed?)"
+        ) from None
+    except Exception as exc:
+        raise DisplayError(f"cannot open an OpenGL window: {exc}") from None
+    try:
+        window.switch_to()
+
+        def text(name: int) -> str:
+            value = ctypes.cast(gl.glGetString(name), ctypes.c_char_p).value
+            return value.decode("utf-8", "replace") if value else ""
+
+        return OpenGLInfo(text(gl.GL_VENDOR), text(gl.GL_RENDERER), text(gl.GL_VERSION))
+    finally:
+        window.close()
 
 
 class _OutputWindow:
@@ -281,6 +324,10 @@ class WallDisplay:
     next free one). An output whose monitor is missing, or disappears while
     the wall runs, waits without a window: the others go on untouched, and
     ``check_monitors`` gives it a window again when its monitor comes back.
+
+    With ``unused``, a monitor no output takes is not left black: it gets a
+    window of its own showing ``unused(monitor)`` (its connector, and that the
+    layout has no output there), until an output needs the monitor.
     """
 
     def __init__(
@@ -291,8 +338,11 @@ class WallDisplay:
         display_name: str | None = None,
         watch_every: float = 1.0,
         any_key_closes: bool = False,
+        unused: Callable[[Monitor], PlanarPicture] | None = None,
     ) -> None:
         self._display = _open_display(display_name)
+        self._unused = unused
+        self._spares: dict[str, _OutputWindow] = {}  # by monitor name: windows of no output
         self._any_key_closes = any_key_closes
         self._display_name = display_name
         self._windowed = windowed
@@ -308,6 +358,8 @@ class WallDisplay:
             else:
                 self._known_monitors = tuple(query_monitors(display_name))
                 self._open_fullscreen()
+                if self._windows:
+                    self._open_spares()
                 if not self._windows:
                     names = ", ".join(m.name for m in self._known_monitors) or "none"
                     raise DisplayError(
@@ -347,6 +399,8 @@ class WallDisplay:
         for placement in placements:
             spec = self._specs[placement.output_id]
             monitor = placement.monitor
+            if monitor is not None and monitor.name in self._spares:
+                self._close_spare(monitor.name)  # an output needs this monitor now
             if monitor is None:
                 log.error(
                     "output %s: no monitor %s; it waits for one (the other outputs run)",
@@ -365,6 +419,56 @@ class WallDisplay:
                 continue
             self._adopt(spec, window, monitor)
             log.info("output %s: on monitor %s", spec.output_id, monitor.describe())
+
+    def _open_spares(self, screens: dict[str, Any] | None = None) -> None:
+        """A window on every monitor no output uses, saying so (with ``unused``)."""
+        if self._unused is None:
+            return
+        present = {m.name: m for m in self._known_monitors}
+        busy = {w.monitor.name for w in self._windows.values() if w.monitor is not None}
+        for name in [n for n, w in self._spares.items() if present.get(n) != w.monitor]:
+            self._close_spare(name)  # its monitor is gone or changed: reopened below
+        for monitor in self._known_monitors:
+            if monitor.name in busy or monitor.name in self._spares:
+                continue
+            if screens is None:
+                screens = {getattr(s, "name", ""): s for s in self._display.get_screens()}
+            screen = screens.get(monitor.name)
+            if screen is None:
+                continue
+            spec = OutputWindowSpec(
+                f"({monitor.name})", monitor.width, monitor.height, monitor.name
+            )
+            try:
+                window = self._create_window(spec, screen, windowed=False)
+                spare = _OutputWindow(spec, window, monitor)
+            except Exception as exc:  # a spare is a courtesy: never a reason to stop
+                log.warning("monitor %s (no output on it): no window (%s)", monitor.name, exc)
+                continue
+            spare.picture = self._unused(monitor)
+            self._spares[monitor.name] = spare
+            self._watch(window)
+            log.info("monitor %s: no output of the layout; it says so", monitor.name)
+
+    def _close_spare(self, name: str) -> None:
+        spare = self._spares.pop(name)
+        with contextlib.suppress(Exception):
+            spare.close()
+
+    def _draw_spares(self) -> None:
+        for name, spare in list(self._spares.items()):
+            picture = spare.picture
+            if not spare.needs_draw or picture is None:
+                continue
+            try:
+                width, height = spare.spec.width, spare.spec.height
+                spare.upload(picture, [TileRect(0, 0, width, height)])
+                spare.draw(picture)
+                spare.window.flip()
+                spare.needs_draw = False
+            except Exception as exc:
+                log.warning("monitor %s (no output on it): drawing failed (%s)", name, exc)
+                self._close_spare(name)
 
     def _adopt(self, spec: OutputWindowSpec, window: Any, monitor: Monitor | None) -> None:
         self._windows[spec.output_id] = _OutputWindow(spec, window, monitor)
@@ -416,7 +520,7 @@ class WallDisplay:
             return True
 
         def on_expose() -> None:
-            for output in owner._windows.values():
+            for output in [*owner._windows.values(), *owner._spares.values()]:
                 if output.window is window:
                     output.needs_draw = True
 
@@ -452,6 +556,7 @@ class WallDisplay:
             changed.append(output_id)
         before = set(self._windows)
         self._open_fullscreen()
+        self._open_spares()
         for output_id in set(self._windows) - before:
             log.info("output %s: back on monitor %s", output_id, self._windows[output_id].monitor)
             changed.append(output_id)
@@ -487,13 +592,21 @@ class WallDisplay:
         window = self._windows.get(output_id)
         return window.cpu_seconds if window is not None else 0.0
 
-    def present(self, output_id: str, canvas: PlanarPicture, dirty: Sequence[TileRect]) -> None:
-        """Upload ``dirty`` parts of ``canvas`` and show it; nothing at all if nothing changed."""
+    @property
+    def unused_monitors(self) -> list[str]:
+        """Monitors showing that no output is on them."""
+        return list(self._spares)
+
+    def present(self, output_id: str, canvas: PlanarPicture, dirty: Sequence[TileRect]) -> bool:
+        """Upload ``dirty`` parts of ``canvas`` and show it; nothing at all if nothing changed.
+
+        True if the output was drawn on its screen.
+        """
         output = self._windows.get(output_id)
         if output is None:
-            return  # waiting for its monitor
+            return False  # waiting for its monitor
         if not dirty and not output.needs_draw and canvas is output.picture:
-            return
+            return False
         spec = output.spec
         chroma_w, chroma_h = chroma_size(spec.width, spec.height)
         for plane, shape in (
@@ -520,13 +633,15 @@ class WallDisplay:
                 output.close()
             del self._windows[output_id]
             self._known_monitors = ()  # so the next check tries to reopen it
-            return
+            return False
         output.needs_draw = False
+        return True
 
     def dispatch_events(self) -> bool:
         """Handle window events; False once the user closed a window or pressed Escape."""
-        for output in self._windows.values():
+        for output in [*self._windows.values(), *self._spares.values()]:
             output.window.dispatch_events()
+        self._draw_spares()
         return not self._closed_by_user
 
     def read_pixels(self, output_id: str) -> Pixels:
@@ -538,12 +653,20 @@ class WallDisplay:
             raise DisplayError(f"output {output_id} has shown nothing yet")
         return window.read_back(window.picture)
 
+    def read_unused(self, monitor_name: str) -> Pixels:
+        """What the window on unused monitor ``monitor_name`` shows, like :meth:`read_pixels`."""
+        spare = self._spares.get(monitor_name)
+        if spare is None or spare.picture is None:
+            raise DisplayError(f"monitor {monitor_name} has no window of its own")
+        return spare.read_back(spare.picture)
+
     def close(self) -> None:
         if self._watcher is not None:
             self._watcher.close()
             self._watcher = None
-        for output in self._windows.values():
+        for output in [*self._windows.values(), *self._spares.values()]:
             # A window whose X connection already failed has nothing left to free.
             with contextlib.suppress(Exception):
                 output.close()
         self._windows.clear()
+        self._spares.clear()

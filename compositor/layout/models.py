@@ -21,6 +21,7 @@ __all__ = [
     "TileConfig",
     "TileKind",
     "GRID_PATTERN",
+    "ENV_REF",
     "ID_PATTERN",
     "TILE_REF_PATTERN",
     "DEFAULT_PRESET",
@@ -58,8 +59,12 @@ from compositor.core.redact import Redactor, SecretUrl
 from compositor.layout.wall import ScreenGeometry, WallGeometry
 
 ALLOWED_URL_SCHEMES = ("rtsp", "rtsps")
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Ids name snapshot files, API paths, metrics labels and broker topics: letters (Latin,
+# accents included: Écran-1), digits, '_', '.', '-'; never '/', a blank or a wildcard.
+# Spelt as ranges, not \w, so editors' JSON-schema checks (JavaScript regexes) agree.
+_ID_CHAR = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+ID_PATTERN = f"^[{_ID_CHAR}][{_ID_CHAR}_.-]{{0,63}}$"
 GRID_PATTERN = r"^[1-9][0-9]?x[1-9][0-9]?$"
 # A tile as the preview and the API name it: output id, a dot, its number (1-based).
 TILE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.[1-9][0-9]{0,3}$"
@@ -79,7 +84,7 @@ def _expand(url: str, env: Mapping[str, str]) -> SecretUrl:
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
     at = length = 0
-    for match in _ENV_REF.finditer(url):
+    for match in ENV_REF.finditer(url):
         name = match.group(1)
         if name not in env:
             raise ValueError(f"environment variable {name} is not set")
@@ -156,7 +161,7 @@ class CameraConfig(_StrictModel):
             camera._variables = {
                 name: _expand(data[name], env).spans
                 for name in ("url", "url_low")
-                if isinstance(data.get(name), str) and _ENV_REF.search(data[name])
+                if isinstance(data.get(name), str) and ENV_REF.search(data[name])
             }
         return camera
 
@@ -194,6 +199,9 @@ def _label_shorthand(value: Any) -> Any:
 
 TileKind = Literal["camera", "tour", "clock", "text", "image"]
 TILE_KINDS: tuple[TileKind, ...] = get_args(TileKind)
+# Kinds whose value is a file path, resolved against the layout file's folder. A new
+# tile kind is a field below and an entry in compose/kinds.py's registry.
+PATH_KINDS: frozenset[str] = frozenset({"image"})
 DEFAULT_TOUR_SECONDS = 10.0
 
 
@@ -274,7 +282,7 @@ class TileConfig(_StrictModel):
         given = [kind for kind in TILE_KINDS if getattr(self, kind) is not None]
         if len(given) != 1:
             raise ValueError(
-                "a tile takes exactly one of camera, tour, clock, text, image"
+                f"a tile takes exactly one of {', '.join(TILE_KINDS)}"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         if "every" in self.model_fields_set and given != ["tour"]:
@@ -297,20 +305,20 @@ class TileConfig(_StrictModel):
     def placed(
         self, rect: TileRect, labels: LabelConfig, source_dir: Path | None = None, number: int = 0
     ) -> PlacedTile:
-        """This tile at ``rect``, its label and image path resolved; ``number``: its place
-        among its output's tiles (1-based)."""
-        image = None if self.image is None else resolve_image(self.image, source_dir)
-        cameras = self.cameras
+        """This tile at ``rect``, its label and content (an image's path) resolved; ``number``:
+        its place among its output's tiles (1-based)."""
+        kind, cameras = self.kind, self.cameras
+        content = None if cameras else getattr(self, kind)
+        if kind in PATH_KINDS:
+            content = resolve_image(str(content), source_dir)
         return PlacedTile(
             cameras[0] if cameras else "",
             rect,
             self.fit,
-            kind=self.kind,
+            kind=kind,
             cameras=cameras,
             every=self.every,
-            clock=self.clock,
-            text=self.text,
-            image=image,
+            content=content,
             label=labels.merged(self.label) if cameras else None,
             number=number,
         )
@@ -334,9 +342,9 @@ class PlacedTile:
     kind: TileKind = "camera"
     cameras: tuple[str, ...] = ()  # a camera tile: (camera,); a tour: its list; others: ()
     every: float = DEFAULT_TOUR_SECONDS  # a tour's seconds per camera
-    clock: str | None = None  # strftime format
-    text: str | None = None
-    image: Path | None = None  # resolved against the layout file's folder
+    # A painted tile's own value: a clock's strftime format, a text, an image's path
+    # (resolved against the layout file's folder); None for camera tiles.
+    content: str | Path | None = None
     label: LabelConfig | None = None  # None: no label
     # Its place among its output's own tiles, 1-based (the `A2.3` of the preview and the
     # API); 0 for a piece of a picture spanning screens.

@@ -17,18 +17,20 @@ __all__ = [
 ]
 
 import os
+from collections import ChainMap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from compositor.core.errors import LayoutError, LayoutIssue
 from compositor.core.redact import redact_secrets
-from compositor.layout.checks import layout_issues, partial_issues
+from compositor.layout.checks import IssuePath, layout_issues, partial_issues
 from compositor.layout.hints import nearest_known
 from compositor.layout.models import (
+    ENV_REF,
     GRID_PATTERN,
     ID_PATTERN,
     TILE_REF_PATTERN,
@@ -98,8 +100,9 @@ def _message(error: Any) -> str:
         pattern = error.get("ctx", {}).get("pattern")
         if pattern == ID_PATTERN:
             return (
-                f"{str(error.get('input'))[:70]!r} is not a valid id: letters, digits, '_', "
-                "'.', '-', starting with a letter or digit, at most 64"
+                f"{str(error.get('input'))[:70]!r} is not a valid id: letters (accented Latin "
+                "letters too: Écran-1), digits, '_', '.', '-', starting with a letter or digit, "
+                "at most 64 (no blanks or '/': ids name files, API paths and metrics)"
             )
         if pattern == GRID_PATTERN:
             return "a grid is rows x columns, e.g. 2x3 (1 to 99 each)"
@@ -121,9 +124,38 @@ class ParsedLayout:
     layout: Layout
     source: str
     root: Any  # the ruamel tree, which knows each node's line and column
+    # ${VAR} names the environment lacked (unset_variables="allow"): where each is first
+    # used, the message saying how many URLs and which lines.
+    unset: Mapping[str, LayoutIssue] = field(default_factory=dict)
 
     def issue(self, path: tuple[str | int, ...], message: str) -> LayoutIssue:
         return LayoutIssue(self.source, *position(self.root, path), message)
+
+
+UnsetVariables = Literal["error", "allow"]
+# How many lines an "unset variable" message names before it says how many more.
+_LINES_SHOWN = 8
+
+
+def _unset_variables(data: Any, env: Mapping[str, str]) -> dict[str, list[IssuePath]]:
+    """``${VAR}`` names in camera URLs that ``env`` lacks, each with where it is used."""
+    unset: dict[str, list[IssuePath]] = {}
+    cameras = data.get("cameras") if isinstance(data, dict) else None
+    for camera_id, camera in cameras.items() if isinstance(cameras, dict) else ():
+        for key in ("url", "url_low"):
+            url = camera.get(key) if isinstance(camera, dict) else None
+            for match in ENV_REF.finditer(url if isinstance(url, str) else ""):
+                if match.group(1) not in env:
+                    unset.setdefault(match.group(1), []).append(("cameras", camera_id, key))
+    return unset
+
+
+def _lines(root: Any, paths: list[IssuePath]) -> str:
+    lines = sorted({position(root, path)[0] for path in paths})
+    shown = ", ".join(str(line) for line in lines[:_LINES_SHOWN])
+    more = f" and {len(lines) - _LINES_SHOWN} more" if len(lines) > _LINES_SHOWN else ""
+    urls = f"{len(paths)} URL{'s' if len(paths) > 1 else ''}"
+    return f"{urls}, line{'s' if len(lines) > 1 else ''} {shown}{more}"
 
 
 def parse_layout_document(
@@ -131,11 +163,15 @@ def parse_layout_document(
     source: str = "<layout>",
     env: Mapping[str, str] | None = None,
     source_dir: Path | None = None,
+    unset_variables: UnsetVariables = "error",
 ) -> ParsedLayout:
     """Parse and check layout ``text``; every problem found is in the LayoutError.
 
     ``source_dir`` is the folder relative image paths start from (default: the
-    current one).
+    current one). A ``${VAR}`` the environment lacks is one error per variable,
+    naming every line that uses it; ``unset_variables="allow"`` (validating or
+    previewing on a laptop without the cameras' secrets) puts the variable's name
+    in its place instead and lists it in :attr:`ParsedLayout.unset`.
     """
     refuse_absurd_size(text, source)
     root, duplicates = read_yaml(text, source)
@@ -148,7 +184,11 @@ def parse_layout_document(
     except RecursionError:
         message = "the layout is nested too deeply"
         raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, message)]) from None
-    context = {"env": os.environ if env is None else env}
+    environment: Mapping[str, str] = os.environ if env is None else env
+    unset = _unset_variables(data, environment)
+    if unset:  # the name stands in for the value: every other check still runs
+        environment = ChainMap(dict(environment), {name: name.lower() for name in unset})
+    context = {"env": environment}
     try:
         layout = Layout.model_validate(data, context=context)
     except ValidationError as exc:
@@ -162,6 +202,11 @@ def parse_layout_document(
     else:
         layout._source_dir = source_dir
         found = [(path, message, False) for path, message in layout_issues(layout)]
+    if unset_variables == "error":
+        found += [
+            (paths[0], f"environment variable {name} is not set ({_lines(root, paths)})", False)
+            for name, paths in unset.items()
+        ]
     # A message may quote a value, and a value may be a URL with a password in it.
     issues = duplicates + [
         LayoutIssue(source, *position(root, path, at_key), redact_secrets(message))
@@ -169,7 +214,11 @@ def parse_layout_document(
     ]
     if issues:
         raise LayoutError(sorted(issues, key=lambda issue: (issue.line, issue.col)))
-    return ParsedLayout(layout, source, root)
+    unset_issues = {
+        name: LayoutIssue(source, *position(root, paths[0]), _lines(root, paths))
+        for name, paths in unset.items()
+    }
+    return ParsedLayout(layout, source, root, unset_issues)
 
 
 def parse_layout(
@@ -177,11 +226,18 @@ def parse_layout(
     source: str = "<layout>",
     env: Mapping[str, str] | None = None,
     source_dir: Path | None = None,
+    unset_variables: UnsetVariables = "error",
 ) -> Layout:
     """Parse and check layout ``text``; ``source`` names it in error messages."""
-    return parse_layout_document(text, source, env, source_dir).layout
+    return parse_layout_document(text, source, env, source_dir, unset_variables).layout
 
 
-def load_layout(path: str | Path, env: Mapping[str, str] | None = None) -> Layout:
+def load_layout(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    unset_variables: UnsetVariables = "error",
+) -> Layout:
     """Read and check the layout file at ``path``."""
-    return parse_layout(read_layout_text(path), str(path), env, Path(path).absolute().parent)
+    return parse_layout(
+        read_layout_text(path), str(path), env, Path(path).absolute().parent, unset_variables
+    )

@@ -325,13 +325,15 @@ class LiveLayout:
 
     def start(self) -> None:
         """Record the layout the wall started with (read again: it may have moved on)."""
+        # The file as it is now counts as seen *before* it is read: an edit saved while
+        # it is read and parsed is then a change the watcher sees, never one it missed.
+        if self._watcher is not None:
+            self._watcher.mark_seen()
         try:
             text = read_layout_text(self.path)
             same = self._parse(text) == self.file_layout
         except LayoutError:
             text, same = "", False
-        if self._watcher is not None:
-            self._watcher.mark_seen()
         if same:
             self._last_text = text
             self._keep(text, self.applied_at)

@@ -27,6 +27,7 @@ from multiprocessing.context import SpawnProcess
 from compositor.core.clock import Clock
 from compositor.core.errors import SourceError
 from compositor.core.geometry import Fit
+from compositor.core.logs import LogSetup
 from compositor.slots import (
     CameraState,
     CameraStatus,
@@ -128,7 +129,7 @@ class _Worker:
             cameras_total=self._base.cameras_total,
             heartbeat_path=self._base.heartbeat_path,
             workers_total=self._base.workers_total,
-            log_level=self._base.log_level,
+            log_setup=self._base.log_setup,
         )
 
     @property
@@ -167,14 +168,14 @@ class DecoderPool:
         renditions: Iterable[RenditionKey],
         clock: Clock,
         workers: int | None = None,
-        log_level: int = logging.INFO,
+        log_setup: LogSetup | None = None,
         policy: DecodePolicy | None = None,
     ) -> None:
         self._clock = clock
         self._policy = policy or DecodePolicy()  # how every camera's decoder saves CPU
         self._niceness = 0  # the decoders' nice value once lowered; 0: the render loop's
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
-        self._log_level = log_level
+        self._log_setup = log_setup or LogSetup()  # how the decoder processes log
         self._started = False
         self._stopping = False
         self._shared = SharedDir()
@@ -237,6 +238,18 @@ class DecoderPool:
 
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers if w.process and w.process.pid]
+
+    def worker_info(self) -> list[tuple[int, int | None, int]]:
+        """Per decoder worker: its index, its process id (None: not running), its restarts.
+
+        Read by the metrics from another thread: a copy of the list, plain reads.
+        """
+        info = []
+        for worker in list(self._workers):
+            process = worker.process  # once: the render loop may replace it meanwhile
+            pid = process.pid if process is not None else None
+            info.append((worker.index, pid, worker.restarts))
+        return info
 
     # -- following the layout --
 
@@ -352,7 +365,7 @@ class DecoderPool:
                     cameras_total=self._status_records,
                     heartbeat_path=str(self.heartbeats.path),
                     workers_total=self._max_workers,
-                    log_level=self._log_level,
+                    log_setup=self._log_setup,
                 )
             )
             self._workers.append(worker)

@@ -32,6 +32,7 @@ from pathlib import Path
 import cv2
 
 from compositor.core.clock import Clock, MonotonicClock
+from compositor.core.logs import LogSetup, configure_logging
 from compositor.slots import HeartbeatBoard, StatusBoard
 from compositor.sources.camera import CameraJob, RenditionSet, RenditionSpec, run_camera
 
@@ -43,6 +44,7 @@ STOP_JOIN_S = 1.0  # how long a stopping worker waits for all its camera threads
 # behind instead, and skip frames by the degrade order (budget.py); the wall keeps
 # drawing. Until then they run at the loop's priority.
 DECODER_NICENESS = 10
+DEFAULT_LOG_SETUP = LogSetup()  # INFO, text, no journal prefixes
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ class WorkerSpec:
     cameras_total: int  # records in the status board (room for cameras added later)
     heartbeat_path: str
     workers_total: int
-    log_level: int = logging.INFO
+    log_setup: LogSetup = DEFAULT_LOG_SETUP
     niceness: int = 0  # the worker's threads' nice value from the start (0: as started)
 
 
@@ -193,10 +195,8 @@ def worker_main(spec: WorkerSpec, commands: Connection | None = None) -> None:
     # OpenCV halves pictures inside the camera threads (camera.halve_into): one thread
     # each, like FFmpeg's there; its own thread pool would oversubscribe the cores.
     cv2.setNumThreads(1)
-    logging.basicConfig(
-        level=spec.log_level,
-        format=f"%(asctime)s %(levelname)s decoder-{spec.index} %(name)s: %(message)s",
-    )
+    # The wall's own format (text or JSON, journal prefixes), naming this process.
+    configure_logging(spec.log_setup, process=f"decoder-{spec.index}")
     clock = MonotonicClock()
     status = StatusBoard(Path(spec.status_path), spec.cameras_total)
     heartbeats = HeartbeatBoard(Path(spec.heartbeat_path), spec.workers_total)

@@ -1,0 +1,50 @@
+"""One registry of painted tile kinds, used by the wall and the preview alike."""
+
+from __future__ import annotations
+
+import time
+from typing import get_args
+
+import numpy as np
+import pytest
+
+from compositor.compose.canvas import OutputCanvas
+from compositor.compose.kinds import PAINTED_KINDS, PreviewResources
+from compositor.compose.output import OutputTiles
+from compositor.compose.pictures import PictureLoader
+from compositor.core.geometry import TileRect
+from compositor.layout.models import PATH_KINDS, TileConfig, TileKind
+from compositor.layout.parse import parse_layout
+
+NOON = time.mktime((2026, 3, 14, 12, 0, 0, 0, 0, -1))
+
+
+def test_every_kind_that_is_no_camera_has_one_painter_and_nothing_else_has_one() -> None:
+    # A new kind in the model without a painter (or a painter for no kind) fails here.
+    cameras = {"camera", "tour"}
+    assert set(PAINTED_KINDS) == set(get_args(TileKind)) - cameras
+    assert set(PAINTED_KINDS) >= PATH_KINDS
+    assert all(kind in TileConfig.model_fields for kind in get_args(TileKind))
+
+
+@pytest.mark.parametrize("tile", ['{text: "Incident room B - call 2200"}', '{clock: "%H:%M:%S"}'])
+def test_the_wall_paints_a_tile_as_the_preview_does(tile: str) -> None:
+    layout = parse_layout(
+        f"cameras: {{}}\noutputs:\n  - {{id: A1, size: [480, 270], grid: 1x1, tiles: [{tile}]}}\n"
+    )
+    (placed,) = layout.placed_tiles("A1")
+    preview = PAINTED_KINDS[placed.kind].in_preview(placed, 480, 270, PreviewResources(NOON))
+    canvas = OutputCanvas(480, 270, [])
+    pictures = PictureLoader()
+    try:
+        OutputTiles(canvas, [placed], str, lambda c, t: None, 0.0, pictures).update(  # type: ignore[arg-type,return-value]
+            0.0, NOON
+        )
+    finally:
+        pictures.close()
+    on_wall = canvas.to_bgr()
+    r = TileRect(0, 0, 480, 270)
+    # The wall keeps I420: the same picture within the rounding of a YUV round trip.
+    difference = np.abs(on_wall[r.y : r.bottom, r.x : r.right].astype(int) - preview)
+    assert np.percentile(difference, 99) <= 24, "the wall and the preview paint alike"
+    assert float(difference.mean()) < 4.0
