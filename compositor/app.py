@@ -14,20 +14,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compositor.compose.canvas import CanvasTile, OutputCanvas
-from compositor.compose.health import assess
+from compositor.api.routes import ApiContext, Extension, build_api
+from compositor.api.server import ApiOptions, ApiServer
+from compositor.api.tokens import TokenStore
+from compositor.compose.canvas import CanvasImage, CanvasTile, OutputCanvas
+from compositor.compose.health import assess, format_duration
 from compositor.compose.notice import TileNotice
 from compositor.compose.output import OutputTiles
 from compositor.compose.overlay import BannerPainter
 from compositor.compose.pictures import PictureLoader
 from compositor.compose.screen_notice import starting_notice, unused_monitor_picture
+from compositor.control.commands import CLI, parse_command
+from compositor.control.handler import CommandHandler, nearest
+from compositor.control.inbox import CommandInbox
+from compositor.control.pictures import Picture, PictureDesk, PictureKey
 from compositor.control.unix_socket import CONTROL_SOCKET, ControlServer
 from compositor.core.clock import Clock, MonotonicClock
-from compositor.core.errors import CompositorError
+from compositor.core.errors import CompositorError, NotFoundError, RefusedError
+from compositor.core.events import EventRing
 from compositor.core.frame_ages import FrameAges
 from compositor.core.logs import LogSetup
 from compositor.core.pacing import StarvedLoop
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
+from compositor.live.audit import AUDIT_FILE, AuditLog
+from compositor.live.journal import Journal
 from compositor.live.reload import LiveLayout, default_state_dir, local_iso
 from compositor.live.snapshots import SnapshotWriter
 from compositor.live.state_dir import StateDir, describe
@@ -80,6 +90,10 @@ class RunOptions:
     # How the decoder processes log (the command line's --log-level/--log-format);
     # None: as this process's level, plain text.
     log_setup: LogSetup | None = None
+    # The HTTP API and control page (with a layout file only; None: none). Extensions add
+    # routes to its FastAPI application (metrics, say): compositor.api.routes.build_api.
+    api: ApiOptions | None = None
+    api_extensions: tuple[Extension, ...] = ()
     # What one camera may make its decoder process use (sources/limits.py): pictures
     # larger than max_pixels are refused; each decoder process's private memory is bounded.
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -162,6 +176,15 @@ class WallApp:
         }
         self.canvases = {output_id: extras.canvas for output_id, extras in self._extras.items()}
         self.live: LiveLayout | None = None  # with a layout file: reloads, presets, history
+        # Commands (the control socket's, the API's) and pictures asked from other threads,
+        # carried out on the render loop between two frames.
+        self.inbox = CommandInbox()
+        self.pictures = PictureDesk()
+        self.events = EventRing()  # what changed, for the API's event stream
+        self.journal = Journal(None, self.events, self.clock)  # audited once state is kept
+        self._commands: CommandHandler | None = None
+        self.api: ApiServer | None = None
+        self._api_context: ApiContext | None = None
         self._state: StateDir | None = None  # with a layout file: status, history, socket
         self._control: ControlServer | None = None
         self._status: StatusWriter | None = None
@@ -256,20 +279,57 @@ class WallApp:
         """
         state = StateDir(self.options.state_dir or default_state_dir(path))
         self._state = state
-        self.live = LiveLayout(
-            path, state, self.layout, self.apply_layout, self.clock, self.options.watch
+        self.journal = Journal(
+            AuditLog(state.path / AUDIT_FILE, self.clock, state=state), self.events, self.clock
         )
+        self.live = LiveLayout(
+            path,
+            state,
+            self.layout,
+            self.apply_layout,
+            self.clock,
+            self.options.watch,
+            journal=self.journal,
+            outputs=self.options.outputs,
+        )
+        self._commands = CommandHandler(self, self.live, self.journal, self.clock)
         self.live.start()
         self._status = StatusWriter(state)
         self._check_state()
         log.info(
-            "layout %s: %s; state (status.json, history, control socket) in %s",
+            "layout %s: %s; state (status.json, history, audit log, control socket) in %s",
             path,
             "changes are applied live (and on SIGHUP)"
             if self.options.watch
             else "reloaded on SIGHUP",
             state.path,
         )
+        if self.options.api is not None:
+            self._start_api(state.path, self.options.api)
+
+    def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
+        """The HTTP API and control page; a wall whose API cannot start runs on without."""
+        tokens = TokenStore(state_dir)
+        context = ApiContext(
+            self.inbox, self.pictures, self.events, tokens, self.journal, self.clock
+        )
+        try:
+            server = ApiServer(build_api(context, self.options.api_extensions), options)
+            server.start()
+        except CompositorError as exc:
+            log.error("no HTTP API for this wall: %s", exc)
+            return
+        self.api, self._api_context = server, context
+        log.info("control page and HTTP API: %s", server.url)
+        try:
+            if not tokens.records():
+                log.warning(
+                    "no API tokens yet: make one with `videowall token add NAME --role "
+                    "operator --state-dir %s`",
+                    state_dir,
+                )
+        except CompositorError as exc:
+            log.error("%s: no token is accepted until it is fixed", exc)
 
     def _check_state(self) -> None:
         """The state folder there (made again if it vanished), the control socket served,
@@ -326,6 +386,11 @@ class WallApp:
         return self._stop.is_set()
 
     def close(self) -> None:
+        if self._api_context is not None:
+            self._api_context.stopping.set()  # event streams end, so the server stops at once
+        if self.api is not None:
+            self.api.close()
+            self.api = None
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -375,9 +440,11 @@ class WallApp:
         if self.live is not None:
             if self._control is not None:
                 self._control.serve_pending()
+            self._serve_commands()
             result = self.live.poll()
             if result is not None:
                 self.counters.layout_change(result.outcome)
+            self.live.tick(now)
             if now >= self._next_state_check:
                 self._check_state()
         if now >= self._next_health:
@@ -391,10 +458,11 @@ class WallApp:
         for output_id, canvas in self.canvases.items():
             for index in self._extras[output_id].update(now, wall_now):
                 # A tour moved on: its tile tells the state of the camera it now shows.
-                canvas.set_notice(index, self._notices.get(canvas.tiles[index].camera_id))
+                canvas.set_notice(index, self._tile_notice(output_id, index, now))
             dirty = canvas.compose(now)
             if self.display is None or self.display.present(output_id, canvas, dirty):
                 self.counters.drew(output_id)  # headless: composed
+        self.pictures.serve(self._picture)  # copies only: encoded in the server's threads
         if self.display is not None and not self.display.dispatch_events():
             log.info("a window was closed: stopping")
             self._stop.set()
@@ -461,26 +529,128 @@ class WallApp:
         return change.describe()
 
     def _on_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A control socket request, on the render loop (see compositor.control.unix_socket)."""
+        """A control socket request, on the render loop (see compositor.control.unix_socket):
+        the same commands and handler as the HTTP API's, as the wall's own user."""
+        assert self._commands is not None
+        return {"ok": True, **self._commands.handle(parse_command(request), CLI)}
+
+    def _serve_commands(self) -> None:
+        """The commands waiting in the inbox (the HTTP API's), between two frames."""
+        if self._commands is None:
+            return
+        try:
+            self.inbox.drain(self._commands.handle)
+        except Exception:  # a bug: its caller was told; the wall draws on
+            log.exception("a command failed")
+
+    # -- what the handler and the API read (compositor.control.handler.Wall) --
+
+    @property
+    def output_ids(self) -> list[str]:
+        return [output.id for output in self.outputs]
+
+    def status_changed(self) -> None:
+        self._write_status_now()
+
+    def layout_changed(self, outcome: str) -> None:
+        self.counters.layout_change(outcome)
+
+    def camera_report(self) -> list[dict[str, Any]]:
+        """Every camera of the layout: its state and frame ages, and the tiles showing it."""
+        shown_on: dict[str, list[str]] = {}
+        for output_id, tiles in self._placed.items():
+            for tile in tiles:
+                where = f"{output_id}.{tile.number}" if tile.number else f"{output_id} (span)"
+                for camera_id in tile.cameras:
+                    shown_on.setdefault(camera_id, []).append(where)
+        decoded = set(self.pool.camera_ids)
+        report = []
+        for camera_id in self.layout.cameras:
+            entry: dict[str, Any] = {
+                "id": camera_id,
+                "name": self.layout.camera_name(camera_id),
+                "shown_on": shown_on.get(camera_id, []),
+            }
+            if camera_id in decoded:
+                status = self._camera_status(camera_id)  # its reason with secrets hidden
+                ages = self.frame_ages.percentiles(camera_id)
+                entry |= {
+                    "state": self.camera_states.get(camera_id, "starting"),
+                    "reason": status.reason,
+                    "frames": status.frames,
+                    "frame_age_ms": (
+                        {"p50": round(ages[0] * 1e3, 1), "p99": round(ages[1] * 1e3, 1)}
+                        if ages is not None
+                        else None
+                    ),
+                    "stream": "main"
+                    if self.pool.url_of(camera_id) == self.layout.cameras[camera_id].url
+                    else "sub (url_low)",
+                }
+            else:
+                entry |= {
+                    "state": "idle",
+                    "reason": "on no tile: not decoded",
+                    "frames": 0,
+                    "frame_age_ms": None,
+                    "stream": None,
+                }
+            report.append(entry)
+        return report
+
+    def _picture(self, key: PictureKey) -> Picture:
+        """A copy of what an output shows, or of a camera's latest frame (render loop)."""
+        kind, name = key
+        if kind == "output":
+            canvas = self.canvases.get(name)
+            if canvas is None:
+                close = nearest(name, self.canvases)
+                raise NotFoundError(
+                    f"unknown output {name!r}; the wall shows {', '.join(self.canvases)}",
+                    nearest=close,
+                    outputs=list(self.canvases),
+                )
+            return canvas.freeze()
+        if name not in self.layout.cameras:
+            close = nearest(name, self.layout.cameras)
+            raise NotFoundError(
+                f"unknown camera {name!r}"
+                + (f" (did you mean {', '.join(close)}?)" if close else ""),
+                nearest=close,
+            )
+        keys = [key for key in rendition_keys(self._placed) if key[0] == name]
+        if not keys:
+            raise NotFoundError(
+                f"camera {name} is on no tile, so the wall does not decode it: call it up first"
+            )
+        slot = self.pool.slot(max(keys, key=lambda key: key[1] * key[2]))
+        for _ in range(3):  # the decoder may overtake a copy: the next one is there already
+            view = slot.view()
+            if view is None:
+                raise RefusedError(f"camera {name} has sent no picture yet")
+            picture = CanvasImage(view.y.copy(), view.u.copy(), view.v.copy(), view.matrix, ())
+            if slot.intact(view):
+                return picture
+        raise RefusedError(f"camera {name}: its picture kept changing while copied; try again")
+
+    def _tile_notice(self, output_id: str, index: int, now: float) -> TileNotice | None:
+        """What tile ``index`` of the canvas says: its camera's state, and on an alarm tile
+        the alarm (ALARM · title · age) over the picture, the camera's state under it."""
+        canvas_tile = self.canvases[output_id].tiles[index]
+        notice = self._notices.get(canvas_tile.camera_id)
         live = self.live
-        assert live is not None
-        command = request.get("command")
-        if command == "preset":
-            name = request.get("name")
-            if name is not None and not isinstance(name, str):
-                raise CompositorError("a preset name is a string")
-            result = live.select_preset(name)
-            self.counters.layout_change(result.outcome)
-            self._write_status_now()
-            return {"ok": True, "message": result.message, "preset": live.preset}
-        if command == "presets":
-            return {"ok": True, "presets": live.presets, "preset": live.preset}
-        if command == "reload":
-            live.request_reload("reload request")
-            return {"ok": True, "message": "reload requested"}
-        if command == "status":
-            return {"ok": True, "status": self.status()}
-        raise CompositorError(f"unknown request {command!r}")
+        if live is None or not live.operator.showing:
+            return notice
+        camera_tiles = [tile for tile in self._placed[output_id] if tile.cameras]
+        number = camera_tiles[index].number if index < len(camera_tiles) else 0
+        alarm = live.operator.alarm_on((output_id, number)) if number else None
+        if alarm is None or alarm.camera != canvas_tile.camera_id:
+            return notice
+        title = alarm.title or self.layout.camera_name(alarm.camera)
+        head = f"ALARM · {title} · {format_duration(now - alarm.raised_at)}"
+        if notice is None:
+            return TileNotice((head,), dim=False, severity="alarm", at_top=True)
+        return TileNotice((head, *notice.lines), dim=notice.dim, severity=notice.severity)
 
     def _write_status_now(self) -> None:
         if self._status is not None:
@@ -514,6 +684,7 @@ class WallApp:
                 for o in self.outputs
             ],
             "decoder_pids": self.pool.worker_pids(),
+            "api": self.api.url if self.api is not None else None,
             "cameras": cameras,
             "state_problems": self._write_problems(),
         }
@@ -598,6 +769,9 @@ class WallApp:
             previous = self.camera_states.get(camera_id)
             if previous != health.state:
                 self.camera_states[camera_id] = health.state
+                self.journal.event(
+                    "camera", {"camera": camera_id, "state": health.state, "reason": status.reason}
+                )
                 detail = status.reason
                 log.log(
                     logging.INFO if health.state in ("live", "connecting") else logging.WARNING,
@@ -608,9 +782,9 @@ class WallApp:
                     f" ({detail})" if detail and health.state != "live" else "",
                 )
         self._notices = notices
-        for canvas in self.canvases.values():
-            for index, tile in enumerate(canvas.tiles):
-                canvas.set_notice(index, notices.get(tile.camera_id))
+        for output_id, canvas in self.canvases.items():
+            for index in range(len(canvas.tiles)):
+                canvas.set_notice(index, self._tile_notice(output_id, index, now))
         if now >= self._next_summary:
             self._log_render_costs(now)
             self._next_summary = now + SUMMARY_EVERY_S

@@ -10,6 +10,7 @@ __all__ = ["main"]
 
 import argparse
 import contextlib
+import getpass
 import importlib.metadata
 import json
 import logging
@@ -22,9 +23,10 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compositor import __version__
+from compositor.api.tokens import TokenStore
 from compositor.app import RunOptions, WallApp
 from compositor.control.unix_socket import CONTROL_SOCKET, send_request
 from compositor.core.clock import MonotonicClock
@@ -35,7 +37,8 @@ from compositor.display.screens import identify, screens_report
 from compositor.layout.models import Layout
 from compositor.layout.parse import load_layout
 from compositor.layout.validate import validate_file
-from compositor.live.reload import LayoutHistory, revert_layout
+from compositor.live.audit import AUDIT_FILE, AuditLog, format_entry, parse_since, read_audit
+from compositor.live.reload import LayoutHistory, default_state_dir, revert_layout
 from compositor.live.status import (
     STATUS_FILE,
     WRITE_EVERY_S,
@@ -54,10 +57,15 @@ from compositor.sources.limits import (
     parse_pixels,
 )
 
+if TYPE_CHECKING:
+    from compositor.api.server import ApiOptions
+
 log = logging.getLogger("videowall")
 
 DEMO_SNAPSHOT_DIR = Path("demo-snapshots")
 STALE_AFTER_S = 5 * WRITE_EVERY_S  # a status file this old: ask the wall itself
+DEFAULT_API = "127.0.0.1:8480"  # compositor.api.server's; not imported here (start time)
+DEMO_TOKEN = "demo-operator"  # made afresh at each `videowall demo`, for its control page
 
 
 def _positive_float(text: str) -> float:
@@ -162,6 +170,19 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         help=f"private memory each decoder process may use (default {DEFAULT_WORKER_MEMORY_MB}; "
         "0: no limit); past it a camera's allocations fail and it says out of memory",
     )
+    parser.add_argument(
+        "--api",
+        metavar="HOST:PORT",
+        default=DEFAULT_API,
+        help=f"serve the HTTP API and control page here (default {DEFAULT_API}; off: none)",
+    )
+    parser.add_argument("--tls-cert", metavar="PEM", type=Path, help="the API's certificate")
+    parser.add_argument("--tls-key", metavar="PEM", type=Path, help="the API's private key")
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain HTTP on an address beyond this machine (tokens readable on the way)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument(
         "--metrics",
@@ -261,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--width", type=int, default=DEFAULT_WIDTH, help=f"image width (default {DEFAULT_WIDTH})"
     )
     _live_commands(commands)
+    _operator_commands(commands)
     _duty_commands(commands)
     for command in commands.choices.values():
         _log_options(command)
@@ -341,6 +363,187 @@ def _live_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     where(preset, layout_flag=True)
 
 
+def _where(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--layout", type=Path, metavar="FILE", help="the wall's layout")
+    command.add_argument(
+        "--state-dir", metavar="DIR", type=Path, help="the wall's state folder, if not default"
+    )
+
+
+def _operator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """callup, solo, alarm (over the control socket), token and audit (the state folder)."""
+    callup = commands.add_parser("callup", help="put a camera on a tile of the running wall")
+    callup.add_argument("output", help="output id")
+    callup.add_argument("tile", type=int, help="tile number, from 1 in the layout's order")
+    callup.add_argument("camera", nargs="?", help="camera id")
+    callup.add_argument("--hold", type=_positive_float, metavar="S", help="for S seconds")
+    callup.add_argument("--clear", action="store_true", help="give the tile back to the layout")
+    _where(callup)
+    solo = commands.add_parser("solo", help="show one camera on a whole output")
+    solo.add_argument("output", help="output id")
+    solo.add_argument("camera", nargs="?", help="camera id")
+    solo.add_argument("--hold", type=_positive_float, metavar="S", help="for S seconds")
+    solo.add_argument("--clear", action="store_true", help="bring the output's tiles back")
+    _where(solo)
+    alarm = commands.add_parser("alarm", help="raise an alarm: its camera on the alarm tiles")
+    alarm.add_argument("camera", nargs="?", help="camera id")
+    alarm.add_argument("--priority", type=int, default=5, help="1 most urgent .. 9 (default 5)")
+    alarm.add_argument("--ttl", type=_positive_float, default=60.0, metavar="S", help="seconds")
+    alarm.add_argument("--title", default="", help="shown on the tile: ALARM · title · 0:42")
+    what = alarm.add_mutually_exclusive_group()
+    what.add_argument("--list", action="store_true", help="the alarms shown and waiting")
+    what.add_argument("--clear", metavar="ID", help="end alarm ID")
+    _where(alarm)
+    token = commands.add_parser("token", help="the HTTP API's access tokens")
+    actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="make a token; it is printed once, only its hash kept")
+    add.add_argument("name", help="who or what uses it (a person, a system)")
+    add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    add.add_argument("--replace", action="store_true", help="revoke a token of that name first")
+    _where(add)
+    listed = actions.add_parser("list", help="the tokens: name, role, created")
+    _where(listed)
+    revoke = actions.add_parser("revoke", help="revoke a token at once")
+    revoke.add_argument("name")
+    _where(revoke)
+    audit = commands.add_parser("audit", help="print the audit log: every change, who, how")
+    audit.add_argument("--since", metavar="WHEN", help="2h, 30m, 7d, or 2026-11-25T14:00")
+    audit.add_argument("--json", action="store_true", help="the entries as JSON lines")
+    _where(audit)
+
+
+def _callup(args: argparse.Namespace) -> None:
+    socket_path = locate_state_dir(args.layout, args.state_dir) / CONTROL_SOCKET
+    if args.clear:
+        if args.camera:
+            raise CompositorError("--clear takes no camera")
+        request = {"command": "clear_callup", "output": args.output, "tile": args.tile}
+    elif not args.camera:
+        raise CompositorError("name the camera to call up, or --clear")
+    else:
+        request = {
+            "command": "callup",
+            "output": args.output,
+            "tile": args.tile,
+            "camera": args.camera,
+            "hold_s": args.hold,
+        }
+    print(_ask(socket_path, request).get("message") or "done")
+
+
+def _solo(args: argparse.Namespace) -> None:
+    socket_path = locate_state_dir(args.layout, args.state_dir) / CONTROL_SOCKET
+    if args.clear:
+        if args.camera:
+            raise CompositorError("--clear takes no camera")
+        request: dict[str, Any] = {"command": "clear_solo", "output": args.output}
+    elif not args.camera:
+        raise CompositorError("name the camera to show alone, or --clear")
+    else:
+        request = {
+            "command": "solo",
+            "output": args.output,
+            "camera": args.camera,
+            "hold_s": args.hold,
+        }
+    print(_ask(socket_path, request).get("message") or "done")
+
+
+def _alarm(args: argparse.Namespace) -> None:
+    socket_path = locate_state_dir(args.layout, args.state_dir) / CONTROL_SOCKET
+    if args.list or args.clear:
+        if args.camera:
+            raise CompositorError("--list and --clear take no camera")
+        if args.clear:
+            print(_ask(socket_path, {"command": "clear_alarm", "id": args.clear})["message"])
+            return
+        reply = _ask(socket_path, {"command": "alarms"})
+        tiles = ", ".join(reply.get("alarm_tiles") or []) or "none"
+        print(f"alarm tiles: {tiles}")
+        for alarm in reply.get("alarms") or []:
+            where = f"on {alarm['tile']}" if alarm.get("tile") else "waiting"
+            print(
+                f"  {alarm['id']}  priority {alarm['priority']}  {alarm['camera']:<10} {where:<12}"
+                f" {alarm['age_s']:>6.0f} s old, {alarm['ttl_left_s']:.0f} s left"
+                + (f"  {alarm['title']}" if alarm.get("title") else "")
+            )
+        return
+    if not args.camera:
+        raise CompositorError("name the alarm's camera, or --list, or --clear ID")
+    request = {
+        "command": "alarm",
+        "camera": args.camera,
+        "priority": args.priority,
+        "ttl_s": args.ttl,
+        "title": args.title,
+    }
+    print(_ask(socket_path, request).get("message") or "done")
+
+
+def _token_state_dir(args: argparse.Namespace) -> Path:
+    if args.state_dir is not None:
+        return Path(args.state_dir)
+    if args.layout is not None:
+        return default_state_dir(args.layout)
+    return locate_state_dir(None, None)
+
+
+def _add_token(state_dir: Path, name: str, role: str, replace: bool) -> str:
+    """A new token (returned, to be shown once), audited without its value."""
+    token = TokenStore(state_dir).add(name, role, MonotonicClock().wall_time(), replace=replace)
+    AuditLog(state_dir / AUDIT_FILE, MonotonicClock()).append(
+        "token.add",
+        "cli",
+        "admin",
+        target=name,
+        after=role,
+        user=getpass.getuser(),
+        result="applied",
+    )
+    return token
+
+
+def _token(args: argparse.Namespace) -> None:
+    state_dir = _token_state_dir(args)
+    store = TokenStore(state_dir)
+    audit = AuditLog(state_dir / AUDIT_FILE, MonotonicClock())
+    user = getpass.getuser()
+    if args.token_command == "add":
+        token = _add_token(state_dir, args.name, args.role, args.replace)
+        print(token)
+        print(
+            f"token {args.name!r} ({args.role}) for the wall of {state_dir}: it is shown only "
+            "now; send it as 'Authorization: Bearer <token>'",
+            file=sys.stderr,
+        )
+    elif args.token_command == "list":
+        records = store.records()
+        if not records:
+            print(f"no tokens in {state_dir}")
+        width = max((len(r.name) for r in records), default=0)
+        for record in records:
+            print(f"{record.name:<{width}}  {record.role.label:<8}  created {record.created}")
+    elif args.token_command == "revoke":
+        gone = store.revoke(args.name)
+        audit.append(
+            "token.revoke",
+            "cli",
+            "admin",
+            target=gone.name,
+            before=gone.role.label,
+            user=user,
+            result="applied",
+        )
+        print(f"revoked {gone.name} ({gone.role.label}): refused from the next request on")
+
+
+def _audit(args: argparse.Namespace) -> None:
+    state_dir = _token_state_dir(args)
+    since = parse_since(args.since) if args.since else None
+    for entry in read_audit(state_dir, since):
+        print(json.dumps(entry, ensure_ascii=False) if args.json else format_entry(entry))
+
+
 def _validate(args: argparse.Namespace) -> int:
     """Exit 1 if any file has an error; warnings alone pass."""
     monitors, unchecked = ask_monitors(args.display)
@@ -370,6 +573,21 @@ def _preview(args: argparse.Namespace) -> None:
     print(f"wrote {args.output} ({width}x{height})")
 
 
+def _api_options(args: argparse.Namespace) -> ApiOptions | None:
+    from compositor.api.server import ApiOptions, check_exposure, parse_listen
+
+    listen = parse_listen(args.api)
+    if listen is None:
+        if args.tls_cert or args.tls_key or args.insecure_http:
+            raise CompositorError("--tls-cert, --tls-key and --insecure-http are for --api")
+        return None
+    options = ApiOptions(
+        listen[0], listen[1], args.tls_cert, args.tls_key, insecure_http=args.insecure_http
+    )
+    check_exposure(options)  # before anything starts: a wall exposed by mistake never runs
+    return options
+
+
 def _options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         headless=args.headless,
@@ -387,6 +605,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         light_deblocking=not args.full_deblocking,
         max_pixels=args.max_pixels,
         worker_memory_mb=args.worker_memory,
+        api=_api_options(args),
         # Set by main() from --log-level/--log-format; absent when a test parses alone.
         log_setup=getattr(args, "log_setup", None),
     )
@@ -420,11 +639,13 @@ def run_wall(
     options: RunOptions,
     notifier: ServiceNotifier | None = None,
     metrics_address: str | None = None,
+    started: Callable[[WallApp], None] | None = None,
 ) -> None:
     """Run until Ctrl-C, SIGTERM or a closed window; everything started is stopped.
 
     Under systemd (``notifier``), READY, the watchdog and STATUS go from the
-    render loop; with ``metrics_address``, /metrics is served there.
+    render loop; with ``metrics_address``, /metrics is served there. ``started`` is
+    called once the wall runs (the demo prints its control page and token).
     """
     listen = parse_listen_address(metrics_address) if metrics_address else None
     app = WallApp(layout, options, notifier=notifier)
@@ -440,6 +661,8 @@ def run_wall(
                     options.snapshot_dir,
                     options.snapshot_every,
                 )
+            if started is not None:
+                started(app)
             app.run()
         finally:
             if metrics is not None:
@@ -507,7 +730,30 @@ def _demo(args: argparse.Namespace) -> None:
         options = replace(_options(args), layout_path=Path(layout_path))
         if not options.headless and options.display_name is None and not os.environ.get("DISPLAY"):
             options = _demo_without_screen(stack, options)
-        run_wall(layout, options, metrics_address=args.metrics)
+        token = None
+        if options.api is not None:
+            state_dir = options.state_dir or default_state_dir(Path(layout_path))
+            token = _add_token(state_dir, DEMO_TOKEN, "operator", replace=True)
+        run_wall(
+            layout,
+            options,
+            metrics_address=args.metrics,
+            started=lambda app: _demo_started(app, token),
+        )
+
+
+def _demo_started(app: WallApp, token: str | None) -> None:
+    """The control page's address and the demo's operator token, on standard output only
+    (a token never goes to the log)."""
+    if app.api is None:
+        return
+    print(f"control page: {app.api.url}", flush=True)
+    if token is not None:
+        print(f"operator token ({DEMO_TOKEN}, for this demo): {token}", flush=True)
+        print(
+            f"  curl -H 'Authorization: Bearer {token}' {app.api.url}api/status",
+            flush=True,
+        )
 
 
 def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
@@ -706,6 +952,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             _revert(args)
         elif args.command == "preset":
             _preset(args)
+        elif args.command == "callup":
+            _callup(args)
+        elif args.command == "solo":
+            _solo(args)
+        elif args.command == "alarm":
+            _alarm(args)
+        elif args.command == "token":
+            _token(args)
+        elif args.command == "audit":
+            _audit(args)
         elif args.command == "doctor":
             return _doctor(args)
         elif args.command == "install-service":

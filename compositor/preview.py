@@ -23,7 +23,6 @@ __all__ = [
 ]
 
 import hashlib
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from compositor.core.files import write_file
 from compositor.core.geometry import Fit, TileRect
 from compositor.layout.models import Layout, OutputConfig, PlacedTile, SpanConfig
 from compositor.layout.parse import load_layout
+from compositor.layout.places import screen_places, wall_extent
 
 Pixels = npt.NDArray[np.uint8]
 Frames = Mapping[str, "Pixels | str"]  # camera id -> its picture, or why there is none
@@ -52,7 +52,6 @@ Frames = Mapping[str, "Pixels | str"]  # camera id -> its picture, or why there 
 BACKGROUND = (32, 32, 32)  # BGR: the room behind the screens, and the bezels
 SCREEN = (12, 12, 12)  # an output's empty area
 DEFAULT_WIDTH = 2800  # the preview's width when no scale is asked for
-MAX_PER_ROW = 7  # outputs per row without a wall section: the poc wall's 7x2
 MARGIN = 16
 TAG_PX = 9  # smallest text of the tags and labels in a preview
 MAX_SIDE = 20000  # pixels: a bigger PNG is a mistake, not a preview
@@ -64,63 +63,14 @@ def _tile_colour(camera_id: str) -> tuple[int, int, int]:
     return (60 + digest[0] % 110, 60 + digest[1] % 110, 60 + digest[2] % 110)
 
 
-def _screen_order(layout: Layout) -> list[OutputConfig]:
-    """Outputs in monitor order when every output names a monitor index, else as listed."""
-    outputs = list(layout.outputs)
-    if all(isinstance(o.monitor, int) and not isinstance(o.monitor, bool) for o in outputs):
-        outputs.sort(key=lambda o: int(o.monitor or 0))
-    return outputs
-
-
-def _rows(outputs: list[OutputConfig], gap: int, top: int = 0) -> dict[str, TileRect]:
-    """Outputs in rows of up to seven, as even as the count allows (8 -> 4 + 4), with gaps."""
-    if not outputs:
-        return {}
-    per_row = math.ceil(len(outputs) / math.ceil(len(outputs) / MAX_PER_ROW))
-    rects: dict[str, TileRect] = {}
-    x, y, row_h = 0, top, 0
-    for index, output in enumerate(outputs):
-        if index and index % per_row == 0:
-            x, y, row_h = 0, y + row_h + gap, 0
-        rects[output.id] = TileRect(x, y, *output.size)
-        x += output.size[0] + gap
-        row_h = max(row_h, output.size[1])
-    return rects
-
-
-def screen_places(layout: Layout) -> dict[str, TileRect]:
-    """Each output's place in wall pixels (output pixels when there is no wall)."""
-    gap = max(o.size[0] for o in layout.outputs) // 25
-    if layout.wall is None:
-        return _rows(_screen_order(layout), gap)
-    geometry = layout.wall.geometry()
-    rects = {
-        output_id: geometry.screen_rect(row, column)
-        for output_id, (row, column) in layout.wall_positions().items()
-    }
-    # Outputs that are not on the wall (a desk monitor, say) in a row under it.
-    others = [o for o in _screen_order(layout) if o.id not in rects]
-    return rects | _rows(others, gap, geometry.size[1] + 2 * gap)
-
-
 def _scaled(rect: TileRect, scale: float) -> TileRect:
     x0, y0 = round(rect.x * scale), round(rect.y * scale)
     return TileRect(x0, y0, round(rect.right * scale) - x0, round(rect.bottom * scale) - y0)
 
 
-def _extent(layout: Layout, places: Mapping[str, TileRect]) -> tuple[int, int]:
-    """Width and height of everything drawn, in wall pixels: a wall with its outer bezels."""
-    right = max(r.right for r in places.values())
-    bottom = max(r.bottom for r in places.values())
-    if layout.wall is not None:
-        wall_w, wall_h = layout.wall.geometry().size
-        right, bottom = max(right, wall_w), max(bottom, wall_h)
-    return right, bottom
-
-
 def preview_scale(layout: Layout, width: int = DEFAULT_WIDTH) -> float:
     """The scale (preview pixels per wall pixel) that makes the wall ``width`` wide."""
-    return width / _extent(layout, screen_places(layout))[0]
+    return width / wall_extent(layout, screen_places(layout))[0]
 
 
 def shown_cameras(layout: Layout) -> list[str]:
@@ -317,7 +267,7 @@ def render_preview(
     screens = screen_places(layout)
     if scale is None:
         scale = preview_scale(layout, width)
-    right, bottom = _extent(layout, screens)
+    right, bottom = wall_extent(layout, screens)
     title_h = 28 if title else 0
     size_w = round(right * scale) + 2 * MARGIN
     size_h = round(bottom * scale) + 2 * MARGIN + title_h

@@ -10,8 +10,9 @@
 #         xrandr, xdpyinfo, Mesa's software OpenGL)
 #   bench the benchmark's peers: demo plus Debian's ffmpeg command line
 #   test  what the tests need: bench (make test runs a quick bench), plus
-#         systemd-analyze (the service unit is verified) and Prometheus (promtool
-#         checks the alert rules; a real server scrapes a running wall)
+#         systemd-analyze (the service unit is verified), Prometheus (promtool
+#         checks the alert rules; a real server scrapes a running wall), and
+#         Debian's Chromium and ChromeDriver, which drive the web control page
 #
 # Only missing packages are installed (apt-get update runs once, and only then);
 # when everything is present it prints nothing. Installing needs root: run
@@ -67,6 +68,13 @@ SERVICE_TEST_PACKAGES=(
     prometheus
 )
 
+# The control page's browser test (Selenium): the system's browser and its driver, so
+# nothing is downloaded at test time.
+BROWSER_PACKAGES=(
+    chromium
+    chromium-driver
+)
+
 usage() {
     echo "usage: $0 GROUP... (groups: base, demo, bench, test)" >&2
     exit 2
@@ -83,6 +91,7 @@ for group in "$@"; do
     test)
         wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
         wanted+=("${SERVICE_TEST_PACKAGES[@]}")
+        wanted+=("${BROWSER_PACKAGES[@]}")
         ;;
     -h | --help) usage ;;
     *)

@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from compositor.compose.notice import TileNotice
 
-_BACKGROUND = {"error": (24, 24, 150), "info": (70, 60, 50)}  # BGR: dark red, slate
+# BGR: dark red, slate, and amber for alarms (apart from a failure's red at a glance).
+_BACKGROUND = {"error": (24, 24, 150), "info": (70, 60, 50), "alarm": (0, 110, 210)}
 _TEXT = (255, 255, 255)
 
 
@@ -108,7 +109,8 @@ class BannerPainter:
             # Even rows where the tile allows: the band then owns whole chroma cells, so
             # the canvas can keep it and put it back over each new frame unchanged.
             band_h = min(tile_h & ~1, band_h + (band_h & 1)) or band_h
-            band = _Band(((tile_h - band_h) // 2) & ~1, band_h, margin, tuple(sizes))
+            top = 0 if notice.at_top else ((tile_h - band_h) // 2) & ~1
+            band = _Band(top, band_h, margin, tuple(sizes))
         self._last = (key, band)
         return band
 

@@ -14,20 +14,31 @@ On the wire (the socket, a request body) a command is a JSON object whose
 from __future__ import annotations
 
 __all__ = [
+    "CLI",
     "Actor",
+    "AlarmTitle",
+    "CameraId",
     "ClearAlarm",
     "ClearCallUp",
     "ClearSolo",
     "Command",
+    "GetCameras",
+    "GetLayout",
     "GetStatus",
+    "HoldSeconds",
+    "ObjectId",
     "ListAlarms",
     "ListPresets",
     "RaiseAlarm",
+    "Priority",
     "Reload",
+    "Revert",
     "Role",
     "SetCallUp",
     "ShowPreset",
     "Solo",
+    "TileNumber",
+    "TtlSeconds",
     "parse_command",
 ]
 
@@ -35,7 +46,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from compositor.core.errors import CompositorError
 
@@ -63,6 +74,9 @@ class Actor:
     role: Role
 
 
+CLI = Actor("cli", Role.ADMIN)  # the control socket: only the wall's own user reaches it
+
+
 class _Command(BaseModel):
     # extra="forbid": a misspelt field is an error, never silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -71,14 +85,60 @@ class _Command(BaseModel):
     required_role: ClassVar[Role] = Role.ADMIN
 
 
-_Id = Annotated[str, Field(min_length=1, max_length=64)]
-_Hold = Annotated[float, Field(gt=0, le=MAX_HOLD_S)]
+# The fields the commands share, for every transport's request models to reuse (the
+# HTTP API's bodies), so a value means and is checked the same whichever way it came.
+ObjectId = Annotated[str, Field(min_length=1, max_length=64)]
+CameraId = Annotated[str, Field(min_length=1, max_length=64, description="A camera's id")]
+TileNumber = Annotated[
+    int, Field(ge=1, le=10_000, description="The tile's number from 1, in the layout's order")
+]
+HoldSeconds = Annotated[
+    float,
+    Field(gt=0, le=MAX_HOLD_S, description="Seconds until it ends by itself (omitted: never)"),
+]
+Priority = Annotated[
+    int, Field(ge=1, le=9, description="1 is the most urgent, 9 the least (as P1 in incidents)")
+]
+TtlSeconds = Annotated[
+    float, Field(gt=0, le=MAX_HOLD_S, description="Seconds until the alarm ends by itself")
+]
+
+
+def _printable_title(title: str) -> str:
+    # Painted on a tile and written to the audit log: one line of text, no control codes.
+    bad = next((c for c in title if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"control character U+{ord(bad):04X} in the title")
+    return title
+
+
+AlarmTitle = Annotated[
+    str,
+    Field(max_length=MAX_TITLE, description="Shown on the tile: ALARM · title · 0:42"),
+    AfterValidator(_printable_title),
+]
+_Id = ObjectId
+_Hold = HoldSeconds
 
 
 class GetStatus(_Command):
     """What ``status.json`` says."""
 
     command: Literal["status"]
+    required_role: ClassVar[Role] = Role.VIEWER
+
+
+class GetLayout(_Command):
+    """The arrangement on the wall: outputs, tiles, the preset, call-ups, solos, alarms."""
+
+    command: Literal["layout"]
+    required_role: ClassVar[Role] = Role.VIEWER
+
+
+class GetCameras(_Command):
+    """Every camera: state, reason, frames, frame age (p50/p99), where it is shown."""
+
+    command: Literal["cameras"]
     required_role: ClassVar[Role] = Role.VIEWER
 
 
@@ -101,6 +161,13 @@ class Reload(_Command):
     """Read the layout file again."""
 
     command: Literal["reload"]
+    required_role: ClassVar[Role] = Role.ADMIN
+
+
+class Revert(_Command):
+    """Write the previously applied layout back into the layout file (the wall applies it)."""
+
+    command: Literal["revert"]
     required_role: ClassVar[Role] = Role.ADMIN
 
 
@@ -148,9 +215,9 @@ class RaiseAlarm(_Command):
 
     command: Literal["alarm"]
     camera: _Id
-    priority: int = Field(default=5, ge=1, le=9)
-    ttl_s: _Hold = 60.0
-    title: str = Field(default="", max_length=MAX_TITLE)
+    priority: Priority = 5
+    ttl_s: TtlSeconds = 60.0
+    title: AlarmTitle = ""
     required_role: ClassVar[Role] = Role.OPERATOR
 
 
@@ -171,9 +238,12 @@ class ListAlarms(_Command):
 
 Command = Annotated[
     GetStatus
+    | GetLayout
+    | GetCameras
     | ListPresets
     | ShowPreset
     | Reload
+    | Revert
     | SetCallUp
     | ClearCallUp
     | Solo
@@ -189,9 +259,12 @@ KINDS = tuple(
     model.model_fields["command"].annotation.__args__[0]  # type: ignore[union-attr]
     for model in (
         GetStatus,
+        GetLayout,
+        GetCameras,
         ListPresets,
         ShowPreset,
         Reload,
+        Revert,
         SetCallUp,
         ClearCallUp,
         Solo,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Clock", "MonotonicClock", "ManualClock"]
+__all__ = ["Clock", "MonotonicClock", "ManualClock", "local_iso"]
 
 import time
 from typing import Protocol
@@ -44,3 +44,8 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self._now += seconds
+
+
+def local_iso(wall_time: float) -> str:
+    """``2026-11-25T14:03:12+0100``: local time with its offset, for status, logs and audit."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(wall_time))

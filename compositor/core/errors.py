@@ -53,7 +53,14 @@ class LayoutError(CompositorError):
 
 class NotFoundError(CompositorError):
     """A request names something the wall does not have (a camera, an output, a preset,
-    a tile, an alarm); the message says what exists. An HTTP API answers 404."""
+    a tile, an alarm); the message says what exists. An HTTP API answers 404.
+
+    ``details``: what exists, as data for an API's answer (``nearest=[...]``, ``tiles=4``).
+    """
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class UnknownPresetError(NotFoundError):
@@ -63,7 +70,7 @@ class UnknownPresetError(NotFoundError):
         self.name = name
         self.known = known
         has = f"it has {', '.join(known)}" if known else "it has none"
-        super().__init__(f"unknown preset {name!r}: {has}")
+        super().__init__(f"unknown preset {name!r}: {has}", presets=list(known))
 
 
 class RefusedError(CompositorError):

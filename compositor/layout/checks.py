@@ -30,6 +30,8 @@ from compositor.core.picture_header import (
 )
 from compositor.layout.hints import nearest_known
 from compositor.layout.models import (
+    DEFAULT_PRESET,
+    AlarmsConfig,
     Layout,
     OutputConfig,
     PresetConfig,
@@ -41,7 +43,7 @@ from compositor.layout.models import (
 
 IssuePath = tuple[str | int, ...]
 IssueAt = tuple[IssuePath, str]
-_Part = TypeVar("_Part", OutputConfig, SpanConfig, PresetConfig, WallConfig)
+_Part = TypeVar("_Part", OutputConfig, SpanConfig, PresetConfig, WallConfig, AlarmsConfig)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ def layout_issues(layout: Layout) -> list[IssueAt]:
     issues += _span_issues(layout, [(("spans", i), s) for i, s in enumerate(layout.spans)], known)
     issues += _outputs_issues(outputs, known)
     by_id: dict[str, OutputConfig | None] = {o.id: o for o in layout.outputs}
+    if layout.alarms is not None:
+        issues += _alarm_issues(layout.alarms, by_id)
     for name, preset in layout.presets.items():
         issues += _preset_issues(name, preset, by_id, known)
         if preset.spans is not None and not any(
@@ -105,6 +109,9 @@ def partial_issues(data: Any, source_dir: Path | None) -> list[IssueAt]:
     else:
         for base, span in spans:
             issues += _camera_issues((*base, "camera"), span.camera, known)
+    alarms = _valid(AlarmsConfig, data["alarms"]) if data.get("alarms") is not None else None
+    if alarms is not None and whole:
+        issues += _alarm_issues(alarms, by_id)
     raw_presets = data.get("presets")
     if isinstance(raw_presets, dict) and isinstance(raw_outputs, list):
         for name, raw in raw_presets.items():
@@ -239,6 +246,15 @@ def _preset_issues(
     ``outputs`` maps each output id to its config (None: the output is invalid itself).
     """
     issues: list[IssueAt] = []
+    if name == DEFAULT_PRESET:
+        issues.append(
+            (
+                ("presets", name),
+                f"a preset cannot be called {DEFAULT_PRESET!r}: the name stands for the "
+                "layout's own arrangement (videowall preset --default, POST "
+                "/api/presets/default); rename it",
+            )
+        )
     seen: set[str] = set()
     for index, arrangement in enumerate(preset.outputs):
         where: IssuePath = ("presets", name, "outputs", index)
@@ -264,6 +280,37 @@ def _preset_issues(
             for path, message in _one_output_issues(where, arranged, known)
             if message not in own
         ]
+    return issues
+
+
+def _alarm_issues(
+    alarms: AlarmsConfig, outputs: Mapping[str, OutputConfig | None]
+) -> list[IssueAt]:
+    """Alarm tiles that exist (in the layout's own arrangement), each named once.
+
+    A preset may give an output fewer tiles: there, an alarm tile it lacks is skipped
+    while the preset is shown (alarms go to the others), which is no error.
+    """
+    issues: list[IssueAt] = []
+    seen: set[tuple[str, int]] = set()
+    for index, (output_id, number) in enumerate(alarms.tile_refs()):
+        where: IssuePath = ("alarms", "tiles", index)
+        if output_id not in outputs:
+            close = nearest_known(output_id, outputs)
+            hint = f" (did you mean {close!r}?)" if close else f" (outputs: {', '.join(outputs)})"
+            issues.append((where, f"alarm tile {output_id}.{number}: unknown output{hint}"))
+            continue
+        output = outputs[output_id]
+        if output is None:
+            continue  # the output's own errors are reported
+        count = len(output.placed_tiles())
+        if number > count:
+            issues.append(
+                (where, f"alarm tile {output_id}.{number}: output {output_id} has {count} tile(s)")
+            )
+        elif (output_id, number) in seen:
+            issues.append((where, f"alarm tile {output_id}.{number} is listed twice"))
+        seen.add((output_id, number))
     return issues
 
 

@@ -10,6 +10,7 @@ fields; hiding passwords is :mod:`compositor.core.redact`.
 from __future__ import annotations
 
 __all__ = [
+    "AlarmsConfig",
     "CameraConfig",
     "LabelConfig",
     "Layout",
@@ -22,6 +23,8 @@ __all__ = [
     "GRID_PATTERN",
     "ENV_REF",
     "ID_PATTERN",
+    "TILE_REF_PATTERN",
+    "DEFAULT_PRESET",
     "ScreenConfig",
     "SpanConfig",
     "WallConfig",
@@ -63,6 +66,10 @@ ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID_CHAR = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 ID_PATTERN = f"^[{_ID_CHAR}][{_ID_CHAR}_.-]{{0,63}}$"
 GRID_PATTERN = r"^[1-9][0-9]?x[1-9][0-9]?$"
+# A tile as the preview and the API name it: output id, a dot, its number (1-based).
+TILE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.[1-9][0-9]{0,3}$"
+# What `videowall preset --default` and POST /api/presets/default show: no preset.
+DEFAULT_PRESET = "default"
 
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 
@@ -296,9 +303,10 @@ class TileConfig(_StrictModel):
         return tuple(self.tour or ())
 
     def placed(
-        self, rect: TileRect, labels: LabelConfig, source_dir: Path | None = None
+        self, rect: TileRect, labels: LabelConfig, source_dir: Path | None = None, number: int = 0
     ) -> PlacedTile:
-        """This tile at ``rect``, its label and content (an image's path) resolved."""
+        """This tile at ``rect``, its label and content (an image's path) resolved; ``number``:
+        its place among its output's tiles (1-based)."""
         kind, cameras = self.kind, self.cameras
         content = None if cameras else getattr(self, kind)
         if kind in PATH_KINDS:
@@ -312,6 +320,7 @@ class TileConfig(_StrictModel):
             every=self.every,
             content=content,
             label=labels.merged(self.label) if cameras else None,
+            number=number,
         )
 
 
@@ -337,6 +346,9 @@ class PlacedTile:
     # (resolved against the layout file's folder); None for camera tiles.
     content: str | Path | None = None
     label: LabelConfig | None = None  # None: no label
+    # Its place among its output's own tiles, 1-based (the `A2.3` of the preview and the
+    # API); 0 for a piece of a picture spanning screens.
+    number: int = 0
 
     def __post_init__(self) -> None:
         if self.kind == "camera" and not self.cameras and self.camera:
@@ -381,12 +393,12 @@ class OutputConfig(_StrictModel):
         if shape is not None:
             cells = grid_cells(width, height, *shape)
             return [
-                t.placed(cell, labels, source_dir)
-                for t, cell in zip(self.tiles, cells, strict=False)
+                t.placed(cell, labels, source_dir, number)
+                for number, (t, cell) in enumerate(zip(self.tiles, cells, strict=False), 1)
             ]
         return [
-            t.placed(TileRect(*t.rect), labels, source_dir)
-            for t in self.tiles
+            t.placed(TileRect(*t.rect), labels, source_dir, number)
+            for number, t in enumerate(self.tiles, 1)
             if t.rect is not None
         ]
 
@@ -467,6 +479,32 @@ class PresetConfig(_StrictModel):
     )
 
 
+class AlarmsConfig(_StrictModel):
+    """Where alarms raised by other systems (POST /api/alarms, `videowall alarm`) are shown."""
+
+    tiles: list[Annotated[str, Field(pattern=TILE_REF_PATTERN)]] = Field(
+        min_length=1,
+        max_length=64,
+        description="The tiles alarms take over, most important first: OUTPUT.N "
+        "(output id, tile number from 1 in the output's order, as the preview shows them)",
+    )
+    min_hold_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="An alarm on a tile stays at least this long before a more urgent one "
+        "takes the tile (so a burst of alarms does not flicker)",
+    )
+
+    def tile_refs(self) -> list[tuple[str, int]]:
+        """``A1.2`` -> ``("A1", 2)``, in order."""
+        refs = []
+        for ref in self.tiles:
+            output, number = ref.rsplit(".", 1)
+            refs.append((output, int(number)))
+        return refs
+
+
 class Layout(_StrictModel):
     cameras: dict[Identifier, CameraConfig]
     outputs: list[OutputConfig] = Field(min_length=1)
@@ -478,7 +516,12 @@ class Layout(_StrictModel):
     presets: dict[Identifier, PresetConfig] = Field(
         default_factory=dict, description="Named arrangements: `videowall preset NAME`"
     )
+    alarms: AlarmsConfig | None = Field(
+        default=None, description="Tiles that show the cameras of alarms (the HTTP API's)"
+    )
     _source_dir: Path | None = PrivateAttr(default=None)
+    # Outputs no spanning picture reaches (an operator showed one camera on them alone).
+    _alone: frozenset[str] = PrivateAttr(default=frozenset())
 
     @property
     def source_dir(self) -> Path | None:
@@ -501,6 +544,13 @@ class Layout(_StrictModel):
         outputs = [changed[o.id].applied_to(o) if o.id in changed else o for o in self.outputs]
         spans = self.spans if preset.spans is None else preset.spans
         return self.model_copy(update={"outputs": outputs, "spans": spans})
+
+    def alone_on(self, output_ids: frozenset[str]) -> Layout:
+        """This layout with no spanning picture drawn on ``output_ids`` (the other screens
+        keep their pieces: an operator's solo takes one screen out of a span)."""
+        layout = self.model_copy()
+        layout._alone = output_ids
+        return layout
 
     def cameras_in_use(self) -> set[str]:
         """The cameras this arrangement shows (tiles, tours, spans), presets aside."""
@@ -533,7 +583,7 @@ class Layout(_StrictModel):
         """The tiles of one output: its own, then its pieces of the spans over it."""
         output = next(o for o in self.outputs if o.id == output_id)
         tiles = output.placed_tiles(self.labels, self.source_dir)
-        if self.wall is None or output_id not in self.wall_positions():
+        if self.wall is None or output_id not in self.wall_positions() or output_id in self._alone:
             return tiles
         row, column = self.wall_positions()[output_id]
         geometry = self.wall.geometry()

@@ -33,6 +33,8 @@ from compositor.layout.models import (
     ENV_REF,
     GRID_PATTERN,
     ID_PATTERN,
+    TILE_REF_PATTERN,
+    AlarmsConfig,
     CameraConfig,
     LabelConfig,
     Layout,
@@ -68,6 +70,7 @@ def _known_keys() -> set[str]:
         SpanConfig,
         PresetConfig,
         PresetOutputConfig,
+        AlarmsConfig,
     ]
     return {name for model in models for name in model.model_fields}
 
@@ -103,6 +106,11 @@ def _message(error: Any) -> str:
             )
         if pattern == GRID_PATTERN:
             return "a grid is rows x columns, e.g. 2x3 (1 to 99 each)"
+        if pattern == TILE_REF_PATTERN:
+            return (
+                f"{str(error.get('input'))[:70]!r} is not a tile: write OUTPUT.N, the output's "
+                "id and the tile's number from 1 (A1.2: output A1, second tile)"
+            )
     if kind == "model_type" and "tiles" in loc:
         return "a tile is a camera id or a mapping (camera, tour, clock, text or image)"
     message = str(error.get("msg", "invalid value"))

@@ -8,7 +8,9 @@ and switches between the file's presets.
   file (atomically); the running wall then picks it up like any edit.
 - :class:`LiveLayout` ties them together for the running wall: a valid change
   is applied (through a callback into the wall), an invalid one refused with
-  every error at its ``file:line:col``, the active preset kept across reloads.
+  every error at its ``file:line:col``, the active preset kept across reloads,
+  and the operators' call-ups, solos and alarms (:mod:`compositor.live.operator`)
+  laid over it: file -> preset -> operator overrides -> the wall.
 
 Nothing here knows about decoders or canvases: applying a layout is the
 wall's business (``WallApp.apply_layout``).
@@ -42,13 +44,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compositor.core.clock import Clock
+from compositor.core.clock import Clock, local_iso
 from compositor.core.errors import CompositorError, LayoutError
 from compositor.core.files import ensure_folder, replace_following_link, write_file
 from compositor.core.redact import redact_secrets
 from compositor.layout.models import Layout
 from compositor.layout.parse import parse_layout
 from compositor.layout.yaml_reader import read_layout_text
+from compositor.live.journal import Journal
+from compositor.live.operator import Note, OperatorState
 from compositor.live.state_dir import StateDir, describe
 
 log = logging.getLogger(__name__)
@@ -257,11 +261,6 @@ class ReloadResult:
         }
 
 
-def local_iso(wall_time: float) -> str:
-    """``2026-11-25T14:03:12+0100``: local time with its offset, for status and logs."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(wall_time))
-
-
 ApplyLayout = Callable[[Layout], str]  # switches the wall; says what changed; CompositorError
 
 
@@ -293,6 +292,8 @@ class LiveLayout:
         apply: ApplyLayout,
         clock: Clock,
         watch: bool = True,
+        journal: Journal | None = None,
+        outputs: tuple[str, ...] = (),
     ) -> None:
         self.path = path
         self.state = state
@@ -316,6 +317,11 @@ class LiveLayout:
         # folder gone): kept as soon as it can be, so that revert always has it.
         self._unkept: tuple[str, float] | None = None
         self.last_result = ReloadResult("start", "applied", self.applied_at)
+        self.journal = journal
+        # The outputs this wall shows (--outputs; empty: all), where overrides may go.
+        self._outputs = outputs or None
+        self.operator = OperatorState()
+        self._operator_due: float | None = None  # when holds or alarms next change
 
     def start(self) -> None:
         """Record the layout the wall started with (read again: it may have moved on)."""
@@ -405,19 +411,34 @@ class LiveLayout:
         if preset is not None and preset not in _presets(layout):
             note = f"; preset {preset!r} is no longer in the file: showing its own arrangement"
             preset = None
+        base = _effective(layout, preset)
+        now = self._clock.now()
+        operator, notes = self.operator.settled(base, now, self._outputs)
         try:
-            message = self._apply(_effective(layout, preset))
+            message = self._apply(operator.arrange(base))
         except CompositorError as exc:
             return self._refused(trigger, exc)
         except Exception as exc:  # a bug: logged in full, but the wall must not go dark for it
             log.exception("applying %s failed", self.path)
             return self._refused(trigger, CompositorError(redact_secrets(f"internal error: {exc}")))
         self.file_layout, self.preset = layout, preset
+        self._operator_shown(operator, base, now)
         self.applied_at = self._clock.wall_time()
         self._keep(candidate.text, self.applied_at)
         result = ReloadResult(trigger, "applied", self.applied_at, message + note)
         log.info("layout %s applied (%s): %s%s", self.path, trigger, message, note)
         self.last_result = result
+        if self.journal is not None:
+            self.journal.change(
+                "layout.applied",
+                "file",
+                target=str(self.path),
+                trigger=trigger,
+                after=str(self.applied_version.path) if self.applied_version else None,
+                result="applied",
+                message=message + note,
+            )
+        self._record(notes)
         return result
 
     def _keep(self, text: str, wall_time: float) -> None:
@@ -451,17 +472,89 @@ class LiveLayout:
         self.state.recovered("history")
 
     def select_preset(self, name: str | None) -> ReloadResult:
-        """Show preset ``name`` (None: the file's own arrangement).
+        """Show preset ``name`` (None: the file's own arrangement). Call-ups and solos
+        end (the operator chose a new arrangement); alarms stay, on its alarm tiles.
 
         UnknownPresetError (naming the known ones) if the file has no such preset.
         """
-        message = self._apply(_effective(self.file_layout, name))
+        base = _effective(self.file_layout, name)
+        now = self._clock.now()
+        cleared = [f"{c.output}.{c.tile} ({c.camera})" for c in self.operator.callups.values()]
+        cleared += [f"{s.output} solo ({s.camera})" for s in self.operator.solos.values()]
+        operator, notes = self.operator.without_views().settled(base, now, self._outputs)
+        message = self._apply(operator.arrange(base))
         self.preset = name
+        self._operator_shown(operator, base, now)
         what = f"preset {name}" if name else "the layout's own arrangement"
+        if cleared:
+            message += f"; cleared {', '.join(cleared)}"
         result = ReloadResult("preset", "applied", self._clock.wall_time(), f"{what}: {message}")
         log.info("showing %s: %s", what, message)
         self.last_result = result
+        self._record(notes)
         return result
+
+    # -- operator overrides (render loop) --
+
+    @property
+    def arranged_base(self) -> Layout:
+        """The layout as its file and the active preset have it, before any override."""
+        return _effective(self.file_layout, self.preset)
+
+    def show_operator(self, operator: OperatorState) -> tuple[str, list[Note]]:
+        """Put ``operator``'s overrides on the wall; what changed, and what the state did by
+        itself on the way (an alarm taking a tile). CompositorError, and nothing changed,
+        if the wall refuses the arrangement."""
+        base = self.arranged_base
+        now = self._clock.now()
+        operator, notes = operator.settled(base, now, self._outputs)
+        message = self._apply(operator.arrange(base))
+        self._operator_shown(operator, base, now)
+        self._record(notes)
+        return message, notes
+
+    def tick(self, now: float) -> None:
+        """End holds and alarms whose time is over (render loop, every tick; cheap)."""
+        if self._operator_due is None or now < self._operator_due:
+            return
+        base = self.arranged_base
+        operator, notes = self.operator.settled(base, now, self._outputs)
+        if operator == self.operator:
+            self._operator_due = operator.next_deadline(base, now)
+            return
+        try:
+            message = self._apply(operator.arrange(base))
+        except CompositorError as exc:
+            # Cannot happen short of a bug (the same outputs, known cameras); the wall keeps
+            # what it shows, and tries again at the next deadline rather than every frame.
+            log.error("the operators' overrides could not be updated: %s", exc)
+            self._operator_due = now + 1.0
+            return
+        log.info("operator overrides updated: %s", message)
+        self._operator_shown(operator, base, now)
+        self._record(notes)
+
+    def _operator_shown(self, operator: OperatorState, base: Layout, now: float) -> None:
+        self.operator = operator
+        self._operator_due = operator.next_deadline(base, now)
+
+    def _record(self, notes: list[Note]) -> None:
+        for note in notes:
+            if note.audit:
+                log.info(
+                    "%s %s%s", note.action, note.target, f": {note.reason}" if note.reason else ""
+                )
+            if self.journal is not None:
+                self.journal.change(
+                    note.action,
+                    "wall",
+                    None,
+                    audit=note.audit,
+                    target=note.target,
+                    before=note.before,
+                    after=note.after,
+                    reason=note.reason or None,
+                )
 
     @property
     def presets(self) -> list[str]:
@@ -478,6 +571,7 @@ class LiveLayout:
             "presets": self.presets,
             "watching": self._watcher is not None,
             "last_reload": self.last_result.as_dict(),
+            **self.operator.describe(self._clock.now(), self._clock.wall_time()),
         }
 
     def _refused(self, trigger: str, error: CompositorError) -> ReloadResult:
@@ -499,6 +593,16 @@ class LiveLayout:
             "\n  ".join(errors),
         )
         self.last_result = result
+        if self.journal is not None:
+            self.journal.change(
+                "layout.refused",
+                "file",
+                target=str(self.path),
+                trigger=trigger,
+                result="refused",
+                reason="the wall keeps its last good layout",
+                errors=list(errors),
+            )
         return result
 
 

@@ -131,6 +131,22 @@ def format_status(status: Status) -> list[str]:
     if problems:
         lines.append("NOT WRITTEN (the wall runs on, and tries again every second):")
         lines += [f"  {problem}" for problem in problems]
+    for callup in status.get("callups") or []:
+        lines.append(
+            f"call-up:  {callup.get('tile')} shows {callup.get('camera')} (by {callup.get('by')}"
+            + (f", {callup['hold_left_s']:.0f} s left" if callup.get("hold_left_s") else "")
+            + ")"
+        )
+    for solo in status.get("solos") or []:
+        lines.append(f"solo:     {solo.get('output')} shows {solo.get('camera')} alone")
+    for alarm in status.get("alarms") or []:
+        where = f"on {alarm['tile']}" if alarm.get("tile") else "waiting"
+        lines.append(
+            f"alarm:    {alarm.get('id')} {alarm.get('camera')} priority {alarm.get('priority')} "
+            f"{where}" + (f": {alarm['title']}" if alarm.get("title") else "")
+        )
+    if status.get("api"):
+        lines.append(f"api:      {status['api']}")
     outputs = status.get("outputs") or []
     if outputs:
         lines.append("outputs:  " + ", ".join(_output_text(output) for output in outputs))

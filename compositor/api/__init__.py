@@ -1,0 +1,3 @@
+"""The HTTP API and the web control page a running wall serves (FastAPI on uvicorn, in
+its own thread): requests become the wall's commands, carried out on the render loop.
+"""
