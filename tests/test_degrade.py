@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -31,6 +31,7 @@ from compositor.sources.budget import (
     SkipTier,
 )
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
+from tests.helpers.walls import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -107,14 +108,6 @@ def test_light_deblocking_changes_b_frames_and_invisibly(clip: Path) -> None:
     assert changed_b > len(full) // 4, "the option did not reach the decoder"
 
 
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out: {what}")
-        time.sleep(0.05)
-
-
 def test_small_tiles_skip_first_and_everything_recovers(
     clip_server: SyntheticCameraServer, tmp_path: Path
 ) -> None:
@@ -142,7 +135,9 @@ def test_small_tiles_skip_first_and_everything_recovers(
 
     every, references = SkipLevel
     try:
-        _wait(lambda: min(board.read(i).frames for i in range(2)) > 30, 20, "both cameras live")
+        wait_until(
+            lambda: min(board.read(i).frames for i in range(2)) > 30, 20, "both cameras live"
+        )
         full_rate = frame_rate(0)
         time.sleep(2.0)
         assert levels() == (every, every), "a host keeping up skips nothing"
@@ -150,7 +145,9 @@ def test_small_tiles_skip_first_and_everything_recovers(
         # Slower than real time: the lag grows 30 ms a second. The small tile's limit is
         # passed first; it skips once the lag has grown GROWING_S seconds running.
         clock.grow(0.03)
-        _wait(lambda: levels()[0] == references, GROWING_S + 6, "the small tile skips B-frames")
+        wait_until(
+            lambda: levels()[0] == references, GROWING_S + 6, "the small tile skips B-frames"
+        )
         clock.grow(0.0)  # that helped: behind, no further
         assert clock.lag < LAG_LIMIT_FRAMES[SkipTier.LARGE] * INTERVAL
         time.sleep(2.0)
@@ -161,10 +158,12 @@ def test_small_tiles_skip_first_and_everything_recovers(
         assert frame_rate(1) > 0.9 * full_rate
 
         clock.grow(0.1)  # further and further behind: the big tile skips B-frames too
-        _wait(lambda: levels() == (references, references), GROWING_S + 6, "the big tile skips")
+        wait_until(
+            lambda: levels() == (references, references), GROWING_S + 6, "the big tile skips"
+        )
 
         clock.catch_up()  # caught up: after a few calm seconds, every frame again
-        _wait(lambda: levels() == (every, every), RECOVER_S + 4, "both decode every frame")
+        wait_until(lambda: levels() == (every, every), RECOVER_S + 4, "both decode every frame")
         assert frame_rate(0) > 0.9 * full_rate
     finally:
         stop.set()
@@ -183,7 +182,7 @@ def test_no_degrade_never_skips(clip_server: SyntheticCameraServer, tmp_path: Pa
     thread = threading.Thread(target=run_camera, args=(job, board, stop, clock), daemon=True)
     thread.start()
     try:
-        _wait(lambda: board.read(0).frames > 10, 20, "the camera is live")
+        wait_until(lambda: board.read(0).frames > 10, 20, "the camera is live")
         clock.grow(0.2)
         before = board.read(0).frames
         time.sleep(GROWING_S + 3)
