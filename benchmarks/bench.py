@@ -325,6 +325,9 @@ class Bench:
         self.grid = grid
         self.ffmpeg = ffmpeg_xstack.ffmpeg_path()
         self.fps = 25  # every camera of the workload
+        # Every runner on the room's workload (benchmarks/profile_wall.py --room): the
+        # walls with their sub-streams at hand, the others on the URLs the wall decodes.
+        self.room = False
 
     def say(self, text: str) -> None:
         print(f"bench: {text}", file=self.log, flush=True)
@@ -333,7 +336,7 @@ class Bench:
         """The cameras and tiles for ``runner``: main streams only, except for the
         sub-stream runners and the room's (the wall: ``url_low`` too; the others: the
         URL the wall decodes)."""
-        if runner in ROOM_RUNNERS:
+        if runner in ROOM_RUNNERS or self.room:
             work = room_workload(cameras)
         elif self.grid is not None:
             work = make_grid_workload(cameras, self.grid)
@@ -345,7 +348,9 @@ class Bench:
         )
         if runner in ("wall_substreams", "room_wall", "room_wall_x"):
             return work
-        if runner in SUBSTREAM_RUNNERS or runner in ROOM_RUNNERS:
+        if self.room and runner.startswith("wall"):
+            return work
+        if runner in SUBSTREAM_RUNNERS or runner in ROOM_RUNNERS or self.room:
             return work.decoded_streams()
         return work.main_streams()
 
@@ -830,7 +835,8 @@ def judge(
         )
     held = max_held or {}
     for wall, floor in (("wall_headless", "decode_floor"), ("room_wall", "room_floor")):
-        if wall in held or floor in held:
+        # Listed whenever both ran: n/a without a ramp (--ramp; the room: --room-ramp).
+        if wall in held or floor in held or (wall in figures and floor in figures):
             verdicts.append(
                 {
                     "target": f"cameras held: {wall} >= {floor}",
@@ -1036,6 +1042,37 @@ def per_camera_lines(figures: dict[str, Measurement]) -> list[str]:
         elif "skipping_s" in next(iter(table.values())) and m.skipped_s is not None:
             line += "; no camera skipped frames"
         lines.append(line)
+    return lines
+
+
+def room_lines(figures: dict[str, Measurement], max_held: dict[str, Any]) -> list[str]:
+    """The room's own workload (layouts/control-room-14.yaml), runner by runner: CPU,
+    frames shown against expected per camera, p99 frame age, PSS, the most cameras held,
+    and where its windows were."""
+    lines = []
+    for runner, label in ROOM_RUNNERS.items():
+        m = figures.get(runner)
+        if m is None:
+            continue
+        if not m.ok:
+            lines.append(f"{runner} ({label}): failed: {m.error}")
+            continue
+        table = m.details.get("per_camera") or {}
+        shown = sum(c["shown"] for c in table.values())
+        expected = sum(c["shown_expected"] for c in table.values())
+        where = m.details.get("x_server")
+        lines.append(
+            f"{runner} ({label}{'; ' + where + ', Mesa llvmpipe' if where else ''}): "
+            f"{m.cameras} cameras, {m.cpu_per_s:.2f} CPU-s/s, frames shown {shown:.0f} of "
+            f"{expected:.0f} expected ({m.shown_pct} %; least camera {m.shown_min_camera_pct} "
+            f"%), p99 frame age {m.age_p99_ms} ms ({m.age_at}), PSS {m.peak_pss_mb} MB, "
+            f"most cameras held {max_held.get(runner, '-')}"
+        )
+        each = ", ".join(
+            f"{camera} {c['shown']}/{c['shown_expected']:.0f}"
+            for camera, c in sorted(table.items())
+        )
+        lines.append(f"  {runner} per camera, frames shown/expected: {each}")
     return lines
 
 
@@ -1485,6 +1522,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"with sub-streams: {json.dumps(results['substream_ratios'])}")
     if results["room_ratios"]:
         print(f"the room: {json.dumps(results['room_ratios'])}")
+    for line in room_lines(figures, results["max_cameras_held"] or {}):
+        print(f"the room: {line}")
     for line in per_camera_lines(figures):
         print(line)
     if results["deblocking_ratios"]:
