@@ -108,6 +108,10 @@ STACK_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("upload (glTexSubImage2D)", (".upload (",)),
     ("draw + swap (GL, llvmpipe)", (".draw (", ".flip (", ".present (", "swap")),
     ("compose (canvas copies, labels, notices)", ("OutputCanvas.", "ComposedOutput.")),
+    (
+        "waiting (select, condition, sleep: blocked, yet sampled)",
+        ("_PollLikeSelector.select (", "Condition.wait (", "Event.wait (", "sleep ("),
+    ),
 )
 PYTHON_REST = "Python: the rest (loops, slots, status, pacing, bookkeeping)"
 
@@ -122,12 +126,11 @@ def classify(stack: str) -> str:
 
 
 def _process_of(stack: str) -> str:
-    """The process a stack was sampled in (py-spy --subprocesses puts it first)."""
-    first = stack.split(";", 1)[0]
-    if "spawn_main" in first or "multiprocessing" in first:
+    """The process a stack was sampled in."""
+    # py-spy names each process in the stack, a child's below its parent's.
+    names = [frame for frame in stack.split(";") if frame.startswith("process ")]
+    if any("multiprocessing" in name for name in names[1:]):
         return "decoder processes"
-    if first.startswith("process "):
-        return "render process"
     return "render process"
 
 
