@@ -425,7 +425,7 @@ class Bench:
         process, lines = start_runner(module, args, log_path)
         assert process.stdin is not None
         try:
-            ready = json.loads(lines.expect("READY", 60.0) or "{}")
+            ready = json.loads(lines.expect("READY", 90.0) or "{}")
             if ready.get("missing"):
                 raise RuntimeError(f"cameras never delivered a frame: {ready['missing']}")
             time.sleep(self.settle)
