@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -183,7 +184,7 @@ def spy(
         try:
             lines.expect("READY", 90.0)
             time.sleep(bench.settle)
-            spied = subprocess.run(
+            spy_process = subprocess.Popen(
                 [
                     binary,
                     "record",
@@ -199,17 +200,24 @@ def spy(
                     "--output",
                     str(out),
                 ],
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                check=False,
             )
+            try:
+                _, errors = spy_process.communicate(timeout=seconds + 60)
+            except subprocess.TimeoutExpired:
+                # Seen at 40 cameras on 2 busy cores: py-spy sampling the decoder processes
+                # ran minutes past --duration. Interrupted, it writes what it has.
+                spy_process.send_signal(signal.SIGINT)
+                _, errors = spy_process.communicate(timeout=60)
         finally:
             _kill_tree(process)
     finally:
         if display is not None:
             display.stop()
-    if spied.returncode != 0:
-        raise RuntimeError(f"py-spy failed: {spied.stderr[-500:]}")
+    if not out.exists():
+        raise RuntimeError(f"py-spy failed: {errors[-500:]}")
     return read_stacks(out)
 
 
