@@ -810,11 +810,22 @@ def judge(
         passed = (
             None if value is None else (value <= limit if comparison == "<=" else value >= limit)
         )
+        # CPU over CPU says nothing when a runner did not keep up: each took what CPU the
+        # machine gave it, not what its work costs.
+        behind = [
+            r
+            for r in RATIO_TABLES[table].get(key, ())
+            if r in figures and figures[r].ok and not figures[r].held
+        ]
         verdict: dict[str, Any] = {
             "target": f"{name} {comparison} {limit:g}",
             "value": value,
-            "pass": passed,
+            "pass": None if behind else passed,
         }
+        if behind:
+            verdict["not_judged"] = f"not kept up (> {HELD_MAX_PCT:g} % late or dropped): " + (
+                ", ".join(behind)
+            )
         spread = (by_round or {}).get(table, {}).get(key, [])
         if len(spread) > 1:
             verdict["rounds"] = spread
@@ -877,8 +888,8 @@ def _held_at_least(wall: Any, floor: Any) -> bool | None:
         return None
 
     w, f = least(wall), least(floor)
-    if w is None or f is None:
-        return None
+    if w is None or f is None or (w == 0 and f == 0):
+        return None  # neither held even the least tried: no count to compare
     return w >= f
 
 
@@ -928,10 +939,13 @@ def _mark(passed: bool | None) -> str:
 
 def _verdict_value(verdict: dict[str, Any]) -> str:
     rounds = verdict.get("rounds")
-    if not rounds:
-        return str(verdict["value"])
-    each = ", ".join("-" if r is None else f"{r:.3f}" for r in rounds)
-    return f"{verdict['value']} (median round; each round: {each})"
+    text = str(verdict["value"])
+    if rounds:
+        each = ", ".join("-" if r is None else f"{r:.3f}" for r in rounds)
+        text += f" (median round; each round: {each})"
+    if verdict.get("not_judged"):
+        text += f"; not judged: {verdict['not_judged']}"
+    return text
 
 
 def print_table(

@@ -104,3 +104,15 @@ def test_frame_age_memory_and_cameras_held() -> None:
     # The wall held every count tried, the floor fewer: met.
     ok = judge(figures, {}, max_held={"room_wall": ">= 40", "room_floor": 32})
     assert _verdict(ok, "cameras held: room_wall")["pass"] is True
+
+
+def test_a_ratio_of_runners_that_did_not_keep_up_is_not_judged() -> None:
+    figures = {
+        "decode_floor": _m("decode_floor", 1.2, ok=True),
+        "wall_headless": Measurement("wall_headless", 12, cpu_per_s=1.2, held=False),
+    }
+    verdict = judge(figures, {"ratios": {"wall_over_decode_floor": 1.0}})[0]
+    assert verdict["value"] == 1.0 and verdict["pass"] is None
+    assert "wall_headless" in verdict["not_judged"]
+    neither = judge(figures, {}, max_held={"wall_headless": "< 12", "decode_floor": "< 12"})
+    assert _verdict(neither, "cameras held: wall_headless")["pass"] is None
