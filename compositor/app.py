@@ -30,6 +30,7 @@ from compositor.control.inbox import CommandInbox
 from compositor.control.pictures import Picture, PictureDesk, PictureKey
 from compositor.control.unix_socket import CONTROL_SOCKET, ControlServer
 from compositor.core.clock import Clock, MonotonicClock
+from compositor.core.decoding import DEFAULT_DECODE, DecodeSetting
 from compositor.core.errors import CompositorError, NotFoundError, RefusedError
 from compositor.core.events import EventRing
 from compositor.core.frame_ages import FrameAges
@@ -98,6 +99,8 @@ class RunOptions:
     # larger than max_pixels are refused; each decoder process's private memory is bounded.
     max_pixels: int = DEFAULT_MAX_PIXELS
     worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
+    # Where cameras without a `decode:` of their own are decoded (sources/hwdecode.py).
+    decode: DecodeSetting = DEFAULT_DECODE
 
 
 def _limits(options: RunOptions) -> SourceLimits:
@@ -163,6 +166,7 @@ class WallApp:
             log_setup=options.log_setup or LogSetup(log.getEffectiveLevel()),
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
             limits=_limits(options),
+            decode=options.decode,
         )
         self._painter = BannerPainter()
         self._pictures = PictureLoader()  # image tiles: decoded off the render loop

@@ -30,6 +30,7 @@ from compositor.api.tokens import TokenStore
 from compositor.app import RunOptions, WallApp
 from compositor.control.unix_socket import CONTROL_SOCKET, send_request
 from compositor.core.clock import MonotonicClock
+from compositor.core.decoding import DECODE_SETTINGS, DEFAULT_DECODE
 from compositor.core.errors import CompositorError, LayoutError
 from compositor.core.logs import LOG_FORMATS, LogSetup, configure_logging
 from compositor.display.monitors import ask_monitors
@@ -170,6 +171,14 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         metavar="MB",
         help=f"private memory each decoder process may use (default {DEFAULT_WORKER_MEMORY_MB}; "
         "0: no limit); past it a camera's allocations fail and it says out of memory",
+    )
+    parser.add_argument(
+        "--decode",
+        choices=DECODE_SETTINGS,
+        default=DEFAULT_DECODE,
+        help=f"where cameras without a decode: of their own are decoded: cpu, cuda (NVIDIA), "
+        f"or auto (the best hardware decoder here, else the CPU); a device that cannot be used "
+        f"means the CPU, said once per camera (default {DEFAULT_DECODE})",
     )
     parser.add_argument(
         "--api",
@@ -606,6 +615,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         light_deblocking=not args.full_deblocking,
         max_pixels=args.max_pixels,
         worker_memory_mb=args.worker_memory,
+        decode=args.decode,
         api=_api_options(args),
         # Set by main() from --log-level/--log-format; absent when a test parses alone.
         log_setup=getattr(args, "log_setup", None),
