@@ -381,6 +381,9 @@ class WallApp:
         return self._stop.is_set()
 
     def close(self) -> None:
+        # The decoder processes stop first, while the rest closes: each takes about a
+        # second to end (its cameras' threads, then FFmpeg's and Python's teardown).
+        self.pool.request_stop()
         self.inbox.close()  # whoever still waits for the render loop hears it stops
         if self._api_context is not None:
             self._api_context.stopping.set()  # event streams end, so the server stops at once
@@ -450,6 +453,10 @@ class WallApp:
             self._update_starting_banners()
         wall_now = self.clock.wall_time()
         for output_id, composed in self.composed.items():
+            if self._stop.is_set():
+                # Asked to stop mid-tick (SIGTERM): the screens left are not drawn again.
+                # A software renderer takes ~20 ms an output: a tick of 14 is half a second.
+                return
             dirty = composed.compose(now, wall_now, self._notice_for)
             if self.display is None or self.display.present(output_id, composed.canvas, dirty):
                 self.counters.drew(output_id)  # headless: composed

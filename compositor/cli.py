@@ -741,6 +741,8 @@ def _demo(args: argparse.Namespace) -> None:
         options = replace(_options(args), layout_path=Path(layout_path))
         if not options.headless and options.display_name is None and not os.environ.get("DISPLAY"):
             options = _demo_without_screen(stack, options)
+        elif not options.headless:
+            _demo_on_screen(options)
         token = None
         if options.api is not None:
             state_dir = options.state_dir or default_state_dir(Path(layout_path))
@@ -768,32 +770,53 @@ def _demo_started(app: WallApp, token: str | None) -> None:
 
 
 def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
-    """No screen here: a virtual 14-monitor X server if we can start one, else snapshots."""
-    from compositor.demo.virtual_x import VirtualDisplay
+    """No screen here: a virtual 14-monitor X server if we can start one, else snapshots.
+
+    Its monitors are sized for its renderer (demo/virtual_wall.py): on a software
+    renderer small ones, which it draws at their full rate, as a wall host's GPU does
+    its screens; the wall draws at their refresh rate.
+    """
+    from compositor.demo.virtual_wall import start_virtual_wall
 
     snapshot_dir = options.snapshot_dir or DEMO_SNAPSHOT_DIR
     every = options.snapshot_every if options.snapshot_dir else 2.0
     try:
-        display = stack.enter_context(VirtualDisplay.dummy_wall(monitors=14, mode=(960, 540)))
+        wall = start_virtual_wall(monitors=14)
     except CompositorError as exc:
         log.warning("no screen and no virtual X server (%s): running headless", exc)
         log.info("look at %s/<output>.png, refreshed every %g s", snapshot_dir.resolve(), every)
         return replace(options, headless=True, snapshot_dir=snapshot_dir, snapshot_every=every)
+    stack.callback(wall.display.stop)
     log.info(
-        "no screen here: the wall runs on a virtual 14-monitor X server (display %s); "
+        "no screen here: the wall runs on a virtual 14-monitor X server (display %s), %s; "
         "see what each output shows in %s/<output>.png, refreshed every %g s",
-        display.name,
+        wall.display.name,
+        wall.describe(),
         snapshot_dir.resolve(),
         every,
     )
-    # Software GL draws 14 screens at a few frames per second: do not ask for more.
     return replace(
-        options,
-        display_name=display.name,
-        snapshot_dir=snapshot_dir,
-        snapshot_every=every,
-        fps=min(options.fps, 5.0) if options.fps is not None else 5.0,
+        options, display_name=wall.display.name, snapshot_dir=snapshot_dir, snapshot_every=every
     )
+
+
+def _demo_on_screen(options: RunOptions) -> None:
+    """A screen is given: say so when no GPU draws it, as the wall would draw slowly."""
+    from compositor.display.windows import opengl_info
+
+    try:
+        renderer = opengl_info(options.display_name)
+    except CompositorError:
+        return  # the wall's own start says what is wrong with the display, better
+    if renderer.software:
+        log.warning(
+            "the renderer of %s is %s, on the CPU: each 1080p screen costs about 12 ms a "
+            "frame, and a wall drawn slowly starves its decoders (DELAYED pictures). "
+            "Without a GPU, run the demo with no DISPLAY (a virtual wall sized for it) "
+            "or --headless",
+            options.display_name or os.environ.get("DISPLAY", "the display"),
+            renderer.renderer,
+        )
 
 
 def _identify(args: argparse.Namespace) -> None:

@@ -334,6 +334,7 @@ class DecoderPool:
         self._log_setup = log_setup or LogSetup()  # how the decoder processes log
         self._started = False
         self._stopping = False
+        self._stop_asked_at = 0.0
         self._shared = SharedDir()
         if self._shared.swept:
             log.warning(
@@ -712,13 +713,22 @@ class DecoderPool:
                 return camera.camera_id
         return None
 
-    def stop(self, timeout: float = 1.0) -> None:
-        """Stop every worker within about ``timeout`` + 0.5 s and free the shared memory."""
+    def request_stop(self) -> None:
+        """Ask every worker to stop, without waiting (:meth:`stop` waits, then kills)."""
+        if self._stopping:
+            return
         self._stopping = True
+        self._stop_asked_at = self._clock.now()
         self.heartbeats.request_stop()
-        deadline = self._clock.now() + timeout
         for worker in self._workers:
             worker.close_pipe()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop every worker within about ``timeout`` + 0.5 s of being asked (here or by
+        :meth:`request_stop`) and free the shared memory."""
+        self.request_stop()
+        deadline = self._stop_asked_at + timeout
+        for worker in self._workers:
             if worker.process is not None:
                 worker.process.join(timeout=max(0.0, deadline - self._clock.now()))
         for worker in self._workers:
