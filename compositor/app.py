@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compositor.api.metrics_route import metrics_extension
 from compositor.api.routes import ApiContext, Extension, build_api
 from compositor.api.server import ApiOptions, ApiServer
 from compositor.api.tokens import TokenStore
@@ -45,6 +46,7 @@ from compositor.live.report import WallView, camera_report, status_document
 from compositor.live.snapshots import SnapshotWriter
 from compositor.live.state_dir import StateDir, default_state_dir, describe
 from compositor.live.status import StatusWriter, process_identity
+from compositor.metrics.collector import WallMetrics
 from compositor.metrics.counters import WallCounters
 from compositor.service.notify import ServiceNotifier
 from compositor.slots import CameraStatus
@@ -309,7 +311,9 @@ class WallApp:
             self.inbox, self.pictures, self.events, tokens, self.journal, self.clock
         )
         try:
-            server = ApiServer(build_api(context, self.options.api_extensions), options)
+            # Prometheus reads /metrics here, beside the API (from loopback, or a viewer token).
+            extensions = (*self.options.api_extensions, metrics_extension(WallMetrics(self)))
+            server = ApiServer(build_api(context, extensions), options)
             server.start()
         except CompositorError as exc:
             log.error("no HTTP API for this wall: %s", exc)

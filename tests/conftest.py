@@ -1,4 +1,6 @@
-"""Shared fixtures: a real RTSP server on 127.0.0.1 and a real X server.
+"""Shared fixtures: a real RTSP server on 127.0.0.1, a real X server, in-process walls.
+
+What tests share besides fixtures is in :mod:`tests.helpers`.
 
 The cameras are generated pictures with a solid background colour each, so
 a tile can be recognised by its colour, and a moving ball, so a frozen
@@ -7,24 +9,18 @@ picture can be told from a live one.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 from compositor.layout.parse import load_layout, parse_layout
-
-# RGB backgrounds; pictures are checked in BGR.
-RED = (200, 40, 40)
-GREEN = (40, 160, 60)
-BLUE = (40, 70, 200)
+from tests.helpers.notify_socket import NotifyListener
+from tests.helpers.pixels import BLUE, GREEN, RED
 
 E2E_CAMERAS = (
     SyntheticCamera("red", "red 16:9", 320, 180, 15, RED),
@@ -46,18 +42,12 @@ def x_display() -> Iterator[VirtualDisplay]:
         yield display
 
 
-def bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
-    return rgb[2], rgb[1], rgb[0]
-
-
-def share_near(region: npt.NDArray[np.uint8], rgb: tuple[int, int, int], tol: int = 40) -> float:
-    """Fraction of the pixels of ``region`` within ``tol`` of colour ``rgb`` (per channel)."""
-    distance = np.abs(region.astype(np.int16) - np.array(bgr(rgb), np.int16)).max(axis=2)
-    return float((distance <= tol).mean())
-
-
-def is_black(region: npt.NDArray[np.uint8], tol: int = 24) -> bool:
-    return int(region.max()) <= tol
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[NotifyListener]:
+    """A systemd notify socket (``NOTIFY_SOCKET``) bound by the test, as systemd binds one."""
+    bound = NotifyListener(tmp_path / "notify")
+    yield bound
+    bound.close()
 
 
 @pytest.fixture
@@ -84,29 +74,27 @@ def wall() -> Iterator[Callable[..., WallApp]]:
         app.close()
 
 
-def tick_until(app: WallApp, condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Tick the wall (as its run loop would) until ``condition``; returns the seconds taken."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        app.tick()
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.04)
-    raise AssertionError(f"{what}: not within {timeout} s (states: {app.camera_states})")
+# -- one way to mark end-to-end tests ---------------------------------------------------
+
+E2E_FIXTURES = frozenset({"camera_server", "x_display", "wall"})
 
 
-ERROR_BAND = (24, 24, 150)  # BGR of the banner behind a failing tile's text (overlay.py)
-
-
-def tile_pixels(app: WallApp, index: int = 0, output: str = "O1") -> npt.NDArray[np.uint8]:
-    """One tile of a running wall's canvas, in BGR."""
-    canvas = app.canvases[output]
-    r = canvas.tiles[index].rect
-    return canvas.to_bgr()[r.y : r.bottom, r.x : r.right]
-
-
-def banner_share(tile: npt.NDArray[np.uint8]) -> float:
-    """How much of ``tile`` is the error banner's colour."""
-    # The banner is painted in BGR and kept in YUV: its colour comes back within rounding.
-    distance = np.abs(tile.astype(np.int16) - np.array(ERROR_BAND, np.int16)).max(axis=2)
-    return float((distance <= 3).mean())
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """An end-to-end test (one on real parts: the test cameras, an X server, a wall) lives
+    in a module marked once, ``pytestmark = pytest.mark.e2e``, so ``make unit`` (``-m "not
+    e2e"``) runs only what needs none; a marker on a single test, or a real part used in an
+    unmarked module, fails here with what to do."""
+    wrong = []
+    for item in items:
+        module = getattr(item, "module", None)
+        module_mark = getattr(module, "pytestmark", None)
+        marks = module_mark if isinstance(module_mark, list) else [module_mark]
+        marked = any(getattr(m, "name", None) == "e2e" for m in marks if m is not None)
+        function = getattr(item, "function", None)
+        own = [m for m in getattr(function, "pytestmark", []) if m.name == "e2e"]
+        if own:
+            wrong.append(f"{item.nodeid}: marks itself e2e; mark its module instead")
+        elif not marked and E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            wrong.append(f"{item.nodeid}: uses a real part in a module not marked e2e")
+    if wrong:
+        raise pytest.UsageError("end-to-end tests marked the wrong way:\n  " + "\n  ".join(wrong))

@@ -24,8 +24,9 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from compositor.demo.testcams import SyntheticCameraServer
-from tests.api_wall import ApiWall, Pixels, api_layout_text, wait_until
-from tests.test_reload import shows
+from tests.helpers.api_wall import ApiWall, api_layout_text
+from tests.helpers.pixels import Pixels, shows
+from tests.helpers.walls import wait_until
 
 pytestmark = pytest.mark.e2e
 

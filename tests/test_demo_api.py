@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,13 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers.processes import free_port
+
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def read_lines(process: subprocess.Popen[str], wanted: int, timeout: float) -> list[str]:
