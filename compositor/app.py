@@ -36,7 +36,7 @@ from compositor.core.errors import CompositorError, NotFoundError, RefusedError
 from compositor.core.events import EventRing
 from compositor.core.frame_ages import FrameAges
 from compositor.core.logs import LogSetup
-from compositor.core.pacing import StarvedLoop
+from compositor.core.pacing import HEADLESS_FPS, StarvedLoop
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
 from compositor.live.audit import AUDIT_FILE, AuditLog
 from compositor.live.cameras import CameraWatch
@@ -65,7 +65,6 @@ HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refre
 # socket served again, what could not be written tried again.
 STATE_CHECK_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
-HEADLESS_FPS = 25.0  # composition rate without a display: a typical camera rate
 
 
 @dataclass(frozen=True)
@@ -301,7 +300,8 @@ class WallApp:
             else "reloaded on SIGHUP",
             state.path,
         )
-        if self.options.api is not None:
+        if self.options.api is not None and not self._stop.is_set():
+            # (Ctrl-C while starting: the server, seconds to start on a loaded host, is not.)
             self._start_api(state.path, self.options.api)
 
     def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
@@ -388,6 +388,8 @@ class WallApp:
         # The decoder processes stop first, while the rest closes: each takes about a
         # second to end (its cameras' threads, then FFmpeg's and Python's teardown).
         self.pool.request_stop()
+        if self.snapshots is not None:
+            self.snapshots.request_stop()  # a snapshot being written: no further PNG
         self.inbox.close()  # whoever still waits for the render loop hears it stops
         if self._api_context is not None:
             self._api_context.stopping.set()  # event streams end, so the server stops at once
@@ -459,7 +461,8 @@ class WallApp:
         for output_id, composed in self.composed.items():
             if self._stop.is_set():
                 # Asked to stop mid-tick (SIGTERM): the screens left are not drawn again.
-                # A software renderer takes ~20 ms an output: a tick of 14 is half a second.
+                # A software renderer takes ~30 ms of CPU a 1080p output (measured,
+                # demo/virtual_wall.py): a tick of 14 is half a second, more when loaded.
                 return
             dirty = composed.compose(now, wall_now, self._notice_for)
             if self.display is None or self.display.present(output_id, composed.canvas, dirty):
