@@ -110,7 +110,7 @@ class SnapshotWriter:
         self._closing.set()
 
     def close(self, timeout: float = 1.0) -> None:
-        """Stop after the PNG being written, waiting for it up to ``timeout`` seconds."""
-        self._closing.set()
+        """Wait up to ``timeout`` seconds for the snapshot being written (all of it, unless
+        :meth:`request_stop` came first: then the PNG being written only)."""
         if self._thread is not None:
             self._thread.join(timeout)
