@@ -1,6 +1,7 @@
-"""Snapshots when the wall stops: a snapshot being written ends after its current PNG (each
-1920x1080 PNG costs about 0.1 s of CPU, a 14-output snapshot more than a second), so
-stopping is not held up by it; the outputs not reached keep their last picture."""
+"""Snapshots when the wall stops: asked first thing (request_stop), a snapshot being
+written ends after its current PNG (each 1920x1080 PNG costs about 0.1 s of CPU, a
+14-output snapshot more than a second), so stopping is not held up by it; the outputs not
+reached keep their last picture. (Closing before a round: tests/test_file_safety.py.)"""
 
 from __future__ import annotations
 
@@ -29,13 +30,13 @@ def test_a_snapshot_being_written_stops_after_its_current_png(tmp_path: Path) ->
     writer = SnapshotWriter(tmp_path / "snaps", 1.0)
     outputs = {"A1": Picture(), "A2": Picture(writer.request_stop), "A3": Picture()}
     writer.maybe_write(0.0, outputs)
-    writer.close(5.0)
+    writer.wait(5.0)
     assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == ["A1.png", "A2.png"]
     assert writer.written == 0, "an unfinished snapshot is not counted"
 
 
-def test_close_alone_waits_for_the_whole_snapshot(tmp_path: Path) -> None:
+def test_wait_alone_waits_for_the_whole_snapshot(tmp_path: Path) -> None:
     writer = SnapshotWriter(tmp_path / "snaps", 1.0)
     writer.maybe_write(0.0, {f"A{i}": Picture() for i in range(1, 4)})
-    writer.close(5.0)
+    writer.wait(5.0)
     assert len(list((tmp_path / "snaps").iterdir())) == 3 and writer.written == 1

@@ -67,6 +67,9 @@ class SnapshotWriter:
         self.problem: str | None = None  # why the last snapshot could not be written
         self._busy = threading.Lock()
         self._thread: threading.Thread | None = None
+        # Set at close: the writer stops between two files. One still encoding when the
+        # process exits would be cut inside OpenCV, which aborts the process ("terminate
+        # called without an active exception" in the journal at a stop under load).
         self._closing = threading.Event()
 
     def maybe_write(self, now: float, canvases: Mapping[str, Freezable]) -> None:
@@ -89,7 +92,6 @@ class SnapshotWriter:
             ensure_folder(self.directory, 0o755 if self.share else 0o700, private=False)
             for output_id, picture in canvases.items():
                 if self._closing.is_set():
-                    # Stopping: each 1080p PNG takes ~0.1 s of CPU, 14 more than a second.
                     return
                 write_png_atomic(self.directory / f"{output_id}.png", picture.to_bgr(), mode)
         except OSError as exc:
@@ -105,12 +107,17 @@ class SnapshotWriter:
         finally:
             self._busy.release()
 
+    def wait(self, timeout: float) -> None:
+        """Wait up to ``timeout`` s for the snapshots being written, all of them."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
     def request_stop(self) -> None:
-        """Write no further PNG of a snapshot being written (each keeps its last)."""
+        """Stop without waiting: the file being written is finished, the others of its
+        round skipped (the wall asks first thing when it stops; :meth:`close` waits)."""
         self._closing.set()
 
     def close(self, timeout: float = 1.0) -> None:
-        """Wait up to ``timeout`` seconds for the snapshot being written (all of it, unless
-        :meth:`request_stop` came first: then the PNG being written only)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Stop: the file being written is finished, the others of its round skipped."""
+        self.request_stop()
+        self.wait(timeout)
