@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from compositor.api.routes import ApiContext, Extension, build_api
 from compositor.api.server import ApiOptions, ApiServer
 from compositor.api.tokens import TokenStore
+from compositor.cluster.node import ClusterNode, ClusterOptions, HostHealth
 from compositor.compose.canvas import CanvasImage, CanvasTile, OutputCanvas
 from compositor.compose.health import assess, format_duration
 from compositor.compose.notice import TileNotice
@@ -93,6 +94,9 @@ class RunOptions:
     # routes to its FastAPI application (metrics, say): compositor.api.routes.build_api.
     api: ApiOptions | None = None
     api_extensions: tuple[Extension, ...] = ()
+    # A wall over several hosts (compositor.cluster): its broker, this host's name, the
+    # wall's; None: this wall alone. Needs a layout file (the commands come through it).
+    cluster: ClusterOptions | None = None
 
 
 def select_outputs(layout: Layout, wanted: tuple[str, ...]) -> list[OutputConfig]:
@@ -169,7 +173,8 @@ class WallApp:
         self.pictures = PictureDesk()
         self.events = EventRing()  # what changed, for the API's event stream
         self.journal = Journal(None, self.events, self.clock)  # audited once state is kept
-        self._commands: CommandHandler | None = None
+        self._commands: CommandHandler | ClusterNode | None = None
+        self.cluster = ClusterNode(options.cluster, self.clock) if options.cluster else None
         self.api: ApiServer | None = None
         self._api_context: ApiContext | None = None
         self._state: StateDir | None = None  # with a layout file: status, history, socket
@@ -281,6 +286,8 @@ class WallApp:
         )
         self._commands = CommandHandler(self, self.live, self.journal, self.clock)
         self.live.start()
+        if self.cluster is not None:
+            self._join_cluster(self.cluster, self.live)
         self._status = StatusWriter(state)
         self._check_state()
         log.info(
@@ -294,6 +301,22 @@ class WallApp:
         if self.options.api is not None:
             self._start_api(state.path, self.options.api)
 
+    def _join_cluster(self, cluster: ClusterNode, live: LiveLayout) -> None:
+        """Commands go through the cluster (an order for every host), alarm ids are the
+        orders'; the retained state is applied before the first frame (bounded wait)."""
+        handler = CommandHandler(
+            self, live, self.journal, self.clock, new_alarm_id=cluster.next_alarm_id
+        )
+        cluster.attach(handler.handle, live, self.journal, lambda: self.output_ids, self._health)
+        self._commands = cluster
+        cluster.start()
+
+    def _health(self) -> HostHealth:
+        drawn, _ = self.outputs_drawn()
+        live = sum(1 for state in self.camera_states.values() if state == "live")
+        api = self.api.url if self.api is not None else None
+        return HostHealth(drawn, live, len(self.pool.camera_ids), api)
+
     def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
         """The HTTP API and control page; a wall whose API cannot start runs on without."""
         tokens = TokenStore(state_dir)
@@ -301,7 +324,10 @@ class WallApp:
             self.inbox, self.pictures, self.events, tokens, self.journal, self.clock
         )
         try:
-            server = ApiServer(build_api(context, self.options.api_extensions), options)
+            extensions = self.options.api_extensions
+            if self.cluster is not None:
+                extensions = (*extensions, self.cluster.api_routes)
+            server = ApiServer(build_api(context, extensions), options)
             server.start()
         except CompositorError as exc:
             log.error("no HTTP API for this wall: %s", exc)
@@ -373,6 +399,8 @@ class WallApp:
         return self._stop.is_set()
 
     def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()  # first: the other hosts see this one offline at once
         if self._api_context is not None:
             self._api_context.stopping.set()  # event streams end, so the server stops at once
         if self.api is not None:
@@ -428,6 +456,8 @@ class WallApp:
             if self._control is not None:
                 self._control.serve_pending()
             self._serve_commands()
+            if self.cluster is not None:
+                self.cluster.tick()  # orders due now, before this frame is composed
             result = self.live.poll()
             if result is not None:
                 self.counters.layout_change(result.outcome)
@@ -669,6 +699,7 @@ class WallApp:
             "api": self.api.url if self.api is not None else None,
             "cameras": cameras,
             "state_problems": self._write_problems(),
+            "cluster": self.cluster.describe() if self.cluster is not None else None,
         }
 
     def _write_problems(self) -> list[str]:

@@ -145,6 +145,37 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         help="serve Prometheus metrics at http://HOST:PORT/metrics (loopback addresses only; "
         "other hosts read them through the API server)",
     )
+    _host_options(parser)
+
+
+def _host_options(parser: argparse.ArgumentParser) -> None:
+    """A wall over several hosts (compositor.cluster)."""
+    hosts = parser.add_argument_group("a wall over several hosts")
+    hosts.add_argument(
+        "--host", metavar="NAME", help="show the outputs the layout's hosts section gives NAME"
+    )
+    hosts.add_argument(
+        "--broker",
+        metavar="URL",
+        help="share the wall's state and commands with its other hosts through this MQTT "
+        "broker: mqtt://host:1883 or mqtts://host:8883 (${VAR} from the environment)",
+    )
+    hosts.add_argument(
+        "--wall", metavar="NAME", help="the wall's name on the broker (default: the layout's)"
+    )
+    hosts.add_argument(
+        "--margin-ms",
+        type=_positive_float,
+        default=150.0,
+        help="a command applies this long after it is taken, on every host at once (default 150)",
+    )
+    hosts.add_argument(
+        "--catch-up",
+        metavar="S",
+        type=float,
+        default=3.0,
+        help="seconds a starting host waits for the wall's state before drawing (default 3)",
+    )
 
 
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -626,6 +657,24 @@ def run_wall(
     log.info("stopped")
 
 
+def _with_host(options: RunOptions, layout: Layout, args: argparse.Namespace) -> RunOptions:
+    """--host's outputs, and --broker's cluster (checked before anything starts)."""
+    from compositor.cluster.options import host_selection
+
+    assert options.layout_path is not None
+    outputs, cluster = host_selection(
+        layout,
+        options.layout_path,
+        args.host,
+        options.outputs,
+        args.broker,
+        args.wall,
+        args.margin_ms / 1e3,
+        args.catch_up,
+    )
+    return replace(options, outputs=outputs, cluster=cluster)
+
+
 def _run(args: argparse.Namespace) -> int:
     """``videowall run``: the wall; with --wait-for-valid-layout, a broken file waits on screen."""
     options = replace(_options(args), layout_path=args.layout)
@@ -643,7 +692,7 @@ def _run(args: argparse.Namespace) -> int:
                     notifier.stopping()
                 return 0  # stopped while waiting: a clean stop
             layout = waited
-        run_wall(layout, options, notifier, args.metrics)
+        run_wall(layout, _with_host(options, layout, args), notifier, args.metrics)
     finally:
         if notifier is not None:
             notifier.close()
