@@ -68,6 +68,7 @@ class BrokerLink:
         self._probe = ""
         self._synced = threading.Event()
         self._connected = threading.Event()
+        self._closing = False  # our own disconnect: not a connection lost
         self._lock = threading.Lock()
         self.connections = 0  # how many times it connected (1 after the first)
         self.last_error: str | None = None
@@ -102,6 +103,7 @@ class BrokerLink:
 
     def close(self, last_words: tuple[str, bytes] | None = None, timeout: float = 1.0) -> None:
         """Say ``last_words`` (the host going offline) if connected, then disconnect."""
+        self._closing = True
         if last_words is not None and self._connected.is_set():
             info = self._client.publish(*last_words, qos=1, retain=True)
             with contextlib.suppress(RuntimeError, ValueError):  # not sent: the will says it
@@ -162,7 +164,7 @@ class BrokerLink:
         was = self._connected.is_set()
         self._connected.clear()
         self._synced.clear()
-        if was:
+        if was and not self._closing:
             self.last_error = str(reason)
             log.warning(
                 "broker %s: connection lost (%s); the wall keeps its state and pictures, "

@@ -44,7 +44,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI
 
@@ -740,16 +740,16 @@ class ClusterNode:
     def api_routes(self, app: FastAPI) -> None:
         """GET /api/hosts (viewer): every host of the wall, its health and clock offset; and
         GET /api/hosts/applied: the last orders applied here, with their instants."""
-        viewer = Annotated[Actor, Depends(app.state.requires(Role.VIEWER))]
+        viewer = [Depends(app.state.requires(Role.VIEWER))]
 
-        @app.get("/api/hosts", tags=["wall"])
-        def hosts(actor: viewer) -> dict[str, Any]:
+        @app.get("/api/hosts", tags=["wall"], dependencies=viewer)
+        def hosts() -> dict[str, Any]:
             """Every host of the wall: online/offline (by its last will), outputs drawn,
             cameras live, its layout version, its clock's offset from this host's."""
             return self.hosts()
 
-        @app.get("/api/hosts/applied", tags=["wall"])
-        def applied(actor: viewer) -> dict[str, Any]:
+        @app.get("/api/hosts/applied", tags=["wall"], dependencies=viewer)
+        def applied() -> dict[str, Any]:
             """The last orders applied on this host: their instant and when it applied them
             (wall clock, seconds since the epoch), for measuring the hosts' skew."""
             return {"host": self.options.host, "applied": list(self.applied)}
