@@ -116,6 +116,10 @@ def partial_issues(data: Any, source_dir: Path | None) -> list[IssueAt]:
     alarms = _valid(AlarmsConfig, data["alarms"]) if data.get("alarms") is not None else None
     if alarms is not None and whole:
         issues += _alarm_issues(alarms, by_id)
+    relay = data.get("relay")
+    relayed = relay.get("cameras") if isinstance(relay, dict) else None
+    if isinstance(relayed, list):
+        issues += _relay_issues([str(c) for c in relayed], known)
     hosts = data.get("hosts")
     if whole and isinstance(hosts, dict):
         valid_hosts = {
