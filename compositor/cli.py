@@ -637,7 +637,12 @@ def run_wall(
     with _signals(app.request_stop, app.request_reload, app.request_report):
         try:
             if listen is not None:
-                metrics = MetricsServer(WallMetrics(app), *listen)
+                wall_metrics = WallMetrics(app)
+                if app.cluster is not None:
+                    from compositor.cluster.metrics import ClusterCollector
+
+                    wall_metrics.registry.register(ClusterCollector(app.cluster))
+                metrics = MetricsServer(wall_metrics, *listen)
             app.start()
             if options.snapshot_dir is not None:
                 log.info(

@@ -257,3 +257,66 @@ def test_a_host_killed_and_restarted_catches_up_before_it_draws(wall: Wall) -> N
     caught_up = log.rfind("caught up from")
     assert caught_up != -1 and caught_up < log.rfind("control page and HTTP API")
     wait_for(lambda: shows(right, "R1", RED), 20, "the call-up on screen")
+
+
+def test_a_host_with_another_layout_version_says_so_and_refusals_are_audited(
+    wall: Wall, tmp_path: Path
+) -> None:
+    """A third host whose file has one more output (X1): every host says the versions
+    differ; its order for X1 is refused by the others (their layout lacks X1)."""
+    import threading
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from compositor.app import RunOptions, WallApp
+    from compositor.cluster.address import parse_broker_url
+    from compositor.cluster.metrics import ClusterCollector
+    from compositor.cluster.node import ClusterOptions
+    from compositor.control.commands import CLI, SetCallUp
+    from compositor.layout.parse import load_layout
+
+    text = wall.left.layout.read_text()
+    text = text.replace("right: [R1]}", "right: [R1], extra: [X1]}")
+    text = text.replace(
+        "  - {id: R1,", "  - {id: X1, size: [160, 90], grid: 1x1, tiles: [green]}\n  - {id: R1,"
+    )
+    text = text.replace(
+        "wall: {rows: 1, columns: 2,", "wall: {rows: 1, columns: 2, outputs: [L1, R1],"
+    )
+    path = tmp_path / "wall.yaml"
+    path.write_text(text)
+    options = RunOptions(
+        headless=True,
+        workers=1,
+        layout_path=path,
+        state_dir=tmp_path / "state",
+        outputs=("X1",),
+        cluster=ClusterOptions(parse_broker_url(wall.broker.url), "extra", WALL, catch_up_s=5),
+    )
+    app = WallApp(load_layout(path), options)
+    runner = threading.Thread(target=app.run, daemon=True)
+    try:
+        app.start()
+        runner.start()
+        assert app.cluster is not None
+        wait_for(lambda: len(app.cluster.layout_mismatch) == 2, 10, "both others differ")
+        wait_for(lambda: "extra (" in str(wall.left.get("/api/hosts")["layout_mismatch"]), 10, "")
+        assert "differs from host" in wall.left.log()
+        registry = CollectorRegistry()
+        registry.register(ClusterCollector(app.cluster))
+        assert b"videowall_cluster_layout_mismatch 2.0" in generate_latest(registry)
+        reply = app.inbox.submit(
+            SetCallUp(command="callup", output="X1", tile=1, camera="red"), CLI
+        )
+        assert "every host" in reply["message"]
+        wait_for(
+            lambda: any(e["action"] == "cluster.refused" for e in wall.left.audit()), 10, "refused"
+        )
+        refused = [e for e in wall.left.audit() if e["action"] == "cluster.refused"][-1]
+        assert "output X1 is not in this host's layout" in refused["reason"]
+        wait_for(lambda: [c["tile"] for c in app.status()["callups"]] == ["X1.1"], 5, "X1.1")
+    finally:
+        app.request_stop()
+        runner.join(timeout=5)
+        app.close()
+    wait_for(lambda: "extra (" not in str(wall.left.get("/api/hosts")["layout_mismatch"]), 10, "")
