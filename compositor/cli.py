@@ -230,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="layout on the test cameras (default: the demo layout, layouts/demo.yaml)",
     )
     _wall_options(demo)
+    demo.add_argument(
+        "--hosts",
+        type=int,
+        metavar="N",
+        help="run the wall as N hosts on this machine (the layout's hosts section), with an "
+        "MQTT broker (Mosquitto) between them; prints every host's control page",
+    )
     screens = commands.add_parser(
         "screens", help="list the monitors, and which output of a layout goes on which"
     )
@@ -734,6 +741,9 @@ def _demo(args: argparse.Namespace) -> None:
     with ExitStack() as stack:
         server = stack.enter_context(demo_server_for(layout))
         log.info("test cameras: %d on rtsp://127.0.0.1:%d/", len(layout.cameras), server.port)
+        if args.hosts:
+            _demo_hosts(args, Path(layout_path), layout)
+            return
         options = replace(_options(args), layout_path=Path(layout_path))
         if not options.headless and options.display_name is None and not os.environ.get("DISPLAY"):
             options = _demo_without_screen(stack, options)
@@ -747,6 +757,30 @@ def _demo(args: argparse.Namespace) -> None:
             metrics_address=args.metrics,
             started=lambda app: _demo_started(app, token),
         )
+
+
+def _demo_hosts(args: argparse.Namespace, layout_path: Path, layout: Layout) -> None:
+    """The demo as several hosts (compositor.cluster.demo): windows where there is a
+    screen, else headless with every host's snapshots in one folder (one wall)."""
+    from compositor.cluster.demo import run_demo_hosts
+
+    wall_args = ["--workers", str(args.workers)] if args.workers else []
+    wall_args += ["--fps", str(args.fps)] if args.fps else []
+    if args.headless or not (args.display or os.environ.get("DISPLAY")):
+        snapshots = args.snapshot or DEMO_SNAPSHOT_DIR
+        wall_args += ["--headless", "--snapshot", str(snapshots), "--every", "2"]
+        log.info("no screen: every host writes its outputs to %s/<output>.png", snapshots)
+    else:
+        wall_args += ["--windowed"] if args.windowed else []
+        wall_args += ["--display", args.display] if args.display else []
+    run_demo_hosts(
+        layout_path,
+        layout,
+        args.hosts,
+        args.state_dir or default_state_dir(layout_path),
+        wall_args,
+        lambda state: _add_token(state, DEMO_TOKEN, "operator", replace=True),
+    )
 
 
 def _demo_started(app: WallApp, token: str | None) -> None:
