@@ -291,6 +291,14 @@ def _duty_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     doctor.add_argument("--display", metavar=":N", help="X display (default $DISPLAY)")
     doctor.add_argument("--json", action="store_true", help="the report as JSON, for scripts")
     doctor.add_argument(
+        "--broker",
+        metavar="URL",
+        help="a wall over several hosts: report each host's clock offset, heard on its broker",
+    )
+    doctor.add_argument(
+        "--wall", metavar="NAME", help="the wall's name on the broker (default: the layout's)"
+    )
+    doctor.add_argument(
         "--state-dir", metavar="DIR", type=Path, help="the wall's state folder, if not default"
     )
     doctor.add_argument(
@@ -943,12 +951,20 @@ def _setup_logging(args: argparse.Namespace) -> LogSetup:
 def _doctor(args: argparse.Namespace) -> int:
     from compositor.doctor.report import run_doctor
 
+    broker = None
+    if args.broker is not None:
+        from compositor.cluster.options import wall_name
+
+        if args.wall is None and args.layout is None:
+            raise CompositorError("doctor --broker: give the layout or --wall NAME")
+        broker = (args.broker, wall_name(args.layout or Path("."), args.wall))
     return run_doctor(
         args.layout,
         display_name=args.display,
         state_dir=args.state_dir,
         as_json=args.json,
         camera_timeout=args.timeout,
+        broker=broker,
     )
 
 

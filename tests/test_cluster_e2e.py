@@ -320,3 +320,26 @@ def test_a_host_with_another_layout_version_says_so_and_refusals_are_audited(
         runner.join(timeout=5)
         app.close()
     wait_for(lambda: "extra (" not in str(wall.left.get("/api/hosts")["layout_mismatch"]), 10, "")
+
+
+def test_the_doctor_reports_each_hosts_clock_offset_heard_on_the_broker(wall: Wall) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "compositor", "doctor", "--json"),
+            *("--broker", wall.broker.url, "--wall", WALL),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    checks = json.loads(done.stdout)["checks"]
+    offsets = {c["data"]["host"]: c for c in checks if c["item"] == "clock offset"}
+    assert set(offsets) == {"left", "right"}, done.stdout
+    for check in offsets.values():
+        assert isinstance(check["data"]["offset_ms"], float)
+        assert "an estimate from its health messages" in check["detail"]
+    [broker] = [c for c in checks if c["item"] == "broker"]
+    assert broker["level"] == "OK" and "2 host(s) heard online" in broker["detail"]
