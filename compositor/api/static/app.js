@@ -74,8 +74,10 @@ function start() {
   $("main").hidden = false;
   $("logout").hidden = false;
   refreshCameras();
+  refreshHosts();
   followEvents();
   state.timers.push(setInterval(refreshCameras, 5000));
+  state.timers.push(setInterval(refreshHosts, 2000));
   state.timers.push(setInterval(refreshLayout, 15000));
 }
 
@@ -281,6 +283,37 @@ async function refreshCameras() {
     body.append(element("tr", { "data-camera": camera.id },
       element("td", { title: camera.name }, `${camera.id} · ${camera.name}`), state_,
       element("td", {}, camera.shown_on.join(", "))));
+  }
+}
+
+// -- a wall over several hosts: each host's health, and whose screens are whose ------------
+
+async function refreshHosts() {
+  let reply;
+  try {
+    reply = await api("GET", "/api/hosts");
+  } catch (error) { return; }  // a wall alone: no such route, no section
+  $("hosts-section").hidden = false;
+  const list = $("hosts");
+  list.replaceChildren();
+  const hostOf = new Map();
+  for (const host of reply.hosts) {
+    for (const output of host.outputs || []) hostOf.set(output, host);
+    const quality = host.state === "online" ? "live" : "bad";
+    const parts = [`${host.host}${host.this_host ? " (this one)" : ""}`, host.state];
+    if (host.cameras !== undefined) {
+      parts.push(`${host.outputs_up}/${host.outputs.length} outputs`,
+        `${host.cameras_live}/${host.cameras} cameras live`);
+    }
+    if (host.clock_offset_ms !== null && host.clock_offset_ms !== undefined && !host.this_host) {
+      parts.push(`clock ${host.clock_offset_ms >= 0 ? "+" : ""}${host.clock_offset_ms} ms`);
+    }
+    if (host.layout && host.layout !== reply.layout) parts.push(`layout ${host.layout} differs`);
+    list.append(element("li", { class: `state-${quality}` }, parts.join(" · ")));
+  }
+  for (const node of document.querySelectorAll(".output.absent")) {
+    const host = hostOf.get(node.dataset.output);
+    if (host) node.querySelector(".label").textContent = `${node.dataset.output} · ${host.host}: ${host.state}`;
   }
 }
 
