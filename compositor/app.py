@@ -47,6 +47,7 @@ from compositor.metrics.counters import WallCounters
 from compositor.service.notify import ServiceNotifier
 from compositor.slots import CameraStatus
 from compositor.sources.budget import DecodePolicy
+from compositor.sources.limits import DEFAULT_MAX_PIXELS, DEFAULT_WORKER_MEMORY_MB, SourceLimits
 from compositor.sources.pool import DecoderPool, RenditionKey
 from compositor.sources.worker import DECODER_NICENESS
 
@@ -94,9 +95,20 @@ class RunOptions:
     # routes to its FastAPI application (metrics, say): compositor.api.routes.build_api.
     api: ApiOptions | None = None
     api_extensions: tuple[Extension, ...] = ()
+    # What one camera may make its decoder process use (sources/limits.py): pictures
+    # larger than max_pixels are refused; each decoder process's private memory is bounded.
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
     # A wall over several hosts (compositor.cluster): its broker, this host's name, the
     # wall's; None: this wall alone. Needs a layout file (the commands come through it).
     cluster: ClusterOptions | None = None
+
+
+def _limits(options: RunOptions) -> SourceLimits:
+    try:
+        return SourceLimits(options.max_pixels, options.worker_memory_mb)
+    except ValueError as exc:
+        raise CompositorError(str(exc)) from None
 
 
 def select_outputs(layout: Layout, wanted: tuple[str, ...]) -> list[OutputConfig]:
@@ -154,6 +166,7 @@ class WallApp:
             workers=options.workers,
             log_setup=options.log_setup or LogSetup(log.getEffectiveLevel()),
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
+            limits=_limits(options),
         )
         self._painter = BannerPainter()
         self._pictures = PictureLoader()  # image tiles: decoded off the render loop
@@ -531,11 +544,16 @@ class WallApp:
         self._redactor = layout.redactor()
         self.canvases = {output_id: e.canvas for output_id, e in extras.items()}
         self.pool.release_retired()  # no canvas reads the old slots any more
-        for camera_id in set(self.camera_states) - set(self.pool.camera_ids):
+        # What the wall keeps per camera goes with the camera: reloads may bring new ids
+        # for weeks on end.
+        shown = set(self.pool.camera_ids)
+        for camera_id in set(self.camera_states) - shown:
             del self.camera_states[camera_id]
+        for camera_id in set(self._skipping) - shown:
+            del self._skipping[camera_id]
         # Metrics forget what left the wall: their tables stay as big as the layout.
-        self.frame_ages.keep_only(self.pool.camera_ids)
-        self.counters.reconnects.keep_only(self.pool.camera_ids)
+        self.frame_ages.keep_only(shown)
+        self.counters.reconnects.keep_only(shown)
         self.counters.keep_outputs(o.id for o in outputs)
         self._refresh_health(self.clock.now())  # the new tiles get their notices at once
         return change.describe()

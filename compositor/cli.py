@@ -50,6 +50,12 @@ from compositor.live.status import (
 from compositor.metrics.collector import MetricsServer, WallMetrics, parse_listen_address
 from compositor.preview import DEFAULT_WIDTH, write_preview
 from compositor.service.notify import ServiceNotifier
+from compositor.sources.limits import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_WORKER_MEMORY_MB,
+    MIN_WORKER_MEMORY_MB,
+    parse_pixels,
+)
 
 if TYPE_CHECKING:
     from compositor.api.server import ApiOptions
@@ -69,6 +75,29 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _pixels(text: str) -> int:
+    try:
+        pixels = parse_pixels(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if pixels < 256:
+        raise argparse.ArgumentTypeError(f"too small to show anything: {text!r}")
+    return pixels
+
+
+def _megabytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of megabytes: {text!r}") from None
+    if value != 0 and value < MIN_WORKER_MEMORY_MB:
+        raise argparse.ArgumentTypeError(
+            f"a decoder process needs about 300 MB for itself: {value} MB would stop "
+            f"every camera (at least {MIN_WORKER_MEMORY_MB}; 0: no limit)"
+        )
     return value
 
 
@@ -124,6 +153,22 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="decode every frame with H.264's deblocking filter (default: B-frames of "
         "cameras on tiles up to 960x540 skip it: 8-10%% less decoding, not visible)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=_pixels,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="WxH",
+        help="refuse cameras whose pictures are larger, with the reason on their tile "
+        "(a size like 3840x2160, or a number of pixels; default 7680x4320)",
+    )
+    parser.add_argument(
+        "--worker-memory",
+        type=_megabytes,
+        default=DEFAULT_WORKER_MEMORY_MB,
+        metavar="MB",
+        help=f"private memory each decoder process may use (default {DEFAULT_WORKER_MEMORY_MB}; "
+        "0: no limit); past it a camera's allocations fail and it says out of memory",
     )
     parser.add_argument(
         "--api",
@@ -604,6 +649,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
         watch=not args.no_watch,
         degrade=not args.no_degrade,
         light_deblocking=not args.full_deblocking,
+        max_pixels=args.max_pixels,
+        worker_memory_mb=args.worker_memory,
         api=_api_options(args),
         # Set by main() from --log-level/--log-format; absent when a test parses alone.
         log_setup=getattr(args, "log_setup", None),

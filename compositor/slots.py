@@ -45,6 +45,7 @@ _SLOT_HEADER = np.dtype(
         ("height", "<i4", (2,)),
         ("captured_at", "<f8", (2,)),  # per buffer: monotonic time the frame was decoded
         ("matrix", "<i4", (2,)),  # per buffer: colour matrix of the YUV (601 or 709)
+        ("owner", "<u8"),  # who the slot was made for (see FrameSlot.owner); 0: not yet
     ]
 )
 _HEADER_BYTES = 64  # header padded so buffers start aligned
@@ -149,12 +150,26 @@ class FrameSlot:
     maximum is rounded up, so a tile of odd size can be covered whole.
     """
 
-    def __init__(self, path: Path, max_w: int, max_h: int, create: bool = False) -> None:
+    def __init__(
+        self, path: Path, max_w: int, max_h: int, create: bool = False, owner: int = 0
+    ) -> None:
+        """Map the slot at ``path``; ``create`` makes it, tagged with ``owner`` (nonzero).
+
+        Opening an existing slot with an ``owner`` checks the tag: slot files are
+        named from a recycled set, and a decoder told of a slot late must not map
+        the next slot of that name, made for another camera (ValueError).
+        """
         self.path = path
         self.max_w, self.max_h = _even_up(max_w), _even_up(max_h)
         self._buffer_bytes = self.max_w * self.max_h * 3 // 2
         self._mmap = _map_file(path, _HEADER_BYTES + 2 * self._buffer_bytes, create)
         self._header = np.ndarray((), dtype=_SLOT_HEADER, buffer=self._mmap)
+        if create:
+            self._header["owner"] = owner
+        elif owner and int(self._header["owner"]) != owner:
+            del self._header  # the map closes only once no view of it is left
+            self._mmap.close()
+            raise ValueError(f"{path} is another slot now (owner {owner} wanted)")
         self._writing = (0, 0, 0)  # the picture begun: number, width, height
         self._buffers = [
             np.ndarray(
@@ -249,6 +264,10 @@ class FrameSlot:
         """
         return int(self._header["begin"]) < view.number + 2
 
+    @property
+    def owner(self) -> int:
+        return int(self._header["owner"])
+
     def close(self) -> None:
         # Views into the map must be dropped before it can close.
         del self._header, self._buffers
@@ -280,7 +299,13 @@ _STATUS_RECORD = np.dtype(
         ("skipping", "<i4"),  # 1: B-frames skipped, the host being behind (budget.py)
         ("lag", "<f8"),  # how far behind its stream the decoder is, seconds
         ("reason", "S160"),  # short human reason for RETRYING, UTF-8
-    ]
+        # Records are recycled: ``ticket`` names the camera the record was last handed to
+        # (written by the pool), ``released`` the one whose decoder has stopped writing
+        # it for good (written by that decoder, last). Equal: the record is free.
+        ("ticket", "<u8"),
+        ("released", "<u8"),
+    ],
+    align=True,  # each field on its own alignment, records a multiple of 8 bytes apart
 )
 
 
@@ -299,7 +324,12 @@ class CameraStatus:
 
 
 class StatusBoard:
-    """One status record per camera, written by its decoder, read by the render loop."""
+    """One status record per camera, written by its decoder, read by the render loop.
+
+    A record outlives its camera: the pool hands it to another (:meth:`claim`) only
+    once the first one's decoder has said it will not write it again
+    (:meth:`release`), or its process is gone.
+    """
 
     def __init__(self, path: Path, cameras: int, create: bool = False) -> None:
         self.path = path
@@ -349,6 +379,28 @@ class StatusBoard:
         if lag is not None:
             record["lag"] = lag
         record["end"] = number
+
+    def claim(self, index: int, ticket: int) -> None:
+        """Hand record ``index`` to a new camera, ``ticket``: as new (the pool only)."""
+        record = self._records[index]
+        number = int(record["end"]) + 1
+        fresh = np.zeros((), dtype=_STATUS_RECORD)  # STARTING, no frame, no reason
+        fresh["begin"], fresh["end"], fresh["ticket"] = number, number - 1, ticket
+        self._records[index] = fresh  # a free record: no decoder writes it, none reads it
+        record["end"] = number
+
+    def release(self, index: int, ticket: int) -> None:
+        """The decoder of camera ``ticket`` will not write record ``index`` again."""
+        self._records[index]["released"] = ticket
+
+    def released(self, index: int, ticket: int) -> bool:
+        """True once the decoder of camera ``ticket`` has released record ``index``."""
+        return int(self._records[index]["released"]) == ticket
+
+    def released_all(self, indexes: list[int], tickets: list[int]) -> list[bool]:
+        """:meth:`released` for many records at once."""
+        found = self._records["released"][np.asarray(indexes, dtype=np.intp)]
+        return (found == np.asarray(tickets, dtype=np.uint64)).tolist()  # type: ignore[no-any-return]
 
     def version(self, index: int) -> int:
         """Grows with every update of camera ``index``: a decoder that is alive moves it."""

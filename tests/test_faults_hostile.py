@@ -17,10 +17,9 @@ import functools
 import logging
 import os
 import socket
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +29,9 @@ import pytest
 from compositor.app import WallApp
 from compositor.core.clock import MonotonicClock
 from compositor.core.geometry import Fit
-from compositor.demo.testcams import SYSTEM_PYTHON, SyntheticCamera, SyntheticCameraServer
-from compositor.slots import FrameSlot, StatusBoard
+from compositor.demo.faults import pipeline_camera
+from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
+from compositor.slots import CameraState, FrameSlot, StatusBoard
 from compositor.sources import pool as pool_module
 from compositor.sources.backoff import Backoff
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
@@ -72,6 +72,10 @@ def _tick_for(app: WallApp, seconds: float, each: Callable[[], None] | None = No
 
 def _is(app: WallApp, camera: str, *states: str) -> Callable[[], bool]:
     return lambda: app.camera_states.get(camera) in states
+
+
+def _attempting(app: WallApp, camera: str) -> Callable[[], bool]:
+    return lambda: app.pool.status(camera).state is CameraState.CONNECTING
 
 
 def _painted_lines(app: WallApp, index: int = 0) -> tuple[str, ...]:
@@ -143,72 +147,11 @@ def _garbage(conn: socket.socket, stop: threading.Event) -> None:
     conn.sendall(os.urandom(2048) + b"\r\n\r\n")
 
 
-# An RTSP server of one GStreamer pipeline at /cam, for streams SyntheticCameraServer
-# does not make. With a switch period, a capsfilter named "size" alternates between
-# 320x180 (square pixels) and 352x288 with 12:11 pixels (PAL 4:3) on the same stream:
-# the encoder is re-initialised and sends a new SPS (size and aspect) and IDR in band,
-# like a camera whose settings are changed while it streams.
-# Runs under the system Python (GStreamer); exits when the test's end of stdin closes.
-PIPELINE_SERVER = r"""
-import os, sys, gi
-gi.require_version("Gst", "1.0"); gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer
-Gst.init(None)
-launch, switch_s = sys.argv[1], float(sys.argv[2])
-sizes = [(320, 180, "1/1"), (352, 288, "12/11")]
-caps = "video/x-raw,format=I420,width={},height={},pixel-aspect-ratio={},framerate=10/1"
-server = GstRtspServer.RTSPServer()
-server.set_address("127.0.0.1")
-server.set_service("0")
-factory = GstRtspServer.RTSPMediaFactory()
-factory.set_launch(launch)
-factory.set_shared(True)
-def configure(factory, media):
-    size = media.get_element().get_by_name("size")
-    turn = [0]
-    def switch():
-        turn[0] += 1
-        size.set_property("caps", Gst.Caps.from_string(caps.format(*sizes[turn[0] % 2])))
-        return True
-    if size is not None and switch_s > 0:
-        GLib.timeout_add(int(switch_s * 1000), switch)
-factory.connect("media-configure", configure)
-server.get_mount_points().add_factory("/cam", factory)
-server.attach(None)
-loop = GLib.MainLoop()
-def on_stdin(*args):
-    if os.read(0, 64):
-        return True
-    loop.quit()
-    return False
-GLib.io_add_watch(0, GLib.IO_IN | GLib.IO_HUP, on_stdin)
-print("READY", server.get_bound_port(), flush=True)
-loop.run()
-"""
 BLUE_SOURCE = (
     "videotestsrc is-live=true pattern=solid-color foreground-color=0xff2846c8 ! "
     "capsfilter name=size caps=video/x-raw,format=I420,width=320,height=180,"
     "pixel-aspect-ratio=1/1,framerate=10/1"
 )
-
-
-@contextlib.contextmanager
-def _pipeline_camera(launch: str, switch_s: float = 0.0) -> Iterator[str]:
-    """Serve ``launch`` at rtsp://127.0.0.1:<port>/cam; yields the URL."""
-    process = subprocess.Popen(
-        [SYSTEM_PYTHON, "-c", PIPELINE_SERVER, f"( {launch} )", str(switch_s)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        ready = process.stdout.readline().split()
-        assert ready[:1] == ["READY"], f"the pipeline server did not start: {ready}"
-        yield f"rtsp://127.0.0.1:{ready[1]}/cam"
-    finally:
-        process.kill()
-        process.wait()
 
 
 # -- the tests -------------------------------------------------------------------------
@@ -222,7 +165,8 @@ def test_a_camera_answering_one_byte_at_a_time_times_out_and_says_so(
     drip = _TcpServer(_drip)
     try:
         app = wall(_layout({"slow": f"rtsp://127.0.0.1:{drip.port}/x"}))
-        _tick_until(app, _is(app, "slow", "connecting"), 10, "connecting")
+        # From the attempt itself: a tile says "connecting" while its worker still starts.
+        _tick_until(app, _attempting(app, "slow"), 10, "connecting")
         took = _tick_until(app, _is(app, "slow", "retrying"), 10, "open timed out")
         assert 2.5 < took < 4.5, f"gave up after {took:.1f} s, not the 3 s open timeout"
         assert "did not finish answering in 3 s" in app.pool.status("slow").reason
@@ -241,7 +185,8 @@ def test_a_camera_that_accepts_and_never_answers_is_a_timeout(
     mute = _TcpServer(lambda conn, stop: stop.wait(30))
     try:
         app = wall(_layout({"mute": f"rtsp://127.0.0.1:{mute.port}/x"}))
-        _tick_until(app, _is(app, "mute", "connecting"), 10, "connecting")
+        # From the attempt itself: a tile says "connecting" while its worker still starts.
+        _tick_until(app, _attempting(app, "mute"), 10, "connecting")
         took = _tick_until(app, _is(app, "mute", "retrying"), 10, "timed out")
         assert 1.7 < took < 3.0, f"gave up after {took:.1f} s, not the 2 s socket timeout"
         reason = app.pool.status("mute").reason
@@ -331,7 +276,7 @@ def test_resolution_and_aspect_change_mid_stream_keep_the_letterbox_right(
         " insert-vui=true ! video/x-h264,profile=constrained-baseline"
         " ! rtph264pay name=pay0 pt=96 config-interval=-1"
     )
-    with _pipeline_camera(f"{BLUE_SOURCE} ! {encode}", switch_s=2.5) as url:
+    with pipeline_camera(f"{BLUE_SOURCE} ! {encode}", switch_s=2.5) as url:
         _check_resizing_camera(wall(_layout({"cam": url})))
 
 
@@ -402,7 +347,7 @@ def test_a_stream_of_an_unknown_codec_says_unsupported_codec(
     wall: Callable[..., WallApp],
 ) -> None:
     # rtpgstpay sends GStreamer's own payload ("X-GST"), which FFmpeg cannot identify.
-    with _pipeline_camera(f"{BLUE_SOURCE} ! rtpgstpay name=pay0 pt=96") as url:
+    with pipeline_camera(f"{BLUE_SOURCE} ! rtpgstpay name=pay0 pt=96") as url:
         app = wall(_layout({"odd": url}))
         took = _tick_until(app, _is(app, "odd", "retrying"), 10, "refused as unsupported")
         assert took < 3.0

@@ -113,6 +113,17 @@ def test_capture_clock_sees_a_late_flushed_frame_as_old() -> None:
     assert abs(taken - 101.03) < 0.01
 
 
+def test_capture_clock_starts_again_when_the_cameras_timestamps_jump_back() -> None:
+    from compositor.sources.timing import CaptureClock
+
+    clock = CaptureClock()
+    for i in range(30):
+        clock.capture_time(3600 + i * 0.1, 100.03 + i * 0.1)
+    # The camera's clock is set back 10 s: its next frame is new, not 10 s old.
+    assert abs(clock.capture_time(3593.0, 103.03) - 103.03) < 1e-9
+    assert abs(clock.capture_time(3593.1, 103.13) - 103.13) < 1e-9 and clock.restarts == 1
+
+
 def test_capture_clock_follows_a_slow_camera_clock() -> None:
     from compositor.sources.timing import CaptureClock
 

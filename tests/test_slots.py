@@ -100,3 +100,27 @@ def test_status_board_round_trip(shared: Path) -> None:
     assert status.frames == 1 and status.last_frame_at == 7.0
     assert status.source_size == (704, 576)
     assert other.read(0).state is CameraState.STARTING
+
+
+def test_a_slot_made_again_under_its_name_is_not_mapped_by_the_old_owner(shared: Path) -> None:
+    first = FrameSlot(shared / "slot-0", 8, 4, create=True, owner=7)
+    assert FrameSlot(shared / "slot-0", 8, 4, owner=7).owner == 7
+    first.close()
+    (shared / "slot-0").unlink()
+    FrameSlot(shared / "slot-0", 8, 4, create=True, owner=9)  # the name, given to another
+    with pytest.raises(ValueError, match="another slot"):
+        FrameSlot(shared / "slot-0", 8, 4, owner=7)
+
+
+def test_a_status_record_is_free_once_its_writer_releases_it(shared: Path) -> None:
+    board = StatusBoard(shared / "status", 2, create=True)
+    board.claim(1, ticket=5)
+    board.publish(1, state=CameraState.LIVE, reason="x", frame_at=3.0)
+    assert not board.released(1, 5) and board.released_all([1, 0], [5, 0]) == [False, True]
+    board.release(1, 5)
+    assert board.released(1, 5) and not board.released(1, 6)
+    version = board.version(1)
+    board.claim(1, ticket=6)  # handed to another camera: as new, its version moving on
+    status = board.read(1)
+    assert status.state is CameraState.STARTING and status.frames == 0 and not status.reason
+    assert board.version(1) > version and not board.released(1, 6)

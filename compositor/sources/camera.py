@@ -7,6 +7,11 @@ module and :mod:`worker` are the only ones that import ``av``.
 from __future__ import annotations
 
 __all__ = [
+    "METADATA_ERRORS",
+    "NO_VIDEO_OR_REFUSED",
+    "NO_PICTURE_S",
+    "OPEN_TIMEOUT_S",
+    "OUT_OF_MEMORY",
     "CameraJob",
     "Rendition",
     "RenditionSet",
@@ -15,12 +20,17 @@ __all__ = [
     "describe_error",
     "halve_into",
     "halves_exactly",
+    "describe_look_error",
+    "open_for_a_look",
+    "picture_too_large",
     "plan_scaling",
     "run_camera",
     "scaled_frame",
 ]
 
+import ctypes
 import logging
+import resource
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,6 +60,11 @@ from compositor.sources.budget import (
     deblocking_skip,
     skip_tier,
 )
+from compositor.sources.limits import (
+    DEFAULT_MAX_PIXELS,
+    SourceLimits,
+    describe_pixels,
+)
 from compositor.sources.timing import CaptureClock
 
 log = logging.getLogger(__name__)
@@ -62,7 +77,7 @@ DEFAULT_POLICY = DecodePolicy()
 # nobuffer/low_delay keep FFmpeg from holding frames back; a short probe keeps
 # the open fast; the whitelist stops a URL from reaching other protocols
 # (files, pipes) through FFmpeg.
-def stream_options(timeout_s: float) -> dict[str, str]:
+def stream_options(timeout_s: float, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, str]:
     return {
         "rtsp_transport": "tcp",
         "timeout": str(int(timeout_s * 1_000_000)),
@@ -73,7 +88,27 @@ def stream_options(timeout_s: float) -> dict[str, str]:
         "analyzeduration": "250000",
         "probesize": "262144",
         "protocol_whitelist": "rtsp,rtsps,tcp,tls,udp,rtp",
+        # Read by the decoders FFmpeg opens to probe the stream, too: a picture over
+        # the limit is never decoded, not even once (8192x8192: 380 MB while probing).
+        "max_pixels": str(max_pixels),
+        # Only video tracks are set up: a camera with fifty audio tracks beside its
+        # video (seen in the field) cost 14x the CPU of its video alone, and audio
+        # packets kept every read busy however long the picture was gone.
+        "allowed_media_types": "video",
     }
+
+
+# A camera's metadata (the SDP's session name, titles) is irrelevant to its picture, and
+# cameras send it in whatever encoding their firmware uses: PyAV's default ("strict")
+# refuses a whole stream over one Latin-1 byte in its name (UnicodeDecodeError), while
+# FFmpeg itself plays it. Undecodable bytes become U+FFFD instead.
+METADATA_ERRORS = "replace"
+# A camera that decodes no picture for this long is reconnected by its own thread, long
+# before the pool's last resort (CAMERA_STUCK_AFTER_S, 30 s: its whole worker restarted).
+# Longer than FFmpeg's own ~10.2 s for a silent socket, so a frozen camera is still
+# called a timeout; well under the 16-18 s it takes when RTP stops but RTSP stays up.
+NO_PICTURE_S = 12.0
+OPEN_TIMEOUT_S = 15.0  # see CameraJob.open_timeout_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +119,7 @@ class RenditionSpec:
     box_w: int
     box_h: int
     fit: Fit
+    owner: int = 0  # the slot's tag (FrameSlot.owner): its name may be another slot's later
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +134,16 @@ class CameraJob:
     # Opening (RTSP handshake and probing) may take at most this long. The socket
     # timeout does not bound it: a camera that answers one byte a second keeps
     # av.open busy forever (measured). A 1 fps camera takes ~4 s to open.
-    open_timeout_s: float = 15.0
+    open_timeout_s: float = OPEN_TIMEOUT_S
+    # No picture for this long and the camera is reconnected (see _decode); None: never.
+    picture_timeout_s: float | None = NO_PICTURE_S
     decoder_threads: int = 1
     # Frames skipped when the host falls behind, deblocking on small tiles (budget.py).
     policy: DecodePolicy = DEFAULT_POLICY
+    # Who holds the status record: released by this camera's thread when it ends, so
+    # the pool can hand the record to another camera (StatusBoard.release).
+    ticket: int = 0
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger pictures are refused (limits.py)
 
 
 # AVColorSpace values (FFmpeg's pixfmt.h) of the matrices a camera may signal.
@@ -240,7 +282,7 @@ class Rendition:
 
     def __init__(self, spec: RenditionSpec) -> None:
         self.spec = spec
-        self.slot = FrameSlot(Path(spec.slot_path), spec.box_w, spec.box_h)
+        self.slot = FrameSlot(Path(spec.slot_path), spec.box_w, spec.box_h, owner=spec.owner)
         self._key: tuple[int, int, Fraction] | None = None
         self._scaling: _Scaling | None = None
         # One scaler kept for the stream: frame.reformat() would set up a new swscale
@@ -288,6 +330,8 @@ def describe_error(exc: BaseException) -> str:
     for kind, text in table:
         if isinstance(exc, kind):
             return text
+    if isinstance(exc, MemoryError):  # av.error.MemoryError (ENOMEM) is one too
+        return OUT_OF_MEMORY
     # FFmpeg's messages may quote the URL, password and all: never pass one on as is.
     if isinstance(exc, av.error.FFmpegError):
         return redact_secrets(f"stream error: {exc.strerror or type(exc).__name__}")
@@ -304,21 +348,176 @@ class _OpenTimeout(Exception):
     pass
 
 
+class _NoPicture(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _OutOfMemory(Exception):
+    pass
+
+
+class _Undecodable(Exception):
+    pass
+
+
+OUT_OF_MEMORY = "out of memory: the camera needs more than its decoder may use (--worker-memory)"
+
+
+def _memory_exhausted(job: CameraJob) -> bool:
+    """True if this process is at its data limit (limits.py), so what failed failed for that.
+
+    FFmpeg reports an allocation refused at the limit as whatever its caller made of
+    it: invalid data, "resource temporarily unavailable" (measured), rarely ENOMEM.
+    What failed asked for at most a block, so the process is within a block of it.
+    """
+    limit, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    if limit == resource.RLIM_INFINITY:
+        return False
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            data_kb = next(int(line.split()[1]) for line in status if line.startswith("VmData:"))
+    except (OSError, StopIteration, ValueError):
+        return False
+    # Never more than an eighth of the limit: a limit set low beside a picture size set
+    # high must not make every failure of every camera look like memory.
+    margin = min(SourceLimits(max_pixels=job.max_pixels).max_block_bytes, limit // 8)
+    return (data_kb << 10) + margin >= limit
+
+
+def picture_too_large(width: int, height: int, max_pixels: int) -> str | None:
+    """Why a picture of ``width`` x ``height`` is refused; None if it is not."""
+    if width * height <= max_pixels:
+        return None
+    return (
+        f"picture too large: {width}x{height} ({describe_pixels(width * height)}) is over "
+        f"the wall's limit of {describe_pixels(max_pixels)} (--max-pixels)"
+    )
+
+
+def _too_large(job: CameraJob, width: int, height: int) -> _TooLarge | None:
+    reason = picture_too_large(width, height, job.max_pixels)
+    return None if reason is None else _TooLarge(reason)
+
+
+def cap_ffmpeg_blocks(max_bytes: int) -> bool:
+    """Refuse any single allocation over ``max_bytes`` in FFmpeg (this process); True if set.
+
+    FFmpeg reads a camera's description (SDP) into one block of the size the
+    camera announces: a gigabyte was allocated and read at every attempt. Its
+    ``av_max_alloc`` caps every block (its default is 2 GiB); PyAV does not wrap
+    it, so it is called in the libavutil PyAV links (looked up through PyAV's
+    own module: OpenCV brings another copy of FFmpeg into the process).
+    """
+    try:
+        module = av._core.__file__
+        cap = ctypes.CDLL(module).av_max_alloc
+    except (AttributeError, OSError, TypeError) as exc:  # a PyAV built another way
+        log.warning("FFmpeg's allocations cannot be capped here: %s", exc)
+        return False
+    cap.argtypes, cap.restype = [ctypes.c_size_t], None
+    cap(max_bytes)
+    return True
+
+
+NO_VIDEO_OR_REFUSED = "no video in the stream (audio or data only?), or the camera refused it"
+
+
+def open_for_a_look(url: str, timeout_s: float) -> Any:
+    """The camera at ``url`` opened as the wall opens it, for one picture (a preview, the
+    doctor): every open and read within ``timeout_s``.
+
+    FFmpeg's block cap (:func:`cap_ffmpeg_blocks`) is the decoder processes' alone:
+    it holds for the whole process, and a caller may encode pictures of any size.
+    """
+    try:
+        return av.open(
+            url,
+            options=stream_options(timeout_s),
+            timeout=(timeout_s, timeout_s),
+            metadata_errors=METADATA_ERRORS,  # a Latin-1 camera name must not cost its picture
+        )
+    except (av.error.HTTPBadRequestError, av.error.HTTPOtherClientError):
+        # Opened for video only (stream_options), a camera with none is refused by its
+        # own server: the wall looks again to say why (_why_no_video); a look need not.
+        raise _NoVideo(NO_VIDEO_OR_REFUSED) from None
+
+
+def describe_look_error(exc: BaseException) -> str:
+    """:func:`describe_error`, and what :func:`open_for_a_look` says itself."""
+    return str(exc) if isinstance(exc, _NoVideo) else describe_error(exc)
+
+
+def _no_video(container: Any) -> _NoVideo:
+    """Why ``container`` (opened without a media filter) has no video FFmpeg can decode."""
+    # A payload FFmpeg does not know shows up as a "data" stream.
+    kinds = sorted({str(s.type) for s in container.streams} - {"video"})
+    if kinds and set(kinds) <= {"audio"}:
+        return _NoVideo("no video: the stream carries audio only")
+    carried = ", ".join(kinds) or "nothing"
+    return _NoVideo(f"unsupported codec: no video FFmpeg can decode (carries {carried})")
+
+
+def _why_no_video(job: CameraJob) -> _NoVideo | None:
+    """The camera opened whole, once, to say why a video-only open failed; None: not that.
+
+    Opened for video only (see stream_options), a camera with no video track at
+    all is refused by its own server (PLAY with nothing set up: 455, measured).
+    This second look, on that failure only, tells audio only from a codec FFmpeg
+    does not know.
+    """
+    options = stream_options(job.timeout_s, job.max_pixels)
+    del options["allowed_media_types"]
+    try:
+        container = av.open(
+            job.url,
+            options=options,
+            timeout=(job.open_timeout_s, job.picture_timeout_s),
+            metadata_errors=METADATA_ERRORS,
+        )
+    except Exception:  # it fails whole too: the first failure's reason stands
+        return None
+    try:
+        return None if container.streams.video else _no_video(container)
+    finally:
+        container.close()
+
+
 def _open(job: CameraJob, clock: Clock) -> Any:
     started = clock.now()
     try:
-        # PyAV's (open, read) timeouts work through FFmpeg's interrupt callback. Only
-        # the open one is set: reads are bounded by the socket timeout, and a read
-        # timeout would take the GIL in the callback on every read of every camera.
+        # PyAV's (open, read) timeouts work through FFmpeg's interrupt callback. The
+        # read one bounds each av_read_frame: the socket timeout does not, as a camera
+        # that trickles a byte every 2 s never lets a read time out (and never completes
+        # a frame), and nothing else can end a call blocked inside FFmpeg but its worker's
+        # death. It takes the GIL on each of FFmpeg's checks (a few per network read):
+        # measured, +0.5 ms of CPU a second per camera when only demuxing, and within
+        # +-2 % (the noise) of CPU per decoded frame in two pools run side by side, one
+        # with it and one without. Only a CPU-bound Python thread in the same process
+        # would make it costly (a third fewer frames in that test): workers have none.
         return av.open(
-            job.url, options=stream_options(job.timeout_s), timeout=(job.open_timeout_s, None)
+            job.url,
+            options=stream_options(job.timeout_s, job.max_pixels),
+            timeout=(job.open_timeout_s, job.picture_timeout_s),
+            metadata_errors=METADATA_ERRORS,
         )
-    except av.error.FFmpegError as exc:
+    except (av.error.FFmpegError, MemoryError) as exc:
+        if _memory_exhausted(job):  # probing a stream of huge pictures, say
+            raise _OutOfMemory(OUT_OF_MEMORY) from None
+        if isinstance(exc, MemoryError):
+            raise
         took = clock.now() - started
         if took >= job.open_timeout_s * 0.95:
             raise _OpenTimeout(
                 f"timeout: the camera did not finish answering in {job.open_timeout_s:g} s"
             ) from None
+        if isinstance(exc, (av.error.HTTPBadRequestError, av.error.HTTPOtherClientError)):
+            no_video = _why_no_video(job)
+            if no_video is not None:
+                raise no_video from None
         if isinstance(exc, av.error.InvalidDataError) and took >= job.timeout_s * 0.95:
             # FFmpeg reports a request left unanswered as invalid data, not as a timeout.
             raise _OpenTimeout(
@@ -337,36 +536,39 @@ def _decode(
     budget: DecodeBudget,
 ) -> float:
     """Stream until the camera stops or ``stop`` is set; returns when frames began."""
-    container: Any = _open(job, clock)
+    container: Any = _open(job, clock)  # probed within job.max_pixels
     live_since = 0.0
     try:
         if not container.streams.video:
-            # A payload FFmpeg does not know shows up as a "data" stream.
-            kinds = sorted({str(s.type) for s in container.streams} - {"video"})
-            if kinds and set(kinds) <= {"audio"}:
-                raise _NoVideo("no video: the stream carries audio only")
-            carried = ", ".join(kinds) or "nothing"
-            raise _NoVideo(f"unsupported codec: no video FFmpeg can decode (carries {carried})")
+            raise _no_video(container)
         stream = container.streams.video[0]
         codec = stream.codec_context
         if codec is None:  # FFmpeg knows the codec but was built without its decoder
             raise _NoVideo("unsupported codec: FFmpeg has no decoder for this video")
+        too_large = _too_large(job, codec.width, codec.height)  # known from the SDP or probe
+        if too_large is not None:
+            raise too_large
         # One thread per decoder: the pool decodes many cameras in parallel,
         # and frame threading would add a frame of latency per thread.
         codec.thread_count = job.decoder_threads
         # Read by FFmpeg when the codec opens, at the first packet; current() first
         # applies a reload's tile sizes, so the tier is this connection's.
         renditions.current()
-        codec.options = {"skip_loop_filter": deblocking_skip(job.policy, renditions.tier)}
+        codec.options = {
+            "skip_loop_filter": deblocking_skip(job.policy, renditions.tier),
+            "max_pixels": str(job.max_pixels),  # a new size mid-stream (SPS) is checked too
+        }
         capture = CaptureClock()
         pace = FrameInterval()
         budget.reset()
         _set_level(job, codec, status, budget.level)  # a new codec decodes every frame
-        for frame in container.decode(stream):
-            if stop.is_set():
-                break
-            arrival = clock.now()
+        no_picture = _PictureWatch(job, clock)
+        for frame in _frames(job, container, stream, stop, no_picture):
+            arrival = no_picture.seen()
+            restarts = capture.restarts
             now = capture.capture_time(frame.time, arrival)
+            if capture.restarts != restarts:
+                log.info("camera %s: its timestamps went back: timing restarted", job.camera_id)
             sar = Fraction(codec.sample_aspect_ratio or 1)
             current = renditions.current()
             for rendition in current:
@@ -393,9 +595,125 @@ def _decode(
                     source_size=(frame.width, frame.height),
                     lag=budget.lag,
                 )
+    except (av.error.FFmpegError, MemoryError):
+        # Asked before the container lets go of what it holds (see _memory_exhausted).
+        if _memory_exhausted(job):
+            raise _OutOfMemory(OUT_OF_MEMORY) from None
+        raise
     finally:
         container.close()  # every reconnect gets a fresh container: no leaked sockets
     return live_since
+
+
+class _PictureWatch:
+    """A camera's frame-level watchdog: no picture for ``picture_timeout_s``, reconnect.
+
+    Packets that bring no picture (a decoder that cannot read them, a stream that
+    only trickles) do not count. The first picture of a connection gets twice the
+    time: a camera with long key-frame intervals shows none before its next one.
+    """
+
+    BAD_PACKETS = 10  # refused by the decoder since the last picture: a stream it cannot read
+
+    def __init__(self, job: CameraJob, clock: Clock) -> None:
+        self._clock = clock
+        self._timeout = job.picture_timeout_s
+        self._since = self._packet_at = clock.now()
+        self._first = True
+        self._bad = 0
+
+    def bad_packet(self) -> bool:
+        """A packet the decoder refused; True once there have been too many."""
+        self._bad += 1
+        return self._bad >= self.BAD_PACKETS
+
+    def packet(self) -> None:
+        self._packet_at = self._clock.now()
+
+    def read_timed_out(self) -> bool:
+        """True if the read under way has lasted the read timeout (an error now is it)."""
+        timeout = self._timeout
+        return timeout is not None and self._clock.now() - self._packet_at >= 0.95 * timeout
+
+    @property
+    def reason(self) -> str:
+        return f"no picture for {self._timeout:g} s: reconnecting"
+
+    def seen(self) -> float:
+        """A picture came; returns the time it came."""
+        self._since, self._first, self._bad = self._clock.now(), False, 0
+        return self._since
+
+    def check(self) -> None:
+        if self._timeout is None:
+            return
+        limit = 2 * self._timeout if self._first else self._timeout
+        if self._clock.now() - self._since > limit:
+            raise _NoPicture(self.reason)
+
+
+def _frames(
+    job: CameraJob, container: Any, stream: Any, stop: threading.Event, watch: _PictureWatch
+) -> Any:
+    """The stream's pictures until ``stop``; raises _NoPicture when the watchdog bites.
+
+    Packet by packet rather than container.decode(), so the watchdog is also asked
+    when packets come and pictures do not.
+    """
+    try:
+        # Every stream's packets: a packet of another one (a second video track) comes
+        # back here too, where the watchdog sees it brings no picture. PyAV's own filter
+        # would keep reading them inside FFmpeg, each one restarting the read timeout.
+        for packet in container.demux():
+            if watch.read_timed_out():
+                # What FFmpeg hands over after an interrupted read is the cut-off end of
+                # a frame, and its reader is mid-message: nothing more to be had here.
+                raise _NoPicture(watch.reason)
+            watch.packet()
+            if packet.stream_index == stream.index:
+                yield from _decoded(job, packet, stream, stop, watch)
+            if stop.is_set():
+                return
+            watch.check()
+    except av.error.FFmpegError as exc:
+        # The read timeout (see _open) ended a read blocked for picture_timeout_s. FFmpeg
+        # says so with "exit" or, from deeper in the RTSP reader, an I/O error (measured).
+        if isinstance(exc, av.error.ExitError) or watch.read_timed_out():
+            raise _NoPicture(watch.reason) from None
+        raise
+
+
+def _decoded(
+    job: CameraJob, packet: Any, stream: Any, stop: threading.Event, watch: _PictureWatch
+) -> Any:
+    """The pictures of one packet; a packet the decoder refuses is dropped, and too many
+    of them in a row end the connection."""
+    try:
+        frames = packet.decode()
+    except av.error.FFmpegError as exc:
+        if _memory_exhausted(job):
+            raise _OutOfMemory(OUT_OF_MEMORY) from None
+        # The decoder refuses a picture over max_pixels (a new size mid-stream) as an
+        # invalid argument, after reading its size.
+        codec = stream.codec_context
+        too_large = _too_large(job, codec.width, codec.height)
+        if too_large is not None:
+            raise too_large from None
+        # One bad packet is no reason to reconnect: a reset camera's last one comes cut
+        # short (its end is said next), a glitch spoils one. Many in a row, without a
+        # picture between them, were seen when a camera switched codec without ending
+        # its session (H.264 to H.265 on one payload type).
+        if watch.bad_packet():
+            raise _Undecodable(
+                f"pictures the decoder cannot read ({exc.strerror or type(exc).__name__}): "
+                "did the camera's codec or settings change?"
+            ) from None
+        log.debug("camera %s: a packet the decoder cannot read: %s", job.camera_id, exc)
+        return
+    for frame in frames:
+        if stop.is_set():
+            return
+        yield frame
 
 
 _SKIP_FRAME = {
@@ -445,7 +763,9 @@ class RenditionSet:
             if spec not in self._open:
                 try:
                     self._open[spec] = Rendition(spec)
-                except OSError as exc:  # its slot is gone already: a newer reload dropped it
+                except (OSError, ValueError) as exc:
+                    # Its slot is gone already (a newer reload dropped it), or its name
+                    # has been given to another slot since.
                     log.debug("rendition %s not opened: %s", spec.slot_path, exc)
         self._current = [self._open[spec] for spec in wanted if spec in self._open]
         self._applied = wanted
@@ -489,7 +809,14 @@ def run_camera(
             try:
                 live_since = _decode(job, renditions, status, stop, clock, budget)
                 reason = "stream ended: the camera closed the connection"
-            except (_NoVideo, _OpenTimeout) as exc:
+            except (
+                _NoVideo,
+                _OpenTimeout,
+                _NoPicture,
+                _TooLarge,
+                _OutOfMemory,
+                _Undecodable,
+            ) as exc:
                 reason = str(exc)
             except Exception as exc:  # any failure of one camera stays with that camera
                 reason = describe_error(exc)
@@ -510,4 +837,6 @@ def run_camera(
             stop.wait(delay)
     finally:
         status.publish(job.index, state=CameraState.STOPPED, since=clock.now())
+        # The last write to the record: from now on the pool may give it to another camera.
+        status.release(job.index, job.ticket)
         renditions.close()

@@ -16,11 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any
 
-import av
 import numpy as np
 import numpy.typing as npt
 
-from compositor.sources.camera import describe_error, stream_options
+from compositor.sources.camera import (
+    describe_error,
+    describe_look_error,
+    open_for_a_look,
+    picture_too_large,
+)
+from compositor.sources.limits import DEFAULT_MAX_PIXELS
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -33,6 +38,10 @@ def _first_picture(container: Any, deadline: float) -> Pixels | str:
     stream = container.streams.video[0]
     if stream.codec_context is None:
         return "unsupported codec: FFmpeg has no decoder for this video"
+    codec = stream.codec_context
+    too_large = picture_too_large(codec.width, codec.height, DEFAULT_MAX_PIXELS)
+    if too_large is not None:
+        return too_large
     for packet in container.demux(stream):
         for frame in packet.decode():
             # Square pixels: a PAL 704x576 camera with 12:11 pixels is 768 wide.
@@ -49,9 +58,9 @@ def grab_frame(url: str, timeout_s: float = 5.0) -> Pixels | str:
     """The first picture of the stream at ``url`` as BGR, or why there is none."""
     deadline = time.monotonic() + 2 * timeout_s
     try:
-        container = av.open(url, options=stream_options(timeout_s), timeout=(timeout_s, timeout_s))
+        container = open_for_a_look(url, timeout_s)
     except Exception as exc:  # any failure is this camera's, and said on its tile
-        return describe_error(exc)
+        return describe_look_error(exc)
     try:
         return _first_picture(container, deadline)
     except Exception as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 __all__ = ["DecoderPool", "PoolChange", "RenditionKey"]
 
 import contextlib
+import itertools
 import logging
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
+from pathlib import Path
 
 from compositor.core.clock import Clock
 from compositor.core.errors import SourceError
@@ -37,7 +39,8 @@ from compositor.slots import (
     StatusBoard,
 )
 from compositor.sources.budget import DecodePolicy
-from compositor.sources.camera import CameraJob, RenditionSpec
+from compositor.sources.camera import NO_PICTURE_S, OPEN_TIMEOUT_S, CameraJob, RenditionSpec
+from compositor.sources.limits import EXIT_OUT_OF_MEMORY, SourceLimits
 from compositor.sources.streams import CameraStreams, chosen_urls
 from compositor.sources.worker import (
     DECODER_NICENESS,
@@ -55,13 +58,23 @@ log = logging.getLogger(__name__)
 RenditionKey = tuple[str, int, int, Fit]  # camera id, tile width, tile height, fit
 _Size = tuple[int, int, Fit]  # a rendition of one camera: tile width, height, fit
 WORKER_SILENT_AFTER_S = 5.0  # a worker that has not beaten its heartbeat for this long is hung
+WORKER_QUICK_DEATH_S = 10.0  # a worker that dies this soon after starting, twice in a row,
+WORKER_RESTART_CAP_S = 30.0  # is started again after 1 s, 2 s, 4 s... up to this
+# Until its first beat, a worker is importing FFmpeg, OpenCV and numpy: 1.5 s of CPU,
+# which on a host loaded enough to be shedding frames took over 5 s (measured: a
+# restarted worker was killed again before it could beat, five times in a row).
+WORKER_START_GRACE_S = 20.0
 # A camera's status moves at least every ~18 s: an open ends within its open timeout
 # (15 s), and FFmpeg ends a session whose RTP stopped within 16-18 s (measured). Silent
 # this long, its thread is stuck inside FFmpeg (a decoder loop, a resolver): only
 # restarting its worker process, and so its other cameras, frees it.
 CAMERA_STUCK_AFTER_S = 30.0
-# Status records are never reused (a removed camera's thread may still write its last
-# state), so the board has room for the cameras of many reloads: 224 bytes each.
+# A removed camera's thread ends at its next frame, or once FFmpeg gives up: an open
+# within its timeout (15 s), a read within the picture timeout (camera.py).
+STOPPING_WITHIN_S = max(OPEN_TIMEOUT_S, NO_PICTURE_S)
+# Status records are recycled once a removed camera's thread has stopped writing (see
+# _Records); the board has room for the cameras shown plus those still stopping, which
+# a wall switching presets quickly may have by the hundred for a second: 256 bytes each.
 STATUS_RECORDS_MIN = 1024
 
 
@@ -91,17 +104,140 @@ class PoolChange:
 class _Camera:
     """One decoded camera: its status record, stream and renditions (one slot each)."""
 
-    def __init__(self, camera_id: str, index: int, url: str, policy: DecodePolicy) -> None:
+    def __init__(
+        self,
+        camera_id: str,
+        index: int,
+        ticket: int,
+        url: str,
+        policy: DecodePolicy,
+        limits: SourceLimits,
+    ) -> None:
         self.camera_id = camera_id
         self.index = index
+        self.ticket = ticket  # who holds the record (StatusBoard.claim)
         self.url = url
         self.policy = policy
+        self.limits = limits
         self.renditions: dict[_Size, RenditionSpec] = {}
 
     @property
     def job(self) -> CameraJob:
         renditions = tuple(self.renditions.values())
-        return CameraJob(self.index, self.camera_id, self.url, renditions, policy=self.policy)
+        return CameraJob(
+            self.index,
+            self.camera_id,
+            self.url,
+            renditions,
+            policy=self.policy,
+            ticket=self.ticket,
+            max_pixels=self.limits.max_pixels,
+        )
+
+
+def _ended(process: SpawnProcess | None) -> bool:
+    """True if nothing of ``process`` runs any more (None: it was never started)."""
+    if process is None:
+        return True
+    try:
+        return process.exitcode is not None
+    except ValueError:  # closed, which only an ended process can be
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaving:
+    """A removed camera whose thread may still be writing its status record."""
+
+    camera_id: str
+    index: int
+    ticket: int
+    worker: int
+    process: SpawnProcess | None  # the worker process the thread runs in, at removal
+    since: float
+
+
+class _Records:
+    """The status board's records: handed to cameras, taken back once nothing writes them.
+
+    A removed camera's thread may be inside FFmpeg for seconds yet, then write its
+    last state: its record is free again only once that thread has released it
+    (:meth:`StatusBoard.release`, its last write) or its worker process has ended.
+    """
+
+    def __init__(self, board: StatusBoard, size: int) -> None:
+        self._board = board
+        self.size = size
+        self._free: list[int] = []
+        self._next = 0  # records from here on were never handed out
+        self._tickets = itertools.count(1)  # also tags slots: one sequence of owners
+        self.leaving: list[_Leaving] = []
+
+    @property
+    def in_use(self) -> int:
+        """Records held: cameras decoded, and removed ones still stopping."""
+        return self._next - len(self._free)
+
+    def ticket(self) -> int:
+        return next(self._tickets)
+
+    def claim(self) -> tuple[int, int]:
+        """A free record, fresh, and its ticket."""
+        if self._free:
+            index = self._free.pop()
+        else:
+            index, self._next = self._next, self._next + 1
+        ticket = self.ticket()
+        self._board.claim(index, ticket)
+        return index, ticket
+
+    def leave(self, leaving: _Leaving) -> None:
+        if _ended(leaving.process):
+            self._free.append(leaving.index)  # no thread ever ran it, or none runs now
+        else:
+            self.leaving.append(leaving)
+
+    def reclaim(self) -> None:
+        """Take back the records of removed cameras whose threads have let go."""
+        if not self.leaving:
+            return
+        # One look at the board for all of them, and one at each process: a wall
+        # switching presets quickly has hundreds of cameras stopping at a time.
+        released = self._board.released_all(
+            [leaving.index for leaving in self.leaving],
+            [leaving.ticket for leaving in self.leaving],
+        )
+        processes = {id(leaving.process): leaving.process for leaving in self.leaving}
+        ended = {key: _ended(process) for key, process in processes.items()}
+        still = []
+        for leaving, done in zip(self.leaving, released, strict=True):
+            if done or ended[id(leaving.process)]:
+                self._free.append(leaving.index)
+            else:
+                still.append(leaving)
+        self.leaving = still
+
+
+class _SlotNames:
+    """Slot file names, recycled: a name is free again once its file is unlinked.
+
+    A decoder may learn of a slot late, after the file of that name was made
+    again for another camera: each slot is tagged with its owner, checked by the
+    decoder when it maps it (FrameSlot's ``owner``).
+    """
+
+    def __init__(self) -> None:
+        self._free: list[int] = []
+        self._next = 0
+
+    def take(self) -> int:
+        if self._free:
+            return self._free.pop()
+        number, self._next = self._next, self._next + 1
+        return number
+
+    def give_back(self, number: int) -> None:
+        self._free.append(number)
 
 
 class _Worker:
@@ -112,7 +248,10 @@ class _Worker:
         self.commands: Connection | None = None  # our end of its command pipe
         self.started_at = 0.0
         self.restarts = 0
+        self.quick_deaths = 0  # deaths in a row, each soon after its start
+        self.relaunch_at: float | None = None  # a restart put off until then
         self.missed_command = False  # it must be restarted to be sure of its cameras
+        self._pending: list[WorkerCommand] = []  # said by send(), sent by flush()
 
     @property
     def index(self) -> int:
@@ -122,26 +261,29 @@ class _Worker:
     def spec(self) -> WorkerSpec:
         """What a (re)started process gets: the cameras it has now."""
         jobs = tuple(camera.job for camera in self.cameras.values())
-        return WorkerSpec(
-            index=self._base.index,
-            jobs=jobs,
-            status_path=self._base.status_path,
-            cameras_total=self._base.cameras_total,
-            heartbeat_path=self._base.heartbeat_path,
-            workers_total=self._base.workers_total,
-            log_setup=self._base.log_setup,
-        )
+        return replace(self._base, jobs=jobs)
 
     @property
     def camera_list(self) -> str:
         return ", ".join(self.cameras) or "none"
 
     def send(self, command: WorkerCommand) -> None:
-        """Tell a running process; one that is not running gets it with its next start."""
-        if self.commands is None:
+        """Tell a running process at the next :meth:`flush`; one that is not running gets
+        it with its next start."""
+        if self.commands is not None:
+            self._pending.append(command)
+
+    def flush(self) -> None:
+        """Send what :meth:`send` gathered, as one message.
+
+        A preset switch tells a worker of a dozen cameras: one write instead of a
+        dozen (each wakes the worker; 0.3 ms apiece measured on a loaded host).
+        """
+        pending, self._pending = tuple(self._pending), []
+        if self.commands is None or not pending:
             return
         try:
-            self.commands.send(command)
+            self.commands.send(pending)
         except OSError as exc:
             # Dead (broken pipe), or alive but not reading (pipe full: our end never
             # blocks the render loop). Either way the supervisor restarts it, with the
@@ -150,6 +292,7 @@ class _Worker:
             self.missed_command = True
 
     def close_pipe(self) -> None:
+        self._pending.clear()  # a new process starts from the cameras of the moment
         if self.commands is not None:
             self.commands.close()
             self.commands = None
@@ -170,9 +313,11 @@ class DecoderPool:
         workers: int | None = None,
         log_setup: LogSetup | None = None,
         policy: DecodePolicy | None = None,
+        limits: SourceLimits | None = None,
     ) -> None:
         self._clock = clock
         self._policy = policy or DecodePolicy()  # how every camera's decoder saves CPU
+        self._limits = limits or SourceLimits()  # what a camera may make its decoder use
         self._niceness = 0  # the decoders' nice value once lowered; 0: the render loop's
         self._context = multiprocessing.get_context("spawn")  # no forked GL/X state
         self._log_setup = log_setup or LogSetup()  # how the decoder processes log
@@ -194,11 +339,13 @@ class DecoderPool:
         self.heartbeats = HeartbeatBoard(
             self._shared.path / "heartbeat", self._max_workers, create=True
         )
-        self._next_index = 0
-        self._next_slot = 0
+        self._records = _Records(self.status_board, self._status_records)
+        self._slot_names = _SlotNames()
         self._cameras: dict[str, _Camera] = {}
         self._slots: dict[RenditionKey, FrameSlot] = {}
-        self._retired: list[FrameSlot] = []  # slots no tile uses; freed by release_retired()
+        self._slot_numbers: dict[RenditionKey, int] = {}
+        # Slots no tile uses (with their name's number); freed by release_retired().
+        self._retired: list[tuple[FrameSlot, int]] = []
         self._workers: list[_Worker] = []
         self._camera_seen: dict[int, tuple[int, float]] = {}  # index -> (version, when it moved)
         self.apply(cameras, keys)
@@ -223,6 +370,21 @@ class DecoderPool:
         """The camera's status record (it keeps it until the camera is removed)."""
         return self._cameras[camera_id].index
 
+    def cameras_stopping(self) -> int:
+        """Cameras removed whose threads have not ended yet (their records still held)."""
+        self._records.reclaim()
+        return len(self._records.leaving)
+
+    @property
+    def records_in_use(self) -> int:
+        """Status records held: by the cameras decoded and by removed ones still stopping."""
+        return self._records.in_use
+
+    @property
+    def shared_path(self) -> Path:
+        """The wall's folder in shared memory (slots, status board, heartbeats)."""
+        return self._shared.path
+
     def lower_priority(self) -> bool:
         """Run every decoder below the render loop from now on; False if they already are.
 
@@ -234,6 +396,7 @@ class DecoderPool:
         self._niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + DECODER_NICENESS)
         for worker in self._workers:
             worker.send(LowerPriority(self._niceness))
+            worker.flush()
         return True
 
     def worker_pids(self) -> list[int]:
@@ -274,10 +437,14 @@ class DecoderPool:
             for camera_id in wanted
             if camera_id not in self._cameras or urls[camera_id] != self._cameras[camera_id].url
         ]
-        if self._next_index + len(starting) > self._status_records:
+        self._records.reclaim()
+        # A restarted camera's old record stays held until its thread lets go.
+        if self._records.in_use + len(starting) > self._records.size:
             raise SourceError(
-                f"the wall has started {self._next_index} cameras since it began, "
-                f"room for {self._status_records}: restart it to add more"
+                f"{len(self._records.leaving)} cameras removed moments ago are still "
+                f"stopping (a camera's thread ends at its next frame, or within "
+                f"{STOPPING_WITHIN_S:g} s inside FFmpeg): room for {self._records.size} "
+                f"cameras; try again in a few seconds"
             )
         removed: list[str] = []
         restarted: list[str] = []
@@ -300,6 +467,8 @@ class DecoderPool:
             elif list(running.renditions) != sizes:
                 self._resize(running, sizes)
                 resized.append(camera_id)
+        for worker in self._workers:
+            worker.flush()
         if self._started:
             for worker in fresh:
                 self._launch(worker)
@@ -307,26 +476,30 @@ class DecoderPool:
 
     def release_retired(self) -> None:
         """Free the slots of sizes and cameras no longer shown (after the canvases moved on)."""
-        for slot in self._retired:
+        for slot, number in self._retired:
             slot.close()
             # The decoder's own mapping keeps the memory until it lets go.
             with contextlib.suppress(OSError):
                 slot.path.unlink()
+            self._slot_names.give_back(number)
         self._retired.clear()
 
     def _new_slot(self, camera_id: str, size: _Size) -> RenditionSpec:
         w, h, fit = size
-        path = self._shared.path / f"slot-{self._next_slot}"
-        self._next_slot += 1
-        self._slots[(camera_id, w, h, fit)] = FrameSlot(path, w, h, create=True)
-        return RenditionSpec(str(path), w, h, fit)
+        number, owner = self._slot_names.take(), self._records.ticket()
+        path = self._shared.path / f"slot-{number}"
+        key = (camera_id, w, h, fit)
+        self._slots[key] = FrameSlot(path, w, h, create=True, owner=owner)
+        self._slot_numbers[key] = number
+        return RenditionSpec(str(path), w, h, fit, owner)
 
     def _retire_slot(self, camera_id: str, size: _Size) -> None:
-        self._retired.append(self._slots.pop((camera_id, *size)))
+        key = (camera_id, *size)
+        self._retired.append((self._slots.pop(key), self._slot_numbers.pop(key)))
 
     def _add(self, camera_id: str, url: str, sizes: list[_Size], fresh: list[_Worker]) -> None:
-        camera = _Camera(camera_id, self._next_index, url, self._policy)
-        self._next_index += 1
+        index, ticket = self._records.claim()
+        camera = _Camera(camera_id, index, ticket, url, self._policy, self._limits)
         for size in sizes:
             camera.renditions[size] = self._new_slot(camera_id, size)
         worker = self._worker_for_new_camera(fresh)
@@ -335,9 +508,22 @@ class DecoderPool:
         worker.send(AddCamera(camera.job))
 
     def _remove(self, camera: _Camera) -> None:
+        process = None
+        worker_index = -1
         for worker in self._workers:
             if worker.cameras.pop(camera.camera_id, None) is not None:
                 worker.send(RemoveCamera(camera.camera_id))
+                process, worker_index = worker.process, worker.index
+        self._records.leave(
+            _Leaving(
+                camera.camera_id,
+                camera.index,
+                camera.ticket,
+                worker_index,
+                process,
+                self._clock.now(),
+            )
+        )
         for size in camera.renditions:
             self._retire_slot(camera.camera_id, size)
         self._camera_seen.pop(camera.index, None)
@@ -366,6 +552,7 @@ class DecoderPool:
                     heartbeat_path=str(self.heartbeats.path),
                     workers_total=self._max_workers,
                     log_setup=self._log_setup,
+                    limits=self._limits,
                 )
             )
             self._workers.append(worker)
@@ -407,38 +594,84 @@ class DecoderPool:
         if self._stopping:
             return
         now = self._clock.now()
+        self._records.reclaim()
         for worker in self._workers:
+            if worker.relaunch_at is not None:
+                if now >= worker.relaunch_at:
+                    worker.relaunch_at = None
+                    self._launch(worker)
+                continue
             process = worker.process
             if process is None:
                 continue
-            silent_for = now - self.heartbeats.last(worker.index)
+            last_beat = self.heartbeats.last(worker.index)
+            silent_for = now - last_beat
+            started = last_beat > worker.started_at  # it has beaten since it was launched
+            silent = silent_for >= (WORKER_SILENT_AFTER_S if started else WORKER_START_GRACE_S)
             stuck = self._stuck_camera(worker, now)
-            healthy = silent_for < WORKER_SILENT_AFTER_S and stuck is None
+            left = self._stuck_leaving(worker, now)
+            healthy = not silent and stuck is None and left is None
             if process.is_alive() and healthy and not worker.missed_command:
                 continue
             if process.is_alive():
                 if stuck is not None:
                     why = f"has camera {stuck} stuck inside FFmpeg for over "
                     why += f"{CAMERA_STUCK_AFTER_S:g} s"
-                elif silent_for >= WORKER_SILENT_AFTER_S:
+                elif left is not None:
+                    # Its thread would hold its status record and whatever FFmpeg holds
+                    # for good: only the process's end frees them.
+                    why = f"has camera {left}, removed over {CAMERA_STUCK_AFTER_S:g} s ago, "
+                    why += "still stuck inside FFmpeg"
+                elif silent:
                     why = f"silent for {silent_for:.1f} s"
+                    why += "" if started else " since it was started"
                 else:
                     why = "missed a layout change (not reading its commands)"
                 process.kill()
+            elif process.exitcode == EXIT_OUT_OF_MEMORY:
+                limit = self._limits.worker_memory_mb
+                why = f"ran out of memory (its limit: {limit} MB, --worker-memory)"
             else:
                 why = f"exited with code {process.exitcode}"
             process.join(timeout=1.0)
             with contextlib.suppress(ValueError):  # still a zombie: the OS reaps it later
                 process.close()
             worker.restarts += 1
+            # One that keeps dying as it starts (a camera that exhausts its memory at
+            # once, say) is started again later and later: each start costs 1.5 s of CPU.
+            quick = now - worker.started_at < WORKER_QUICK_DEATH_S
+            worker.quick_deaths = worker.quick_deaths + 1 if quick else 0
+            delay = 0.0
+            if worker.quick_deaths >= 2:
+                delay = min(WORKER_RESTART_CAP_S, 2.0 ** (worker.quick_deaths - 2))
             log.error(
-                "decoder worker %d (cameras: %s) %s; restarting it (restart #%d)",
+                "decoder worker %d (cameras: %s) %s; restarting it%s (restart #%d)",
                 worker.index,
                 worker.camera_list,
                 why,
+                f" in {delay:g} s ({worker.quick_deaths} deaths in a row, each within "
+                f"{WORKER_QUICK_DEATH_S:g} s of its start)"
+                if delay
+                else "",
                 worker.restarts,
             )
-            self._launch(worker)
+            if delay:
+                worker.process = None
+                worker.close_pipe()  # what changes meanwhile, it gets at its start
+                worker.relaunch_at = now + delay
+            else:
+                self._launch(worker)
+
+    def _stuck_leaving(self, worker: _Worker, now: float) -> str | None:
+        """A camera removed from ``worker``'s process long ago whose thread has not ended."""
+        for leaving in self._records.leaving:
+            if (
+                leaving.worker == worker.index
+                and leaving.process is worker.process
+                and now - leaving.since > CAMERA_STUCK_AFTER_S
+            ):
+                return leaving.camera_id
+        return None
 
     def _stuck_camera(self, worker: _Worker, now: float) -> str | None:
         """A camera of ``worker`` that is connecting or live but has not moved for too long."""

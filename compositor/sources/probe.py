@@ -2,7 +2,8 @@
 
 Here because only the decoder modules import ``av``. A camera is asked with
 the wall's own stream options (TCP, socket timeout, the RTSP protocol
-whitelist), decoded up to its first picture and closed; all cameras at once,
+whitelist, video tracks only, the picture size limit), decoded up to its first
+picture and closed; all cameras at once,
 each within its timeout, so a dead camera costs its timeout and nothing more.
 Answers never carry the URL or its password.
 """
@@ -28,7 +29,8 @@ from typing import Any
 import av
 import av.codec.hwaccel
 
-from compositor.sources.camera import describe_error, stream_options
+from compositor.sources.camera import describe_look_error, open_for_a_look, picture_too_large
+from compositor.sources.limits import DEFAULT_MAX_PIXELS
 
 # Cameras asked at once: waiting on the network costs a thread each, and the doctor
 # should answer in a few seconds for a whole wall (40 cameras: one round).
@@ -110,6 +112,9 @@ def _first_picture(container: Any, deadline: float) -> CameraProbe | str:
     codec = stream.codec_context
     if codec is None:
         return "unsupported codec: FFmpeg has no decoder for this video"
+    too_large = picture_too_large(codec.width, codec.height, DEFAULT_MAX_PIXELS)
+    if too_large is not None:  # the wall would refuse it too (--max-pixels)
+        return too_large
     rate = stream.average_rate or stream.guessed_rate
     fps = float(rate) if rate else 0.0
     flowing = False
@@ -128,7 +133,7 @@ def probe_camera(url: str, timeout_s: float = 4.0) -> CameraProbe:
     """Connect to ``url`` as the wall would and decode one picture, within about ``timeout_s``."""
     started = time.monotonic()
     try:
-        container = av.open(url, options=stream_options(timeout_s), timeout=(timeout_s, timeout_s))
+        container = open_for_a_look(url, timeout_s)
     except Exception as exc:  # any failure is this camera's answer
         return CameraProbe(
             False, _reason(exc, started, timeout_s), seconds=time.monotonic() - started
@@ -150,7 +155,7 @@ def _reason(exc: BaseException, started: float, timeout_s: float) -> str:
     # invalid data (field notes): at the timeout, it is a timeout.
     if time.monotonic() - started >= timeout_s * 0.95:
         return f"timeout: no answer within {timeout_s:g} s"
-    return describe_error(exc)
+    return describe_look_error(exc)
 
 
 def probe_cameras(urls: Mapping[str, str], timeout_s: float = 4.0) -> dict[str, CameraProbe]:

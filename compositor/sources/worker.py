@@ -22,7 +22,9 @@ __all__ = [
 
 import logging
 import os
+import resource
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -34,7 +36,14 @@ import cv2
 from compositor.core.clock import Clock, MonotonicClock
 from compositor.core.logs import LogSetup, configure_logging
 from compositor.slots import HeartbeatBoard, StatusBoard
-from compositor.sources.camera import CameraJob, RenditionSet, RenditionSpec, run_camera
+from compositor.sources.camera import (
+    CameraJob,
+    RenditionSet,
+    RenditionSpec,
+    cap_ffmpeg_blocks,
+    run_camera,
+)
+from compositor.sources.limits import DEFAULT_LIMITS, EXIT_OUT_OF_MEMORY, SourceLimits
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +66,7 @@ class WorkerSpec:
     workers_total: int
     log_setup: LogSetup = DEFAULT_LOG_SETUP
     niceness: int = 0  # the worker's threads' nice value from the start (0: as started)
+    limits: SourceLimits = DEFAULT_LIMITS  # what its cameras may make it use (limits.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +137,7 @@ class _Cameras:
 
     def add(self, job: CameraJob) -> None:
         current = self.running.get(job.camera_id)
-        if current is not None and current.job.index == job.index:
+        if current is not None and current.job.ticket == job.ticket:
             return  # already running (a command may repeat what a restart already had)
         if current is not None:
             self.remove(job.camera_id)
@@ -169,15 +179,23 @@ class _Cameras:
 
 
 def _read_commands(commands: Connection | None, timeout: float) -> list[WorkerCommand]:
-    """Commands waiting in the pipe, waiting up to ``timeout`` for the first one."""
+    """Commands waiting in the pipe, waiting up to ``timeout`` for the first one.
+
+    The pool sends the commands of one layout change together, as a tuple.
+    """
     if commands is None:
         time.sleep(timeout)
         return []
     received: list[WorkerCommand] = []
+    # Read for one heartbeat's time at most: a pool changing layouts faster than this
+    # worker applies them must not keep it from beating (the pool would kill it).
+    until = time.monotonic() + timeout
     try:
         wait = timeout
         while commands.poll(wait):
-            received.append(commands.recv())
+            received.extend(commands.recv())
+            if time.monotonic() >= until:
+                break
             wait = 0.0
     except (EOFError, OSError):
         # The render process closed its end: it is stopping or gone (both checked by
@@ -186,8 +204,44 @@ def _read_commands(commands: Connection | None, timeout: float) -> list[WorkerCo
     return received
 
 
+def bound_memory(limits: SourceLimits) -> None:
+    """This process's private memory and FFmpeg's largest block, as ``limits`` say.
+
+    The data limit (RLIMIT_DATA) counts what a process writes privately: heaps,
+    thread stacks, FFmpeg's buffers; not the slots in shared memory, nor the
+    libraries' code, so it stays close to what the process really holds
+    (RLIMIT_AS would count every arena and stack merely reserved).
+    """
+    cap_ffmpeg_blocks(limits.max_block_bytes)
+    if limits.worker_memory_mb:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        soft = limits.worker_memory_mb << 20
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def _out_of_memory(exc: BaseException, limits: SourceLimits) -> None:
+    """End the process with EXIT_OUT_OF_MEMORY: it cannot carry on (pool.py says so)."""
+    log.error("out of memory (limit %d MB): %s; exiting", limits.worker_memory_mb, exc)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(EXIT_OUT_OF_MEMORY)
+
+
 def worker_main(spec: WorkerSpec, commands: Connection | None = None) -> None:
     """Process entry point: decode ``spec.jobs`` until the pool asks to stop or dies."""
+    try:
+        _work(spec, commands)
+    except MemoryError as exc:
+        _out_of_memory(exc, spec.limits)
+    except RuntimeError as exc:
+        if "can't start new thread" not in str(exc):
+            raise
+        _out_of_memory(exc, spec.limits)  # its stack is data: at the limit, it fails
+
+
+def _work(spec: WorkerSpec, commands: Connection | None) -> None:
     # Ctrl-C reaches the whole process group; stopping is the render process's call.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if spec.niceness:  # a worker restarted after the decoders were lowered
@@ -197,6 +251,7 @@ def worker_main(spec: WorkerSpec, commands: Connection | None = None) -> None:
     cv2.setNumThreads(1)
     # The wall's own format (text or JSON, journal prefixes), naming this process.
     configure_logging(spec.log_setup, process=f"decoder-{spec.index}")
+    bound_memory(spec.limits)
     clock = MonotonicClock()
     status = StatusBoard(Path(spec.status_path), spec.cameras_total)
     heartbeats = HeartbeatBoard(Path(spec.heartbeat_path), spec.workers_total)
