@@ -187,12 +187,15 @@ def test_hostile_messages_on_the_broker_are_refused_and_said(wall: Wall) -> None
         (f"{prefix}/state/preset", json.dumps({**order, "rm": "-rf"}).encode()),
         (f"{prefix}/state/solo/L1", json.dumps(order).encode()),  # not the solo's topic
         (f"{prefix}/host/left", json.dumps({"v": 1, "host": "mallory"}).encode()),
+        (f"{prefix}/state/preset", json.dumps({**order, "at": time.time() + 3600}).encode()),
     ):
         client.publish(topic, payload, qos=1).wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
     wait_for(lambda: left.status()["cluster"]["orders"]["garbled"] >= garbled + 4, 10, "refusals")
-    assert "a message on videowall/testwall/state/preset refused: not JSON" in left.log()
+    log = left.log()
+    assert "a message on videowall/testwall/state/preset refused: not JSON" in log
+    assert "refused: its instant is 3600 s ahead" in log
     assert left.preset() is None  # nothing of it obeyed
     assert left.process is not None and left.process.poll() is None
 

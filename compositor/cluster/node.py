@@ -49,7 +49,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from compositor.cluster.address import BrokerAddress
-from compositor.cluster.ledger import Ledger, as_of
+from compositor.cluster.ledger import MAX_ENTRIES, Ledger, as_of
 from compositor.cluster.link import BrokerLink, Received
 from compositor.cluster.messages import (
     SHARED_KINDS,
@@ -99,6 +99,9 @@ MAX_PEERS = 64  # hosts remembered (the layout's, and names heard on the topic)
 APPLIED_KEPT = 256  # recent orders applied, with their instants (status, the benchmark)
 OFFSET_SAMPLES = 16  # health messages per peer behind its clock offset estimate
 LATE_S = 1.0  # an order applied this long after its instant was late (audited as such)
+# An order to apply further ahead than this comes from a clock far off (or a forger): it
+# would wait, invisible, for minutes. Refused and said; the margin is seconds at most.
+AHEAD_S = 60.0
 
 
 def layout_version(layout: Layout) -> str:
@@ -443,7 +446,13 @@ class ClusterNode:
         if state_key(order) != key:
             self._refuse(message.topic, f"it holds an order for state/{state_key(order)}")
             return
+        if order.at > self._clock.wall_time() + AHEAD_S:
+            ahead = order.at - self._clock.wall_time()
+            self._refuse(message.topic, f"its instant is {ahead:.0f} s ahead (a clock far off?)")
+            return
         self._broker_has[key] = (connection, order.stamp)
+        while len(self._broker_has) > 2 * MAX_ENTRIES:
+            del self._broker_has[next(iter(self._broker_has))]  # the first heard
         holder = self.ledger.get(key)
         if holder is not None and holder.stamp > order.stamp and self.link.synced:
             # The broker keeps an older order than this host applied (a host that was
