@@ -280,3 +280,40 @@ def test_the_layout_version_ignores_comments_and_secrets_values() -> None:
     assert layout_version(one) == layout_version(two)
     three = parse_layout(LAYOUT.replace("[c2]}\n  - {id: B1", "[c1]}\n  - {id: B1"), "c", env={})
     assert layout_version(three) != layout_version(one)
+
+
+def test_status_prints_the_broker_and_every_host() -> None:
+    from compositor.live.status import format_status
+
+    cluster = {
+        "wall": "room-1",
+        "host": "left",
+        "broker": {"url": "mqtt://broker:1883", "connected": False},
+        "layout": "0123456789ab",
+        "layout_mismatch": ["right (ba9876543210)"],
+        "hosts": [
+            {
+                "host": "left",
+                "state": "away from the broker",
+                "outputs": ["A1"],
+                "outputs_up": 1,
+                "cameras_live": 2,
+                "cameras": 2,
+                "clock_offset_ms": 0.0,
+                "this_host": True,
+            },
+            {
+                "host": "right",
+                "state": "offline",
+                "outputs": ["B1"],
+                "outputs_up": 0,
+                "cameras_live": 0,
+                "cameras": 2,
+                "clock_offset_ms": 0.4,
+            },
+        ],
+    }
+    text = "\n".join(format_status({"pid": 1, "cluster": cluster}))
+    assert "broker:   mqtt://broker:1883 AWAY (state and pictures kept); wall room-1" in text
+    assert "  host right: offline, 0/1 outputs, 0/2 cameras live, clock +0.4 ms" in text
+    assert "LAYOUT DIFFERS from: right (ba9876543210)" in text
