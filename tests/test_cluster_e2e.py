@@ -20,11 +20,15 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from compositor.demo.broker import Mosquitto
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from tests.cluster_wall import HostWall, TcpProxy, cluster_layout_text, sessions_at, wait_for
 from tests.conftest import E2E_CAMERAS, GREEN, RED, share_near
+
+# The control page's browser fixture (Debian's Chromium), asked for by name below.
+from tests.test_control_page import browser  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -346,3 +350,24 @@ def test_the_doctor_reports_each_hosts_clock_offset_heard_on_the_broker(wall: Wa
         assert "an estimate from its health messages" in check["detail"]
     [broker] = [c for c in checks if c["item"] == "broker"]
     assert broker["level"] == "OK" and "2 host(s) heard online" in broker["detail"]
+
+
+def test_the_control_page_shows_every_host_and_whose_screens_are_whose(
+    wall: Wall, request: pytest.FixtureRequest
+) -> None:
+    page: WebDriver = request.getfixturevalue("browser")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page.get(wall.left.url)
+    wait = WebDriverWait(page, 20)
+    wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(wall.left.token)
+    page.find_element(By.ID, "login-button").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "hosts-section")))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "hosts"), "right · online"))
+    hosts = page.find_element(By.ID, "hosts").text.splitlines()
+    assert hosts[0].startswith("left (this one) · online · 1/1 outputs")
+    assert hosts[1].startswith("right · online · 1/1 outputs") and "clock" in hosts[1]
+    label = '.output[data-output="R1"] .label'
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, label), "R1 · right: online"))

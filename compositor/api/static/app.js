@@ -77,7 +77,8 @@ function start() {
   refreshHosts();
   followEvents();
   state.timers.push(setInterval(refreshCameras, 5000));
-  state.timers.push(setInterval(refreshHosts, 2000));
+  state.hostsTimer = setInterval(refreshHosts, 2000);
+  state.timers.push(state.hostsTimer);
   state.timers.push(setInterval(refreshLayout, 15000));
 }
 
@@ -292,7 +293,11 @@ async function refreshHosts() {
   let reply;
   try {
     reply = await api("GET", "/api/hosts");
-  } catch (error) { return; }  // a wall alone: no such route, no section
+  } catch (error) {
+    // A wall alone has no such route: no section, and no asking again.
+    if (error.status === 404) clearInterval(state.hostsTimer);
+    return;
+  }
   $("hosts-section").hidden = false;
   const list = $("hosts");
   list.replaceChildren();
