@@ -317,3 +317,25 @@ def test_status_prints_the_broker_and_every_host() -> None:
     assert "broker:   mqtt://broker:1883 AWAY (state and pictures kept); wall room-1" in text
     assert "  host right: offline, 0/1 outputs, 0/2 cameras live, clock +0.4 ms" in text
     assert "LAYOUT DIFFERS from: right (ba9876543210)" in text
+
+
+def test_the_command_line_refuses_what_does_not_go_together(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from compositor.cli import main
+
+    assert isinstance(tmp_path, Path)
+    layout = tmp_path / "room.yaml"
+    layout.write_text(LAYOUT + "hosts: {left: [A1, A2], right: [B1]}\n")
+    for argv, said in (
+        (["run", str(layout), "--host", "left", "--outputs", "A1"], "choose one"),
+        (["run", str(layout), "--broker", "mqtt://127.0.0.1:1"], "--broker needs --host"),
+        (["run", str(layout), "--host", "middle"], "hosts are left, right"),
+        (["run", str(layout), "--host", "left", "--broker", "http://x"], "use mqtt://"),
+        (["doctor", "--broker", "mqtt://127.0.0.1:1"], "give the layout or --wall"),
+    ):
+        assert main(argv) != 0
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, (argv, err)

@@ -1,6 +1,6 @@
 """The connection to the broker: paho-mqtt's client, in its own network thread.
 
-It connects (and reconnects, every 1 to 5 s, for as long as the wall runs) with a
+It connects (and reconnects, every 1 to 2 s, for as long as the wall runs) with a
 last will that says the host is ``offline``; subscribes to the wall's state and
 hosts; and hands every message received to ``on_message`` from the network thread
 (the node queues them for the render loop). A publish while the broker is away is
@@ -33,7 +33,8 @@ from compositor.cluster.address import BrokerAddress
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 1000  # publishes kept while the broker is away; past it, refused and said
-RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 5  # paho doubles the delay from min to max
+# paho doubles the delay from min to max; a try every 2 s costs a broker nothing.
+RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 2
 
 
 @dataclass(frozen=True)

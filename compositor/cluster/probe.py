@@ -24,7 +24,7 @@ from compositor.cluster.address import BrokerAddress
 from compositor.cluster.messages import MessageRefused, Topics, parse_health
 from compositor.core.errors import CompositorError
 
-LISTEN_S = 3.5  # three health messages of each host, at one a second
+LISTEN_S = 2.5  # two health messages of each host, at one a second
 
 
 def peer_offsets(address: BrokerAddress, wall: str, listen_s: float = LISTEN_S) -> dict[str, float]:

@@ -12,7 +12,7 @@ Exit status: 0 all OK, 1 warnings only, 2 any failure.
 
 from __future__ import annotations
 
-__all__ = ["collect_findings", "format_findings", "run_doctor"]
+__all__ = ["collect_findings", "format_findings", "offset_findings", "run_doctor"]
 
 import json
 import os
@@ -375,7 +375,7 @@ def _clock_findings() -> list[Finding]:
 OFFSET_WARN_S = 0.010
 
 
-def _offset_findings(broker: str, wall: str) -> list[Finding]:
+def offset_findings(broker: str, wall: str) -> list[Finding]:
     """Each host of the wall on ``broker``: its clock's offset from this one's, estimated
     from its health messages (compositor.cluster.probe)."""
     from compositor.cluster.address import parse_broker_url
@@ -441,7 +441,7 @@ def collect_findings(
     found += _state_findings(layout_path, state_dir)
     found += _clock_findings()
     if broker is not None:
-        found += _offset_findings(*broker)
+        found += offset_findings(*broker)
     if layout is not None:
         found += _camera_findings(layout, probes)
     return found

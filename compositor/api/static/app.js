@@ -74,11 +74,9 @@ function start() {
   $("main").hidden = false;
   $("logout").hidden = false;
   refreshCameras();
-  refreshHosts();
   followEvents();
   state.timers.push(setInterval(refreshCameras, 5000));
-  state.hostsTimer = setInterval(refreshHosts, 2000);
-  state.timers.push(state.hostsTimer);
+  followHosts();
   state.timers.push(setInterval(refreshLayout, 15000));
 }
 
@@ -289,15 +287,23 @@ async function refreshCameras() {
 
 // -- a wall over several hosts: each host's health, and whose screens are whose ------------
 
+// Only a wall over several hosts has /api/hosts (its status says so): a wall alone is
+// never asked, so its page has no failed request.
+async function followHosts() {
+  let status;
+  try {
+    status = await api("GET", "/api/status");
+  } catch (error) { return; }
+  if (!status.cluster) return;
+  refreshHosts();
+  state.timers.push(setInterval(refreshHosts, 2000));
+}
+
 async function refreshHosts() {
   let reply;
   try {
     reply = await api("GET", "/api/hosts");
-  } catch (error) {
-    // A wall alone has no such route: no section, and no asking again.
-    if (error.status === 404) clearInterval(state.hostsTimer);
-    return;
-  }
+  } catch (error) { return; }
   $("hosts-section").hidden = false;
   const list = $("hosts");
   list.replaceChildren();
