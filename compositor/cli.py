@@ -65,6 +65,7 @@ log = logging.getLogger("videowall")
 DEMO_SNAPSHOT_DIR = Path("demo-snapshots")
 STALE_AFTER_S = 5 * WRITE_EVERY_S  # a status file this old: ask the wall itself
 DEFAULT_API = "127.0.0.1:8480"  # compositor.api.server's; not imported here (start time)
+DEMO_HOSTS_HEADLESS_FPS = 10.0  # videowall demo --hosts N without a screen
 DEMO_TOKEN = "demo-operator"  # made afresh at each `videowall demo`, for its control page
 
 
@@ -820,12 +821,15 @@ def _demo_hosts(args: argparse.Namespace, layout_path: Path, layout: Layout) -> 
     from compositor.cluster.demo import run_demo_hosts
 
     wall_args = ["--workers", str(args.workers)] if args.workers else []
-    wall_args += ["--fps", str(args.fps)] if args.fps else []
     if args.headless or not (args.display or os.environ.get("DISPLAY")):
         snapshots = args.snapshot or DEMO_SNAPSHOT_DIR
         wall_args += ["--headless", "--snapshot", str(snapshots), "--every", "2"]
+        # Two walls of 14 screens on one PC, seen as snapshots every 2 s: 10 frames a
+        # second leave the decoders the CPU (--fps to change it).
+        wall_args += ["--fps", str(args.fps or DEMO_HOSTS_HEADLESS_FPS)]
         log.info("no screen: every host writes its outputs to %s/<output>.png", snapshots)
     else:
+        wall_args += ["--fps", str(args.fps)] if args.fps else []
         wall_args += ["--windowed"] if args.windowed else []
         wall_args += ["--display", args.display] if args.display else []
     run_demo_hosts(
