@@ -66,6 +66,11 @@ BROKER_PACKAGES=(
     mosquitto
 )
 
+# The broker's TLS test makes a self-signed certificate with the openssl command line.
+TLS_TEST_PACKAGES=(
+    openssl
+)
+
 # The benchmark's FFmpeg runner composes with the ffmpeg command line.
 BENCH_PACKAGES=(
     ffmpeg
@@ -102,7 +107,7 @@ for group in "$@"; do
         wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
         wanted+=("${SERVICE_TEST_PACKAGES[@]}")
         wanted+=("${BROWSER_PACKAGES[@]}")
-        wanted+=("${BROKER_PACKAGES[@]}")
+        wanted+=("${BROKER_PACKAGES[@]}" "${TLS_TEST_PACKAGES[@]}")
         ;;
     -h | --help) usage ;;
     *)
