@@ -339,3 +339,23 @@ def test_the_command_line_refuses_what_does_not_go_together(
         assert main(argv) != 0
         err = capsys.readouterr().err
         assert said in err and "Traceback" not in err, (argv, err)
+
+
+def test_the_preview_outlines_each_hosts_part_of_the_wall() -> None:
+    import numpy as np
+
+    from compositor.preview import HOST_COLOURS, render_preview
+
+    layout = parse_layout(LAYOUT + "hosts: {left: [A1, A2], right: [B1]}\n", "wall.yaml", env={})
+    image = render_preview(layout, width=600)
+    plain = render_preview(parse_layout(LAYOUT, "wall.yaml", env={}), width=600)
+
+    def share(colour: tuple[int, int, int], columns: slice) -> float:
+        return float((image[:, columns] == np.array(colour, np.uint8)).all(axis=2).mean())
+
+    # Left's colour on the first two screens' side of the wall, right's on the third's.
+    third = image.shape[1] // 3
+    assert share(HOST_COLOURS[0], slice(0, 2 * third)) > 0.01
+    assert share(HOST_COLOURS[1], slice(2 * third + 20, None)) > 0.01
+    assert share(HOST_COLOURS[1], slice(0, third)) == 0
+    assert not (plain == np.array(HOST_COLOURS[0], np.uint8)).all(axis=2).any()
