@@ -18,13 +18,13 @@ from compositor.api.routes import ApiContext, Extension, build_api
 from compositor.api.server import ApiOptions, ApiServer
 from compositor.api.tokens import TokenStore
 from compositor.cluster.node import ClusterNode, ClusterOptions, HostHealth
-from compositor.compose.canvas import CanvasImage, CanvasTile, OutputCanvas
-from compositor.compose.health import assess, format_duration
+from compositor.compose.canvas import CanvasImage, OutputCanvas
+from compositor.compose.health import format_duration
 from compositor.compose.notice import TileNotice
-from compositor.compose.output import OutputTiles
+from compositor.compose.output import ComposedOutput
 from compositor.compose.overlay import BannerPainter
 from compositor.compose.pictures import PictureLoader
-from compositor.compose.screen_notice import starting_notice, unused_monitor_picture
+from compositor.compose.screen_notice import unused_monitor_picture
 from compositor.control.commands import CLI, parse_command
 from compositor.control.handler import CommandHandler, nearest
 from compositor.control.inbox import CommandInbox
@@ -38,10 +38,12 @@ from compositor.core.logs import LogSetup
 from compositor.core.pacing import StarvedLoop
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
 from compositor.live.audit import AUDIT_FILE, AuditLog
+from compositor.live.cameras import CameraWatch
 from compositor.live.journal import Journal
-from compositor.live.reload import LiveLayout, default_state_dir, local_iso
+from compositor.live.reload import LiveLayout
+from compositor.live.report import WallView, camera_report, status_document
 from compositor.live.snapshots import SnapshotWriter
-from compositor.live.state_dir import StateDir, describe
+from compositor.live.state_dir import StateDir, default_state_dir, describe
 from compositor.live.status import StatusWriter, process_identity
 from compositor.metrics.counters import WallCounters
 from compositor.service.notify import ServiceNotifier
@@ -61,8 +63,6 @@ HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refre
 # socket served again, what could not be written tried again.
 STATE_CHECK_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
-# What a camera decodes, by its skip level (sources/budget.py), in status.json and the log.
-DECODING = ("every frame", "reference frames only")
 HEADLESS_FPS = 25.0  # composition rate without a display: a typical camera rate
 
 
@@ -171,14 +171,10 @@ class WallApp:
         self._painter = BannerPainter()
         self._pictures = PictureLoader()  # image tiles: decoded off the render loop
         self.frame_ages = FrameAges()
-        self._placed = placed
-        self._notices: dict[str, TileNotice | None] = {}
-        # Per output: its painted tiles, tours and labels (compositor.compose.painters).
-        self._extras = {
-            output.id: self._build_output(layout, output, placed[output.id])
-            for output in self.outputs
+        # One object per output: its canvas, tiles, labels, tours and painted tiles.
+        self.composed = {
+            output.id: self._compose(output, placed[output.id]) for output in self.outputs
         }
-        self.canvases = {output_id: extras.canvas for output_id, extras in self._extras.items()}
         self.live: LiveLayout | None = None  # with a layout file: reloads, presets, history
         # Commands (the control socket's, the API's) and pictures asked from other threads,
         # carried out on the render loop between two frames.
@@ -200,8 +196,6 @@ class WallApp:
             if options.snapshot_dir is not None
             else None
         )
-        self.camera_states: dict[str, str] = {}
-        self._skipping: dict[str, int] = {}  # cameras' skip levels, as last logged
         self._stop = threading.Event()
         self._report = threading.Event()
         self._next_health = 0.0
@@ -213,39 +207,36 @@ class WallApp:
         # On duty (systemd's notify protocol, metrics): see the last section of this class.
         self.notifier = notifier
         self.counters = WallCounters()
-        self._started_outputs: set[str] = set()  # outputs past their "starting" banner
+        # The journal is replaced once the state folder is known: always the current one.
+        self.cameras = CameraWatch(
+            lambda kind, data: self.journal.event(kind, data), self.counters.reconnects.observe
+        )
         self._status_due = 0.0  # when the STATUS line is next worked out
 
-    def _build_output(
-        self, layout: Layout, output: OutputConfig, placed: list[PlacedTile]
-    ) -> OutputTiles:
-        """The canvas of ``output``: a canvas tile per camera or tour tile, the rest painted."""
-        canvas = OutputCanvas(
-            output.size[0],
-            output.size[1],
-            [
-                CanvasTile(
-                    tile.rect,
-                    self.pool.slot((tile.cameras[0], *tile.box, tile.fit)),
-                    tile.cameras[0],
-                    tile.box_w,
-                    tile.box_h,
-                    tile.window,
-                )
-                for tile in placed
-                if tile.cameras
-            ],
-            self._painter,
-            self.frame_ages,
-        )
-        return OutputTiles(
-            canvas,
+    def _compose(self, output: OutputConfig, placed: list[PlacedTile]) -> ComposedOutput:
+        """The composed output of ``output``: a canvas tile per camera or tour tile, read
+        from the decoders' slots, the rest painted."""
+        return ComposedOutput(
+            output.id,
+            (output.size[0], output.size[1]),
             placed,
-            layout.camera_name,
-            lambda camera, tile: self.pool.slot((camera, *tile.box, tile.fit)),
-            self.clock.now(),
-            self._pictures,
+            slot_for=lambda camera, tile: self.pool.slot((camera, *tile.box, tile.fit)),
+            camera_name=self.layout.camera_name,
+            painter=self._painter,
+            frame_ages=self.frame_ages,
+            pictures=self._pictures,
+            now=self.clock.now(),
         )
+
+    @property
+    def canvases(self) -> dict[str, OutputCanvas]:
+        """Each output's canvas, by output id (the display's, the snapshots' and tests')."""
+        return {output_id: composed.canvas for output_id, composed in self.composed.items()}
+
+    @property
+    def camera_states(self) -> dict[str, str]:
+        """Each decoded camera's state as the wall judges it (live, stalled, ...)."""
+        return self.cameras.states
 
     # -- lifecycle --
 
@@ -414,6 +405,7 @@ class WallApp:
     def close(self) -> None:
         if self.cluster is not None:
             self.cluster.close()  # first: the other hosts see this one offline at once
+        self.inbox.close()  # whoever still waits for the render loop hears it stops
         if self._api_context is not None:
             self._api_context.stopping.set()  # event streams end, so the server stops at once
         if self.api is not None:
@@ -466,8 +458,6 @@ class WallApp:
     def tick(self) -> None:
         now = self.clock.now()
         if self.live is not None:
-            if self._control is not None:
-                self._control.serve_pending()
             self._serve_commands()
             if self.cluster is not None:
                 self.cluster.tick()  # orders due now, before this frame is composed
@@ -485,12 +475,9 @@ class WallApp:
                 self.display.check_monitors()
             self._update_starting_banners()
         wall_now = self.clock.wall_time()
-        for output_id, canvas in self.canvases.items():
-            for index in self._extras[output_id].update(now, wall_now):
-                # A tour moved on: its tile tells the state of the camera it now shows.
-                canvas.set_notice(index, self._tile_notice(output_id, index, now))
-            dirty = canvas.compose(now)
-            if self.display is None or self.display.present(output_id, canvas, dirty):
+        for output_id, composed in self.composed.items():
+            dirty = composed.compose(now, wall_now, self._notice_for)
+            if self.display is None or self.display.present(output_id, composed.canvas, dirty):
                 self.counters.drew(output_id)  # headless: composed
         self.pictures.serve(self._picture)  # copies only: encoded in the server's threads
         if self.display is not None and not self.display.dispatch_events():
@@ -526,31 +513,27 @@ class WallApp:
             )
         placed = {output.id: layout.placed_tiles(output.id) for output in outputs}
         change = self.pool.apply(layout.cameras, rendition_keys(placed))
-        extras = {}
+        self.layout, self._redactor = layout, layout.redactor()
+        composed = {}
         reconnected = set(change.restarted)  # new slots, even where the tiles did not move
         for output in outputs:
-            old = self.canvases.get(output.id)
+            old = self.composed.get(output.id)
+            size = (output.size[0], output.size[1])
             if (
                 old is not None
-                and placed[output.id] == self._placed.get(output.id)
-                and (old.width, old.height) == (output.size[0], output.size[1])
-                and not reconnected.intersection(c for t in placed[output.id] for c in t.cameras)
+                and old.shows(placed[output.id], size)
+                and not reconnected.intersection(old.cameras)
             ):
-                extras[output.id] = self._extras[output.id]  # nothing moved: not even a copy
+                composed[output.id] = old  # nothing moved: not even a copy
             else:
                 # The display sends a new canvas whole: cells left empty go black on screen.
-                extras[output.id] = self._build_output(layout, output, placed[output.id])
-        self.layout, self.outputs, self._placed, self._extras = layout, outputs, placed, extras
-        self._redactor = layout.redactor()
-        self.canvases = {output_id: e.canvas for output_id, e in extras.items()}
+                composed[output.id] = self._compose(output, placed[output.id])
+        self.outputs, self.composed = outputs, composed
         self.pool.release_retired()  # no canvas reads the old slots any more
         # What the wall keeps per camera goes with the camera: reloads may bring new ids
         # for weeks on end.
         shown = set(self.pool.camera_ids)
-        for camera_id in set(self.camera_states) - shown:
-            del self.camera_states[camera_id]
-        for camera_id in set(self._skipping) - shown:
-            del self._skipping[camera_id]
+        self.cameras.forget(shown)
         # Metrics forget what left the wall: their tables stay as big as the layout.
         self.frame_ages.keep_only(shown)
         self.counters.reconnects.keep_only(shown)
@@ -559,13 +542,13 @@ class WallApp:
         return change.describe()
 
     def _on_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A control socket request, on the render loop (see compositor.control.unix_socket):
-        the same commands and handler as the HTTP API's, as the wall's own user."""
-        assert self._commands is not None
-        return {"ok": True, **self._commands.handle(parse_command(request), CLI)}
+        """A control socket request, on its connection's thread: through the inbox to the
+        render loop like the HTTP API's, as the wall's own user (only it reaches the
+        socket). Errors (CompositorError, BusyError) are the socket's to answer."""
+        return {"ok": True, **self.inbox.submit(parse_command(request), CLI)}
 
     def _serve_commands(self) -> None:
-        """The commands waiting in the inbox (the HTTP API's), between two frames."""
+        """The commands waiting in the inbox (the socket's, the API's), between two frames."""
         if self._commands is None:
             return
         try:
@@ -585,48 +568,21 @@ class WallApp:
     def layout_changed(self, outcome: str) -> None:
         self.counters.layout_change(outcome)
 
+    def _view(self) -> WallView:
+        return WallView(
+            layout=self.layout,
+            pool=self.pool,
+            watch=self.cameras,
+            placed={output_id: c.placed for output_id, c in self.composed.items()},
+            sizes={output_id: c.size for output_id, c in self.composed.items()},
+            frame_ages=self.frame_ages,
+            status_of=self._camera_status,
+            redactor=self._redactor,
+        )
+
     def camera_report(self) -> list[dict[str, Any]]:
         """Every camera of the layout: its state and frame ages, and the tiles showing it."""
-        shown_on: dict[str, list[str]] = {}
-        for output_id, tiles in self._placed.items():
-            for tile in tiles:
-                where = f"{output_id}.{tile.number}" if tile.number else f"{output_id} (span)"
-                for camera_id in tile.cameras:
-                    shown_on.setdefault(camera_id, []).append(where)
-        decoded = set(self.pool.camera_ids)
-        report = []
-        for camera_id in self.layout.cameras:
-            entry: dict[str, Any] = {
-                "id": camera_id,
-                "name": self.layout.camera_name(camera_id),
-                "shown_on": shown_on.get(camera_id, []),
-            }
-            if camera_id in decoded:
-                status = self._camera_status(camera_id)  # its reason with secrets hidden
-                ages = self.frame_ages.percentiles(camera_id)
-                entry |= {
-                    "state": self.camera_states.get(camera_id, "starting"),
-                    "reason": status.reason,
-                    "frames": status.frames,
-                    "frame_age_ms": (
-                        {"p50": round(ages[0] * 1e3, 1), "p99": round(ages[1] * 1e3, 1)}
-                        if ages is not None
-                        else None
-                    ),
-                    "stream": "main"
-                    if self.pool.url_of(camera_id) == self.layout.cameras[camera_id].url
-                    else "sub (url_low)",
-                }
-            else:
-                entry |= {
-                    "state": "idle",
-                    "reason": "on no tile: not decoded",
-                    "frames": 0,
-                    "frame_age_ms": None,
-                    "stream": None,
-                }
-            report.append(entry)
-        return report
+        return camera_report(self._view())
 
     def _picture(self, key: PictureKey) -> Picture:
         """A copy of what an output shows, or of a camera's latest frame (render loop)."""
@@ -648,7 +604,8 @@ class WallApp:
                 + (f" (did you mean {', '.join(close)}?)" if close else ""),
                 nearest=close,
             )
-        keys = [key for key in rendition_keys(self._placed) if key[0] == name]
+        placed = {output_id: c.placed for output_id, c in self.composed.items()}
+        keys = [key for key in rendition_keys(placed) if key[0] == name]
         if not keys:
             raise NotFoundError(
                 f"camera {name} is on no tile, so the wall does not decode it: call it up first"
@@ -663,21 +620,19 @@ class WallApp:
                 return picture
         raise RefusedError(f"camera {name}: its picture kept changing while copied; try again")
 
-    def _tile_notice(self, output_id: str, index: int, now: float) -> TileNotice | None:
-        """What tile ``index`` of the canvas says: its camera's state, and on an alarm tile
-        the alarm (ALARM · title · age) over the picture, the camera's state under it."""
-        canvas_tile = self.canvases[output_id].tiles[index]
-        notice = self._notices.get(canvas_tile.camera_id)
+    def _notice_for(self, output_id: str, camera_id: str, tile: PlacedTile) -> TileNotice | None:
+        """What a camera tile says: its camera's state, and on an alarm tile the alarm
+        (ALARM · title · age) over the picture, the camera's state under it."""
+        notice = self.cameras.notices.get(camera_id)
         live = self.live
-        if live is None or not live.operator.showing:
+        if live is None or not live.operator.showing or not tile.number:
             return notice
-        camera_tiles = [tile for tile in self._placed[output_id] if tile.cameras]
-        number = camera_tiles[index].number if index < len(camera_tiles) else 0
-        alarm = live.operator.alarm_on((output_id, number)) if number else None
-        if alarm is None or alarm.camera != canvas_tile.camera_id:
+        alarm = live.operator.alarm_on((output_id, tile.number))
+        if alarm is None or alarm.camera != camera_id:
             return notice
         title = alarm.title or self.layout.camera_name(alarm.camera)
-        head = f"ALARM · {title} · {format_duration(now - alarm.raised_at)}"
+        age = format_duration(self.clock.now() - alarm.raised_at)
+        head = f"ALARM · {title} · {age}"
         if notice is None:
             return TileNotice((head,), dim=False, severity="alarm", at_top=True)
         return TileNotice((head, *notice.lines), dim=notice.dim, severity=notice.severity)
@@ -688,37 +643,14 @@ class WallApp:
 
     def status(self) -> dict[str, Any]:
         """What status.json says: the layout, the last change, each camera's state."""
-        now, wall_now = self.clock.now(), self.clock.wall_time()
-        cameras = {}
-        for camera_id in self.pool.camera_ids:
-            status = self._camera_status(camera_id)
-            decoded = self.pool.url_of(camera_id)
-            main = decoded == self.layout.cameras[camera_id].url
-            cameras[camera_id] = {
-                "name": self.layout.camera_name(camera_id),
-                "url": self._redactor.url(decoded),
-                "stream": "main" if main else "sub (url_low)",
-                "state": self.camera_states.get(camera_id, "starting"),
-                "reason": status.reason,
-                "frames": status.frames,
-                "since": local_iso(wall_now - (now - status.since)) if status.since else None,
-                "source_size": list(status.source_size),
-                "decoding": DECODING[min(status.skipping, len(DECODING) - 1)],
-            }
-        return {
+        extra = {
             **process_identity(),
-            "updated_at": local_iso(wall_now),
             **(self.live.describe() if self.live is not None else {}),
-            "outputs": [
-                {"id": o.id, "size": list(o.size), "tiles": len(self._placed[o.id])}
-                for o in self.outputs
-            ],
-            "decoder_pids": self.pool.worker_pids(),
             "api": self.api.url if self.api is not None else None,
-            "cameras": cameras,
             "state_problems": self._write_problems(),
             "cluster": self.cluster.describe() if self.cluster is not None else None,
         }
+        return status_document(self._view(), extra, self.clock.now(), self.clock.wall_time())
 
     def _write_problems(self) -> list[str]:
         """What the wall could not write (state folder, snapshots), and why."""
@@ -772,89 +704,30 @@ class WallApp:
         }
         self._costs_since = now
 
-    def _note_skipping(self, camera_id: str, level: int) -> None:
-        """Say when a camera gives up frames because the host is behind, and when it stops."""
-        before = self._skipping.get(camera_id, 0)
-        if level != before:
-            self._skipping[camera_id] = level
-            log.log(
-                logging.WARNING if level > before else logging.INFO,
-                "camera %s (%s): %s%s",
-                camera_id,
-                self.layout.camera_name(camera_id),
-                "decoding " + DECODING[min(level, len(DECODING) - 1)],
-                " (the host cannot keep up: small tiles give up frames first)"
-                if level > before
-                else "",
-            )
-
     def _refresh_health(self, now: float) -> None:
-        wall_now = self.clock.wall_time()
-        notices = {}
-        for camera_id in self.pool.camera_ids:
-            status = self._camera_status(camera_id)
-            health = assess(self.layout.camera_name(camera_id), status, now, wall_now)
-            self._note_skipping(camera_id, status.skipping)
-            self.counters.reconnects.observe(camera_id, status)
-            notices[camera_id] = health.notice
-            previous = self.camera_states.get(camera_id)
-            if previous != health.state:
-                self.camera_states[camera_id] = health.state
-                self.journal.event(
-                    "camera", {"camera": camera_id, "state": health.state, "reason": status.reason}
-                )
-                detail = status.reason
-                log.log(
-                    logging.INFO if health.state in ("live", "connecting") else logging.WARNING,
-                    "camera %s (%s): %s%s",
-                    camera_id,
-                    self.layout.camera_name(camera_id),
-                    health.state,
-                    f" ({detail})" if detail and health.state != "live" else "",
-                )
-        self._notices = notices
-        for output_id, canvas in self.canvases.items():
-            for index in range(len(canvas.tiles)):
-                canvas.set_notice(index, self._tile_notice(output_id, index, now))
+        statuses = {camera_id: self._camera_status(camera_id) for camera_id in self.pool.camera_ids}
+        self.cameras.refresh(statuses, self.layout.camera_name, now, self.clock.wall_time())
+        for composed in self.composed.values():
+            composed.refresh_notices(self._notice_for)
         if now >= self._next_summary:
             self._log_render_costs(now)
             self._next_summary = now + SUMMARY_EVERY_S
-            counts: dict[str, list[str]] = {}
-            for camera_id, state in self.camera_states.items():
-                counts.setdefault(state, []).append(camera_id)
-            log.info(
-                "wall: %s",
-                "; ".join(
-                    f"{len(ids)} {state}" + ("" if state == "live" else f" ({', '.join(ids)})")
-                    for state, ids in sorted(counts.items())
-                ),
-            )
+            log.info("wall: %s", self.cameras.summary())
 
     # -- on duty: never a black screen, systemd's notify protocol (issue 17) --
 
     def _update_starting_banners(self) -> None:
-        """Each output shows its id and "starting: N cameras connecting" until pictures come.
-
-        Until its first camera picture, or until none of its cameras is still
-        connecting (those that failed say why on their own tiles); then never again.
-        """
-        for output_id, canvas in self.canvases.items():
-            if output_id in self._started_outputs:
-                continue
-            cameras = {c for tile in self._placed[output_id] for c in tile.cameras}
+        """Each output shows its id and "starting: N cameras connecting" until pictures come."""
+        for composed in self.composed.values():
             connecting = sum(
-                1 for c in cameras if self.camera_states.get(c, "connecting") == "connecting"
+                1 for c in composed.cameras if self.cameras.state(c) in ("starting", "connecting")
             )
-            if canvas.frames_shown or not connecting:
-                canvas.set_banner(None)
-                self._started_outputs.add(output_id)
-            else:
-                canvas.set_banner(starting_notice(output_id, connecting))
+            composed.update_starting(connecting)
 
     def outputs_drawn(self) -> tuple[int, int]:
         """(outputs drawn on their screens at least once and still there, all outputs)."""
         draws = self.counters.draws()
-        shown = self.display.output_ids if self.display is not None else list(self.canvases)
+        shown = self.display.output_ids if self.display is not None else list(self.composed)
         return sum(1 for o in self.outputs if o.id in shown and draws.get(o.id)), len(self.outputs)
 
     def status_line(self) -> str:

@@ -38,7 +38,8 @@ from compositor.layout.models import Layout
 from compositor.layout.parse import load_layout
 from compositor.layout.validate import validate_file
 from compositor.live.audit import AUDIT_FILE, AuditLog, format_entry, parse_since, read_audit
-from compositor.live.reload import LayoutHistory, default_state_dir, revert_layout
+from compositor.live.reload import LayoutHistory, revert_layout
+from compositor.live.state_dir import default_state_dir
 from compositor.live.status import (
     STATUS_FILE,
     WRITE_EVERY_S,

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compositor.core.colour import Matrix
+from compositor.core.proc import process_start
 
 _SLOT_HEADER = np.dtype(
     [
@@ -52,20 +53,6 @@ _HEADER_BYTES = 64  # header padded so buffers start aligned
 assert _SLOT_HEADER.itemsize <= _HEADER_BYTES
 
 
-def _process_start(pid: int) -> str | None:
-    """The start time of process ``pid`` (clock ticks since boot), None if it is gone.
-
-    With the pid it names one process for good: a pid alone may be reused.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses; fields resume after ")".
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else None
-
-
 class SharedDir:
     """A private folder in shared memory holding one wall's slots; removed on close.
 
@@ -79,7 +66,7 @@ class SharedDir:
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None
         self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
         pid = os.getpid()
-        (self.path / self.OWNER_FILE).write_text(f"{pid} {_process_start(pid)}\n")
+        (self.path / self.OWNER_FILE).write_text(f"{pid} {process_start(pid)}\n")
         self.swept = self.sweep_orphans(self.path.parent, prefix)
 
     @classmethod
@@ -92,7 +79,7 @@ class SharedDir:
                 pid = int(pid_text)
             except (OSError, ValueError):
                 continue  # not ours, or being created right now
-            if _process_start(pid) != start:
+            if process_start(pid) != start:
                 shutil.rmtree(folder, ignore_errors=True)
                 swept.append(folder)
         return swept

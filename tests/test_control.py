@@ -22,10 +22,13 @@ from typing import Any
 import pytest
 
 from compositor.cli import main
+from compositor.control.commands import CLI, Actor, Command, parse_command
+from compositor.control.inbox import CommandInbox
 from compositor.control.unix_socket import (
     MAX_CONNECTIONS,
     REQUEST_DEADLINE_S,
     ControlServer,
+    WallBusy,
     WallNotRunning,
     send_request,
 )
@@ -40,24 +43,47 @@ def _echo(request: dict[str, Any]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def serving(path: Path, handler: Handler = _echo) -> Iterator[ControlServer]:
-    """A control server whose requests a stand-in render loop handles every 20 ms."""
+    """A control server answering each request with ``handler`` on its connection's thread."""
     server = ControlServer(path, handler)
     server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@contextlib.contextmanager
+def wall_inbox(path: Path, ticking: bool = True) -> Iterator[tuple[CommandInbox, list[str]]]:
+    """The wall's arrangement: the socket's requests go through a command inbox that a
+    stand-in render loop drains every 20 ms (``ticking``; else nobody drains it)."""
+    inbox = CommandInbox()
+    handled: list[str] = []
+
+    def handle(command: Command, actor: Actor) -> dict[str, Any]:
+        handled.append(command.command)
+        return {"handled": command.command}
+
+    def on_request(request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, **inbox.submit(parse_command(request), CLI, timeout=0.3)}
+
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.is_set():
-            server.serve_pending()
+            inbox.drain(handle)
             time.sleep(0.02)
 
     ticker = threading.Thread(target=loop, daemon=True)
-    ticker.start()
-    try:
-        yield server
-    finally:
-        stop.set()
-        ticker.join()
-        server.close()
+    with serving(path, on_request):
+        if ticking:
+            ticker.start()
+        try:
+            yield inbox, handled
+        finally:
+            stop.set()
+            if ticking:
+                ticker.join()
+            inbox.close()
 
 
 def _connect(path: Path) -> socket.socket:
@@ -320,46 +346,42 @@ def test_closing_leaves_a_socket_that_is_not_its_own(tmp_path: Path) -> None:
         _answered_at_once(path)
 
 
+def test_commands_reach_the_render_loop_through_the_inbox(tmp_path: Path) -> None:
+    path = tmp_path / "control.sock"
+    with wall_inbox(path) as (_, handled):
+        assert send_request(path, {"command": "presets"}) == {"ok": True, "handled": "presets"}
+        reply = send_request(path, {"command": "callup", "output": "A1", "tile": 0})
+        assert reply["ok"] is False and "bad request" in reply["error"]
+    assert handled == ["presets"]
+
+
 def test_requests_waiting_when_the_wall_stops_are_answered(tmp_path: Path) -> None:
     path = tmp_path / "control.sock"
-    server = ControlServer(path, _echo)  # nobody serves the pending requests
-    server.start()
-    try:
-        replies: list[dict[str, Any] | str] = []
+    replies: list[dict[str, Any] | str] = []
+    with wall_inbox(path, ticking=False) as (inbox, _):
 
         def ask() -> None:
             try:
-                replies.append(send_request(path, {"command": "x"}))
+                replies.append(send_request(path, {"command": "presets"}))
             except CompositorError as exc:
                 replies.append(str(exc))
 
         thread = threading.Thread(target=ask)
         thread.start()
-        time.sleep(0.3)
-    finally:
-        server.close()
-    thread.join(timeout=3)
-    assert replies and isinstance(replies[0], dict) and "stopping" in replies[0]["error"]
+        time.sleep(0.15)
+        inbox.close()  # the wall stops while the request waits for its render loop
+        thread.join(timeout=3)
+    assert replies and "stopping" in str(replies[0])
 
 
 def test_the_render_loop_never_acts_on_a_request_its_client_gave_up(tmp_path: Path) -> None:
     """A preset the operator was told 'no answer' about must not appear on the wall later."""
     path = tmp_path / "control.sock"
-    handled: list[dict[str, Any]] = []
-
-    def handler(request: dict[str, Any]) -> dict[str, Any]:
-        handled.append(request)
-        return {"ok": True}
-
-    server = ControlServer(path, handler, answer_within=0.3)
-    server.start()
-    try:
-        reply = send_request(path, {"command": "preset", "name": "a"})
-        assert reply["ok"] is False and "did not answer in time" in reply["error"]
-        server.serve_pending()  # the render loop, back from a long stall
+    with wall_inbox(path, ticking=False) as (inbox, handled):
+        with pytest.raises(WallBusy, match="did not answer"):
+            send_request(path, {"command": "preset", "name": "a"})
+        inbox.drain(lambda command, actor: {"late": True})  # back from a long stall
         assert handled == []
-    finally:
-        server.close()
 
 
 def test_connect_errors_name_the_wall(tmp_path: Path) -> None:

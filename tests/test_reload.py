@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,13 +35,8 @@ from compositor.demo.testcams import SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 from compositor.layout.models import CameraConfig, Layout
 from compositor.layout.parse import load_layout
-from compositor.live.reload import (
-    LayoutHistory,
-    LayoutWatcher,
-    default_state_dir,
-    revert_layout,
-    state_base,
-)
+from compositor.live.reload import LayoutHistory, LayoutWatcher, revert_layout
+from compositor.live.state_dir import default_state_dir, state_base
 from compositor.slots import CameraState
 from compositor.sources.pool import DecoderPool
 from tests.conftest import BLUE, GREEN, RED, share_near, tick_until
@@ -476,15 +470,6 @@ def test_control_socket_answers_from_the_loop_even_in_a_deep_folder(tmp_path: Pa
 
     server = ControlServer(path, handle)
     server.start()
-    stop = threading.Event()
-
-    def loop() -> None:  # the render loop's part: serve_pending each tick
-        while not stop.is_set():
-            server.serve_pending()
-            time.sleep(0.02)
-
-    ticker = threading.Thread(target=loop, daemon=True)
-    ticker.start()
     try:
         assert path.stat().st_mode & 0o777 == 0o600
         assert send_request(path, {"command": "x", "n": 1}) == {
@@ -495,8 +480,6 @@ def test_control_socket_answers_from_the_loop_even_in_a_deep_folder(tmp_path: Pa
         with pytest.raises(CompositorError, match="another wall"):
             ControlServer(path, handle)
     finally:
-        stop.set()
-        ticker.join()
         server.close()
     assert not path.exists()
     with pytest.raises(WallNotRunning):

@@ -238,7 +238,7 @@ def test_a_running_wall_shows_no_password_of_a_dvr_url(
         seen = shown + json.dumps(reply) + (state / "status.json").read_text() + printed.stdout
         assert "password=***" in seen and "live/***/main" in printed.stdout, printed.stdout
         assert SECRET not in seen
-        lines = [line for n in app._notices.values() if n is not None for line in n.lines]
+        lines = [line for n in app.cameras.notices.values() if n is not None for line in n.lines]
         assert "cannot open rtsp://127.0.0.1:1/live/***/main" in lines, lines
         assert SECRET not in "\n".join(lines)
     finally:

@@ -8,10 +8,11 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from compositor.compose.canvas import OutputCanvas
 from compositor.compose.kinds import PAINTED_KINDS, PreviewResources
-from compositor.compose.output import OutputTiles
+from compositor.compose.output import ComposedOutput
+from compositor.compose.overlay import BannerPainter
 from compositor.compose.pictures import PictureLoader
+from compositor.core.frame_ages import FrameAges
 from compositor.core.geometry import TileRect
 from compositor.layout.models import PATH_KINDS, TileConfig, TileKind
 from compositor.layout.parse import parse_layout
@@ -34,14 +35,23 @@ def test_the_wall_paints_a_tile_as_the_preview_does(tile: str) -> None:
     )
     (placed,) = layout.placed_tiles("A1")
     preview = PAINTED_KINDS[placed.kind].in_preview(placed, 480, 270, PreviewResources(NOON))
-    canvas = OutputCanvas(480, 270, [])
     pictures = PictureLoader()
     try:
-        OutputTiles(canvas, [placed], str, lambda c, t: None, 0.0, pictures).update(  # type: ignore[arg-type,return-value]
-            0.0, NOON
+        composed = ComposedOutput(
+            "A1",
+            (480, 270),
+            [placed],
+            slot_for=lambda camera, tile: pytest.fail("no camera tile here"),
+            camera_name=str,
+            painter=BannerPainter(),
+            frame_ages=FrameAges(),
+            pictures=pictures,
+            now=0.0,
         )
+        composed.compose(0.0, NOON, lambda output, camera, tile: None)
     finally:
         pictures.close()
+    canvas = composed.canvas
     on_wall = canvas.to_bgr()
     r = TileRect(0, 0, 480, 270)
     # The wall keeps I420: the same picture within the rounding of a YUV round trip.

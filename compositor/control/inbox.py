@@ -8,8 +8,11 @@ frames, never during one, and never from two threads at once.
 
 The inbox is bounded: a burst of requests beyond it is answered "busy" at
 once, instead of queueing work the wall would do seconds late. A caller that
-gives up waiting (the wall is stopping, or behind) gets "busy" too; its
-command may still be carried out, which the answer says.
+gives up waiting (the wall is behind, or hangs) gets "busy" too, and its
+command is then never carried out: the render loop takes a command or its
+caller abandons it, never both (an operator told "the wall did not answer"
+must not see the preset appear a minute later). Closing answers every
+command still waiting: the wall is stopping.
 """
 
 from __future__ import annotations
@@ -34,11 +37,16 @@ ANSWER_WITHIN_S = 5.0  # the loop answers within a frame; this is for a wall tha
 
 @dataclass
 class _Pending:
+    """A command waiting for the render loop; ``taken`` and ``abandoned`` under the inbox's
+    lock: the render loop takes it, or its caller gives up on it, not both."""
+
     command: Command
     actor: Actor
     done: threading.Event = field(default_factory=threading.Event)
     reply: Reply | None = None
     error: CompositorError | None = None
+    taken: bool = False
+    abandoned: bool = False
 
 
 class CommandInbox:
@@ -46,6 +54,8 @@ class CommandInbox:
 
     def __init__(self, capacity: int = INBOX_CAPACITY) -> None:
         self._waiting: queue.Queue[_Pending] = queue.Queue(maxsize=capacity)
+        self._lock = threading.Lock()  # each command's taken/abandoned, and closing
+        self._closed = False
 
     def submit(self, command: Command, actor: Actor, timeout: float = ANSWER_WITHIN_S) -> Reply:
         """Carry out ``command`` for ``actor`` on the render loop; its reply.
@@ -60,16 +70,26 @@ class CommandInbox:
                 f"({actor.name} is {actor.role.label})"
             )
         pending = _Pending(command, actor)
-        try:
-            self._waiting.put_nowait(pending)
-        except queue.Full:
-            raise BusyError(
-                f"the wall is busy ({self._waiting.maxsize} requests waiting): try again"
-            ) from None
+        with self._lock:
+            if self._closed:
+                raise BusyError("the wall is stopping")
+            try:
+                self._waiting.put_nowait(pending)
+            except queue.Full:
+                raise BusyError(
+                    f"the wall is busy ({self._waiting.maxsize} requests waiting): try again"
+                ) from None
         if not pending.done.wait(timeout):
-            raise BusyError(
-                f"the wall did not answer in {timeout:g} s (it may still carry out the request)"
-            )
+            with self._lock:
+                if not pending.taken:
+                    pending.abandoned = True
+                    raise BusyError(
+                        f"the wall did not answer in {timeout:g} s: the request was not "
+                        "carried out; try again"
+                    )
+            # Taken just now: the render loop is on it, and done in a moment.
+            if not pending.done.wait(timeout):
+                raise BusyError(f"the wall did not finish in {timeout:g} s (it may still)")
         if pending.error is not None:
             raise pending.error
         assert pending.reply is not None
@@ -89,6 +109,10 @@ class CommandInbox:
                 pending = self._waiting.get_nowait()
             except queue.Empty:
                 break
+            with self._lock:
+                if pending.abandoned:
+                    continue  # its caller was told the wall did not answer: not now either
+                pending.taken = True
             try:
                 pending.reply = handle(pending.command, pending.actor)
             except CompositorError as exc:
@@ -102,3 +126,20 @@ class CommandInbox:
         if bug is not None:
             raise bug
         return done
+
+    def close(self) -> None:
+        """Take no more commands; those waiting are answered: the wall is stopping."""
+        with self._lock:
+            self._closed = True
+            waiting = []
+            while True:
+                try:
+                    pending = self._waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if not pending.abandoned:
+                    pending.abandoned = True
+                    waiting.append(pending)
+        for pending in waiting:
+            pending.error = BusyError("the wall is stopping")
+            pending.done.set()

@@ -5,9 +5,10 @@ A Unix socket in the wall's state folder (``control.sock``, mode 0600 in a
 each way: the client sends a request, the wall answers and closes.
 
 The socket is served off the render loop, so a slow or stuck client never
-holds up a frame; the request itself is handled *on* the render loop
-(:meth:`ControlServer.serve_pending`, called each tick), so whatever it
-changes is changed between two frames, never during one.
+holds up a frame. It is a transport only: each request goes to ``handler``
+on its connection's thread, and the wall's handler hands it, as a typed
+command, to the render loop's inbox (:mod:`compositor.control.inbox`), like
+every other way in; whatever it changes is changed between two frames.
 
 A client may be hostile or broken: it may trickle its request a byte at a
 time, never send it, never read its answer, or send JSON nested too deeply
@@ -26,7 +27,6 @@ with seven clients trickling bytes at once, as fast as with none.)
 from __future__ import annotations
 
 __all__ = [
-    "ANSWER_WITHIN_S",
     "CONTROL_SOCKET",
     "MAX_CONNECTIONS",
     "REQUEST_DEADLINE_S",
@@ -41,11 +41,9 @@ import errno
 import json
 import logging
 import os
-import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +58,13 @@ MAX_REPLY_BYTES = 16 * 1024 * 1024  # a status of hundreds of cameras: far more 
 MAX_CONNECTIONS = 8  # served at once; more are answered "busy"
 REQUEST_DEADLINE_S = 2.0  # to send a whole request: a local client sends it at once
 SEND_DEADLINE_S = 2.0  # to take the whole answer
-ANSWER_WITHIN_S = 5.0  # the render loop answers within a tick; this is for a wall that hangs
 SLOT_WAIT_S = 0.05  # for a connection's slot, before "busy"
 ACCEPT_WAKE_S = 0.2  # how soon the accepting thread sees the stop flag or a new listener
 BUSY = "the wall is busy: try again"
 _SUN_PATH_MAX = 107  # sockaddr_un's path, without its final NUL
 
+# A request (a JSON object) -> its answer, on the connection's thread. It may block
+# (the wall's waits for its render loop) and may raise CompositorError (answered).
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 _Identity = tuple[int, int]  # device, inode of the socket file
 
@@ -211,42 +210,22 @@ def send_request(
     if not isinstance(reply, dict):
         raise CompositorError(f"the wall at {path} answered something that is not an object")
     if reply.get("busy") is True:
-        raise WallBusy(f"the wall at {path} is busy: try again")
+        why = reply.get("error")
+        raise WallBusy(f"the wall at {path}: {why}" if isinstance(why, str) and why else BUSY)
     return reply
 
 
-@dataclass
-class _Pending:
-    """A request waiting for the render loop; ``taken`` and ``abandoned`` under the
-    server's lock: the render loop takes it, or its connection gives up, not both."""
-
-    request: dict[str, Any]
-    done: threading.Event = field(default_factory=threading.Event)
-    reply: dict[str, Any] = field(default_factory=dict)
-    taken: bool = False
-    abandoned: bool = False
-
-
 class ControlServer:
-    """Serves the control socket at ``path``; requests are handled by ``handler``
-    on the thread that calls :meth:`serve_pending` (the render loop)."""
+    """Serves the control socket at ``path``; each request is answered by ``handler``
+    on its connection's thread."""
 
-    def __init__(
-        self,
-        path: Path,
-        handler: Handler,
-        clock: Clock | None = None,
-        answer_within: float = ANSWER_WITHIN_S,
-    ) -> None:
+    def __init__(self, path: Path, handler: Handler, clock: Clock | None = None) -> None:
         self.path = path
         self._handler = handler
         self._now = (clock or MonotonicClock()).now
-        self._answer_within = answer_within
-        self._pending: queue.Queue[_Pending] = queue.Queue()
         self._stop = threading.Event()
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        # Guards the listener's swap (ensure_bound), the stop flag against new requests,
-        # and each request's taken/abandoned.
+        # Guards the listener's swap (ensure_bound) and the stop flag against new requests.
         self._lock = threading.Lock()
         self._refuse_another_wall()
         self._listener, self._bound = self._listen()
@@ -324,26 +303,6 @@ class ControlServer:
         if why != self._unbound_why:  # once per reason, not once a second
             self._unbound_why = why
             log.warning("control socket %s not served: %s", self.path, why)
-
-    def serve_pending(self) -> None:
-        """Handle the requests waiting (render loop); never blocks."""
-        while True:
-            try:
-                pending = self._pending.get_nowait()
-            except queue.Empty:
-                return
-            with self._lock:
-                if pending.abandoned:
-                    continue  # its client was told the wall did not answer: do not act now
-                pending.taken = True
-            try:
-                pending.reply = self._handler(pending.request)
-            except CompositorError as exc:
-                pending.reply = {"ok": False, "error": str(exc)}
-            except Exception as exc:  # a bug must not stop the wall; the client hears of it
-                log.exception("control request %r failed", pending.request)
-                pending.reply = {"ok": False, "error": f"internal error: {exc}"}
-            pending.done.set()
 
     # -- the accepting thread --
 
@@ -428,21 +387,18 @@ class ControlServer:
         return self._ask_render_loop(request)
 
     def _ask_render_loop(self, request: dict[str, Any]) -> dict[str, Any]:
-        pending = _Pending(request)
         with self._lock:
             if self._stop.is_set():
                 return {"ok": False, "error": "the wall is stopping"}
-            self._pending.put(pending)
-        if pending.done.wait(self._answer_within):
-            return pending.reply
-        with self._lock:
-            if not pending.taken:
-                pending.abandoned = True
-                return {"ok": False, "error": "the wall did not answer in time"}
-        # Taken just now: the render loop is on it, and done in a moment.
-        if pending.done.wait(self._answer_within):
-            return pending.reply
-        return {"ok": False, "error": "the wall did not finish in time (it may still)"}
+        try:
+            return self._handler(request)
+        except BusyError as exc:
+            return {"ok": False, "busy": True, "error": str(exc)}
+        except CompositorError as exc:
+            return {"ok": False, "error": str(exc)}
+        except Exception as exc:  # a bug must not stop the socket; the client hears of it
+            log.exception("control request %r failed", request.get("command"))
+            return {"ok": False, "error": f"internal error: {exc}"}
 
     @staticmethod
     def _send(conn: socket.socket, reply: dict[str, Any]) -> None:
@@ -470,20 +426,9 @@ class ControlServer:
             knock.connect(address)
 
     def close(self) -> None:
-        """Stop serving; requests still waiting are told the wall is stopping."""
+        """Stop serving (requests still waiting in the wall's inbox are told it stops)."""
         with self._lock:
             self._stop.set()
-            waiting = []
-            while True:
-                try:
-                    waiting.append(self._pending.get_nowait())
-                except queue.Empty:
-                    break
-            for pending in waiting:
-                pending.abandoned = True
-        for pending in waiting:
-            pending.reply = {"ok": False, "error": "the wall is stopping"}
-            pending.done.set()
         if self._thread.is_alive():
             self._wake_accepter()
             self._thread.join(timeout=1.0)

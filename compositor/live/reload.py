@@ -25,21 +25,18 @@ __all__ = [
     "LayoutWatcher",
     "LiveLayout",
     "ReloadResult",
-    "default_state_dir",
     "local_iso",
     "revert_layout",
-    "state_base",
 ]
 
 import contextlib
-import hashlib
 import logging
 import os
 import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,25 +57,6 @@ log = logging.getLogger(__name__)
 HISTORY_KEEP = 50  # applied versions kept per layout
 POLL_EVERY_S = 0.25  # how often the layout file is looked at
 _HISTORY_NAME = re.compile(r"^(\d{8}-\d{6})-(\d+)\.yaml$")
-
-
-def state_base(env: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_STATE_HOME/videowall``, else ``~/.local/state/videowall``."""
-    env = os.environ if env is None else env
-    xdg = env.get("XDG_STATE_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
-    return base / "videowall"
-
-
-def default_state_dir(layout_path: Path, env: Mapping[str, str] | None = None) -> Path:
-    """One folder per layout file: ``<base>/<stem>-<hash of its absolute path>``.
-
-    The hash tells apart two files of the same name; the stem lets a person
-    find theirs.
-    """
-    absolute = Path(os.path.abspath(layout_path))
-    digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:8]
-    return state_base(env) / f"{absolute.stem}-{digest}"
 
 
 # --- watching ---------------------------------------------------------------------

@@ -11,9 +11,12 @@ status (``state_problems``) meanwhile.
 
 from __future__ import annotations
 
-__all__ = ["StateDir"]
+__all__ = ["StateDir", "default_state_dir", "describe", "state_base"]
 
+import hashlib
 import logging
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from compositor.core.errors import CompositorError
@@ -69,3 +72,22 @@ class StateDir:
     def problems(self, but: str | None = None) -> list[str]:
         """What cannot be written now, and why (``but``: leave that one out)."""
         return [f"{what}: {why}" for what, why in self._problems.items() if what != but]
+
+
+def state_base(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/videowall``, else ``~/.local/state/videowall``."""
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
+    return base / "videowall"
+
+
+def default_state_dir(layout_path: Path, env: Mapping[str, str] | None = None) -> Path:
+    """One folder per layout file: ``<base>/<stem>-<hash of its absolute path>``.
+
+    The hash tells apart two files of the same name; the stem lets a person
+    find theirs.
+    """
+    absolute = Path(os.path.abspath(layout_path))
+    digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:8]
+    return state_base(env) / f"{absolute.stem}-{digest}"

@@ -26,10 +26,9 @@ from typing import Any
 
 from compositor.core.errors import CompositorError
 from compositor.core.files import UnsafeFolder, check_private_folder, write_file
+from compositor.core.proc import process_start
 from compositor.core.redact import redact_secrets
-from compositor.live.reload import default_state_dir, state_base
-from compositor.live.state_dir import StateDir, describe
-from compositor.slots import _process_start as process_start  # one definition of "same process"
+from compositor.live.state_dir import StateDir, default_state_dir, describe, state_base
 
 log = logging.getLogger(__name__)
 
