@@ -31,7 +31,7 @@ from typing import Any
 
 from compositor.demo.broker import Mosquitto
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from tests.cluster_wall import HostWall, cluster_layout_text, wait_for
+from tests.helpers.cluster import HostWall, cluster_layout_text, wait_for
 
 RESULTS = Path(__file__).resolve().parent / "results" / "skew.json"
 FPS = 25.0

@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compositor.api.metrics_route import metrics_extension
 from compositor.api.routes import ApiContext, Extension, build_api
 from compositor.api.server import ApiOptions, ApiServer
 from compositor.api.tokens import TokenStore
+from compositor.cluster.metrics import ClusterCollector
 from compositor.cluster.node import ClusterNode, ClusterOptions, HostHealth
 from compositor.compose.canvas import CanvasImage, OutputCanvas
 from compositor.compose.health import format_duration
@@ -45,6 +47,7 @@ from compositor.live.report import WallView, camera_report, status_document
 from compositor.live.snapshots import SnapshotWriter
 from compositor.live.state_dir import StateDir, default_state_dir, describe
 from compositor.live.status import StatusWriter, process_identity
+from compositor.metrics.collector import WallMetrics
 from compositor.metrics.counters import WallCounters
 from compositor.service.notify import ServiceNotifier
 from compositor.slots import CameraStatus
@@ -321,6 +324,13 @@ class WallApp:
         api = self.api.url if self.api is not None else None
         return HostHealth(drawn, live, len(self.pool.camera_ids), api)
 
+    def metrics(self) -> WallMetrics:
+        """This wall's Prometheus metrics (its cluster's beside them, on several hosts)."""
+        metrics = WallMetrics(self)
+        if self.cluster is not None:
+            metrics.registry.register(ClusterCollector(self.cluster))
+        return metrics
+
     def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
         """The HTTP API and control page; a wall whose API cannot start runs on without."""
         tokens = TokenStore(state_dir)
@@ -328,7 +338,8 @@ class WallApp:
             self.inbox, self.pictures, self.events, tokens, self.journal, self.clock
         )
         try:
-            extensions = self.options.api_extensions
+            # Prometheus reads /metrics here, beside the API (from loopback, or a viewer token).
+            extensions = (*self.options.api_extensions, metrics_extension(self.metrics()))
             if self.cluster is not None:
                 extensions = (*extensions, self.cluster.api_routes)
             server = ApiServer(build_api(context, extensions), options)

@@ -48,7 +48,7 @@ from compositor.live.status import (
     read_status,
     wall_alive,
 )
-from compositor.metrics.collector import MetricsServer, WallMetrics, parse_listen_address
+from compositor.metrics.collector import MetricsServer, parse_listen_address
 from compositor.preview import DEFAULT_WIDTH, write_preview
 from compositor.service.notify import ServiceNotifier
 from compositor.sources.limits import (
@@ -701,12 +701,7 @@ def run_wall(
     with _signals(app.request_stop, app.request_reload, app.request_report):
         try:
             if listen is not None:
-                wall_metrics = WallMetrics(app)
-                if app.cluster is not None:
-                    from compositor.cluster.metrics import ClusterCollector
-
-                    wall_metrics.registry.register(ClusterCollector(app.cluster))
-                metrics = MetricsServer(wall_metrics, *listen)
+                metrics = MetricsServer(app.metrics(), *listen)
             app.start()
             if options.snapshot_dir is not None:
                 log.info(

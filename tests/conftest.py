@@ -1,4 +1,7 @@
-"""Shared fixtures: a real RTSP server on 127.0.0.1 and a real X server.
+"""Shared fixtures: a real RTSP server on 127.0.0.1, a real X server, in-process walls,
+Debian's Chromium.
+
+What tests share besides fixtures is in :mod:`tests.helpers`.
 
 The cameras are generated pictures with a solid background colour each, so
 a tile can be recognised by its colour, and a moving ball, so a frozen
@@ -7,24 +10,22 @@ picture can be told from a live one.
 
 from __future__ import annotations
 
-import time
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 from compositor.layout.parse import load_layout, parse_layout
+from tests.helpers.notify_socket import NotifyListener
+from tests.helpers.pixels import BLUE, GREEN, RED
 
-# RGB backgrounds; pictures are checked in BGR.
-RED = (200, 40, 40)
-GREEN = (40, 160, 60)
-BLUE = (40, 70, 200)
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 E2E_CAMERAS = (
     SyntheticCamera("red", "red 16:9", 320, 180, 15, RED),
@@ -46,18 +47,12 @@ def x_display() -> Iterator[VirtualDisplay]:
         yield display
 
 
-def bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
-    return rgb[2], rgb[1], rgb[0]
-
-
-def share_near(region: npt.NDArray[np.uint8], rgb: tuple[int, int, int], tol: int = 40) -> float:
-    """Fraction of the pixels of ``region`` within ``tol`` of colour ``rgb`` (per channel)."""
-    distance = np.abs(region.astype(np.int16) - np.array(bgr(rgb), np.int16)).max(axis=2)
-    return float((distance <= tol).mean())
-
-
-def is_black(region: npt.NDArray[np.uint8], tol: int = 24) -> bool:
-    return int(region.max()) <= tol
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[NotifyListener]:
+    """A systemd notify socket (``NOTIFY_SOCKET``) bound by the test, as systemd binds one."""
+    bound = NotifyListener(tmp_path / "notify")
+    yield bound
+    bound.close()
 
 
 @pytest.fixture
@@ -84,29 +79,62 @@ def wall() -> Iterator[Callable[..., WallApp]]:
         app.close()
 
 
-def tick_until(app: WallApp, condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Tick the wall (as its run loop would) until ``condition``; returns the seconds taken."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        app.tick()
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.04)
-    raise AssertionError(f"{what}: not within {timeout} s (states: {app.camera_states})")
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """Debian's Chromium, headless, driven through the system's chromedriver (nothing
+    downloaded); one per module, for the control page's tests."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = "/usr/bin/chromium", "/usr/bin/chromedriver"
+    if not (shutil.which(chromium) and shutil.which(chromedriver)):
+        pytest.fail("Debian's chromium and chromium-driver are needed: make test installs them")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",  # root in a container
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        # The machine has no internet: no background connections, no updates, no sync.
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--window-size=1280,800",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
-ERROR_BAND = (24, 24, 150)  # BGR of the banner behind a failing tile's text (overlay.py)
+# -- one way to mark end-to-end tests ---------------------------------------------------
+
+E2E_FIXTURES = frozenset({"camera_server", "x_display", "wall", "browser"})
 
 
-def tile_pixels(app: WallApp, index: int = 0, output: str = "O1") -> npt.NDArray[np.uint8]:
-    """One tile of a running wall's canvas, in BGR."""
-    canvas = app.canvases[output]
-    r = canvas.tiles[index].rect
-    return canvas.to_bgr()[r.y : r.bottom, r.x : r.right]
-
-
-def banner_share(tile: npt.NDArray[np.uint8]) -> float:
-    """How much of ``tile`` is the error banner's colour."""
-    # The banner is painted in BGR and kept in YUV: its colour comes back within rounding.
-    distance = np.abs(tile.astype(np.int16) - np.array(ERROR_BAND, np.int16)).max(axis=2)
-    return float((distance <= 3).mean())
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """An end-to-end test (one on real parts: the test cameras, an X server, a wall) lives
+    in a module marked once, ``pytestmark = pytest.mark.e2e``, so ``make unit`` (``-m "not
+    e2e"``) runs only what needs none; a marker on a single test, or a real part used in an
+    unmarked module, fails here with what to do."""
+    wrong = []
+    for item in items:
+        module = getattr(item, "module", None)
+        module_mark = getattr(module, "pytestmark", None)
+        marks = module_mark if isinstance(module_mark, list) else [module_mark]
+        marked = any(getattr(m, "name", None) == "e2e" for m in marks if m is not None)
+        function = getattr(item, "function", None)
+        own = [m for m in getattr(function, "pytestmark", []) if m.name == "e2e"]
+        if own:
+            wrong.append(f"{item.nodeid}: marks itself e2e; mark its module instead")
+        elif not marked and E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            wrong.append(f"{item.nodeid}: uses a real part in a module not marked e2e")
+    if wrong:
+        raise pytest.UsageError("end-to-end tests marked the wrong way:\n  " + "\n  ".join(wrong))

@@ -16,8 +16,11 @@ import numpy as np
 import pytest
 
 from compositor.demo.testcams import SyntheticCameraServer
-from tests.api_wall import ApiWall, Pixels, api_layout_text, videowall, wait_until
-from tests.test_reload import save, shows
+from tests.helpers.api_wall import ApiWall, api_layout_text
+from tests.helpers.layouts import save
+from tests.helpers.pixels import Pixels, shows
+from tests.helpers.processes import videowall
+from tests.helpers.walls import wait_until
 
 pytestmark = pytest.mark.e2e
 

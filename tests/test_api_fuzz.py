@@ -18,8 +18,9 @@ from schemathesis.checks import (
 )
 
 from compositor.demo.testcams import SyntheticCameraServer
-from tests.api_wall import ApiWall, api_layout_text, wait_until
-from tests.test_reload import shows
+from tests.helpers.api_wall import ApiWall, api_layout_text
+from tests.helpers.pixels import shows
+from tests.helpers.walls import wait_until
 
 pytestmark = pytest.mark.e2e
 

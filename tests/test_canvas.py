@@ -9,32 +9,9 @@ from compositor.compose.canvas import CanvasTile, OutputCanvas
 from compositor.compose.notice import TileNotice
 from compositor.core.colour import Matrix, bgr_to_planes, planes_to_bgr
 from compositor.core.geometry import TileRect
-from compositor.slots import FrameView
+from tests.helpers.sources import FakeSource, solid
 
 Pixels = npt.NDArray[np.uint8]
-
-
-class FakeSource:
-    def __init__(self) -> None:
-        self.number = 0
-        self.frame: FrameView | None = None
-        self.views = 0
-
-    def push(self, picture: Pixels, matrix: Matrix = Matrix.BT601) -> None:
-        """A BGR picture, as the decoder would publish it: I420 planes."""
-        self.number += 1
-        self.frame = FrameView(self.number, *bgr_to_planes(picture, matrix), 0.0, matrix)
-
-    def push_planes(self, y: Pixels, u: Pixels, v: Pixels) -> None:
-        self.number += 1
-        self.frame = FrameView(self.number, y, u, v, 0.0, Matrix.BT601)
-
-    def view(self) -> FrameView | None:
-        self.views += 1
-        return self.frame
-
-    def intact(self, view: FrameView) -> bool:
-        return True
 
 
 class RecordingPainter:
@@ -50,10 +27,6 @@ class RecordingPainter:
     def __call__(self, region: Pixels, notice: TileNotice) -> None:
         self.painted.append(notice)
         region[self.top : self.bottom] = 255
-
-
-def solid(w: int, h: int, value: int) -> Pixels:
-    return np.full((h, w, 3), value, np.uint8)
 
 
 def black(canvas: OutputCanvas, rect: TileRect) -> bool:

@@ -24,15 +24,16 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from compositor.demo.broker import Mosquitto
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from tests.cluster_wall import HostWall, TcpProxy, cluster_layout_text, sessions_at, wait_for
-from tests.conftest import E2E_CAMERAS, GREEN, RED, share_near
-
-# The control page's browser fixture (Debian's Chromium), asked for by name below.
-from tests.test_control_page import browser  # noqa: F401
+from tests.helpers.cluster import HostWall, TcpProxy, cluster_layout_text, sessions_at, wait_for
+from tests.helpers.pixels import GREEN, RED, share_near
 
 pytestmark = pytest.mark.e2e
 
 WALL = "testwall"
+CAMERAS = (
+    SyntheticCamera("red", "red 16:9", 320, 180, 15, RED),
+    SyntheticCamera("green", "green 4:3", 240, 180, 15, GREEN),
+)
 # A band across the two screens (x 120-200 of the 320 px wall): each host decodes red for
 # its piece, so the relay's one session at the camera serves both.
 SPAN = """\
@@ -63,7 +64,7 @@ class Wall:
 def wall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wall]:
     folder = tmp_path_factory.mktemp("cluster")
     with (
-        SyntheticCameraServer(E2E_CAMERAS[:2]) as cameras,
+        SyntheticCameraServer(CAMERAS) as cameras,
         SyntheticCameraServer(
             [SyntheticCamera(c, f"relay of {c}", relay=cameras.url(c)) for c in ("red", "green")]
         ) as relay,

@@ -9,14 +9,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from compositor.app import RunOptions, WallApp
 from compositor.core.colour import Matrix, bgr_to_planes, planes_to_bgr
 from compositor.core.geometry import Fit
-from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from compositor.demo.virtual_x import VirtualDisplay
-from compositor.layout.parse import parse_layout
+from compositor.demo.testcams import SyntheticCamera
 from compositor.sources.camera import colour_matrix, plan_scaling
-from tests.conftest import bgr, tick_until
+from tests.helpers.pixels import bgr
 
 RED = (200, 40, 40)  # RGB
 GREEN = (40, 180, 60)
@@ -72,51 +69,3 @@ def test_scaling_plans_are_even_for_i420() -> None:
 def test_a_test_cameras_colorimetry_cannot_reach_the_pipeline_text() -> None:
     with pytest.raises(ValueError, match="colorimetry"):
         SyntheticCamera("x", "x", colorimetry="bt709 ! filesink location=/tmp/x")
-
-
-@pytest.mark.e2e
-def test_colours_on_screen_match_what_the_cameras_encoded(x_display: VirtualDisplay) -> None:
-    cameras = [
-        SyntheticCamera(path, path, w, h, 5, rgb, codec=codec, colorimetry=colorimetry)
-        for path, (w, h), codec, colorimetry, rgb, _ in CAMERAS
-    ]
-    with SyntheticCameraServer(cameras) as server:
-        lines = ["cameras:"]
-        lines += [f"  {c.path}: {{url: '{server.url(c.path)}'}}" for c in cameras]
-        lines += [
-            "outputs:",
-            "  - id: C",
-            "    size: [480, 240]",
-            "    grid: 2x3",
-            f"    tiles: [{', '.join(c.path for c in cameras)}]",
-        ]
-        layout = parse_layout("\n".join(lines) + "\n", "colour.yaml")
-        app = WallApp(layout, RunOptions(windowed=True, display_name=x_display.name, fps=10))
-        try:
-            app.start()
-            canvas = app.canvases["C"]
-            tick_until(
-                app,
-                lambda: all(t.shown_number and t.painted_notice is None for t in canvas.tiles),
-                30,
-                "every camera shown",
-            )
-            app.tick()
-            assert app.display is not None
-            shown = app.display.read_pixels("C")
-            assert (shown == canvas.to_bgr()).all()  # the shader and numpy agree exactly
-            _, overrides = canvas.matrices()
-            assert overrides, "both matrices on one output: tiles drawn over the base"
-            for tile, (path, _, _, _, rgb, matrix) in zip(canvas.tiles, CAMERAS, strict=True):
-                assert tile.matrix is matrix, path
-                r = tile.rect
-                # The middle of the tile: the background colour (the ball and the text
-                # are small; the median ignores them).
-                middle = shown[
-                    r.y + r.h // 4 : r.bottom - r.h // 4, r.x + r.w // 4 : r.right - r.w // 4
-                ]
-                median = np.median(middle.reshape(-1, 3), axis=0)
-                error = np.abs(median - bgr(rgb)).max()
-                assert error <= TOLERANCE, f"{path}: {median[::-1]} for RGB {rgb} ({error})"
-        finally:
-            app.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -24,6 +24,7 @@ from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.slots import FrameSlot, StatusBoard
 from compositor.sources.budget import HOLD_S, RECOVER_S, DecodePolicy, SkipLevel
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
+from tests.helpers.walls import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -85,14 +86,6 @@ def test_light_deblocking_changes_b_frames_and_invisibly(clip: Path) -> None:
     assert changed_b > len(full) // 4, "the option did not reach the decoder"
 
 
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out: {what}")
-        time.sleep(0.05)
-
-
 def test_small_tiles_skip_first_and_everything_recovers(
     clip_server: SyntheticCameraServer, tmp_path: Path
 ) -> None:
@@ -120,13 +113,15 @@ def test_small_tiles_skip_first_and_everything_recovers(
 
     every, references = SkipLevel
     try:
-        _wait(lambda: min(board.read(i).frames for i in range(2)) > 30, 20, "both cameras live")
+        wait_until(
+            lambda: min(board.read(i).frames for i in range(2)) > 30, 20, "both cameras live"
+        )
         full_rate = frame_rate(0)
         time.sleep(HOLD_S * 2)
         assert levels() == (every, every), "a host keeping up skips nothing"
 
         clock.lag = 3 * INTERVAL  # behind by 3 frames: past the small tiles' limit only
-        _wait(lambda: levels()[0] == references, HOLD_S + 3, "the small tile skips B-frames")
+        wait_until(lambda: levels()[0] == references, HOLD_S + 3, "the small tile skips B-frames")
         clock.lag = 1.5 * INTERVAL  # that helped: a little behind, not more
         time.sleep(HOLD_S * 2)
         assert levels() == (references, every), "the big tile keeps every frame"
@@ -136,10 +131,10 @@ def test_small_tiles_skip_first_and_everything_recovers(
         assert frame_rate(1) > 0.9 * full_rate
 
         clock.lag = 12 * INTERVAL  # far behind: the big tile skips B-frames too
-        _wait(lambda: levels() == (references, references), HOLD_S + 3, "the big tile skips")
+        wait_until(lambda: levels() == (references, references), HOLD_S + 3, "the big tile skips")
 
         clock.lag = 0.0  # caught up: after a calm while, every frame again
-        _wait(lambda: levels() == (every, every), RECOVER_S + 5, "both decode every frame")
+        wait_until(lambda: levels() == (every, every), RECOVER_S + 5, "both decode every frame")
         assert frame_rate(0) > 0.9 * full_rate
     finally:
         stop.set()
@@ -158,7 +153,7 @@ def test_no_degrade_never_skips(clip_server: SyntheticCameraServer, tmp_path: Pa
     thread = threading.Thread(target=run_camera, args=(job, board, stop, clock), daemon=True)
     thread.start()
     try:
-        _wait(lambda: board.read(0).frames > 10, 20, "the camera is live")
+        wait_until(lambda: board.read(0).frames > 10, 20, "the camera is live")
         clock.lag = 20 * INTERVAL
         before = board.read(0).frames
         time.sleep(HOLD_S * 3)

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_demo_api import free_port, read_lines
+from tests.helpers.processes import free_port, read_lines
 
 pytestmark = pytest.mark.e2e
 

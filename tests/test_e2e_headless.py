@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from compositor.demo.testcams import SyntheticCameraServer
-from tests.e2e_wall import changed, check_o1, check_o2, e2e_layout_text
+from tests.helpers.e2e import check_o1, check_o2, e2e_layout_text
+from tests.helpers.pixels import changed, read_png
+from tests.helpers.processes import alive, children, cmdline, videowall_process
 
 pytestmark = pytest.mark.e2e
-
-
-def _videowall(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "compositor", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _read_png(path: Path) -> npt.NDArray[np.uint8] | None:
-    if not path.exists():
-        return None
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, f"{path} is not a whole PNG (a reader saw a partial file)"
-    return image
 
 
 def _wait_for_good_snapshot(
@@ -43,7 +26,7 @@ def _wait_for_good_snapshot(
     deadline = time.monotonic() + timeout
     last_error: AssertionError | None = None
     while time.monotonic() < deadline:
-        image = _read_png(path)
+        image = read_png(path)
         if image is not None:
             try:
                 check(image)  # type: ignore[operator]
@@ -70,7 +53,7 @@ def test_headless_snapshots_show_each_camera_and_advance(
     layout = tmp_path / "wall.yaml"
     layout.write_text(e2e_layout_text(camera_server))
     snapshots = tmp_path / "snaps"
-    process = _videowall(
+    process = videowall_process(
         "run", str(layout), "--headless", "--snapshot", str(snapshots), "--every", "0.25"
     )
     try:
@@ -98,36 +81,15 @@ def test_ctrl_c_stops_everything_within_two_seconds(
 ) -> None:
     layout = tmp_path / "wall.yaml"
     layout.write_text(e2e_layout_text(camera_server))
-    process = _videowall("run", str(layout), "--headless", "--outputs", "O2")
+    process = videowall_process("run", str(layout), "--headless", "--outputs", "O2")
     time.sleep(3.0)
-    children = {pid: _cmdline(pid) for pid in _children(process.pid)}
-    assert any("multiprocessing" in c for c in children.values()), "decoders run in processes"
+    started = {pid: cmdline(pid) for pid in children(process.pid)}
+    assert any("multiprocessing" in c for c in started.values()), "decoders run in processes"
     output = _stop(process, signal.SIGINT)
     assert "SIGINT received" in output
     time.sleep(0.2)  # multiprocessing's resource tracker exits when it sees its parent go
-    for pid, cmdline in children.items():
-        assert not _alive(pid), f"process {pid} ({cmdline}) outlived the wall"
-
-
-def _children(pid: int) -> list[int]:
-    result = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return [int(p) for p in result.stdout.split()]
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return "?"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as handle:
-        return handle.read().split()[2] != "Z"
+    for pid, command in started.items():
+        assert not alive(pid), f"process {pid} ({command}) outlived the wall"
 
 
 def test_broken_layout_is_refused_with_file_and_line(tmp_path: Path) -> None:

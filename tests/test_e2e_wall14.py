@@ -14,7 +14,7 @@ from compositor.core.colour import planes_to_bgr
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 from compositor.layout.parse import parse_layout
-from tests.conftest import share_near
+from tests.helpers.pixels import share_near
 
 pytestmark = pytest.mark.e2e
 

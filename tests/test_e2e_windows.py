@@ -14,7 +14,9 @@ from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 from compositor.layout.parse import parse_layout
-from tests.e2e_wall import changed, check_o1, check_o2, e2e_layout_text
+from tests.helpers.e2e import check_o1, check_o2, e2e_layout_text
+from tests.helpers.pixels import changed
+from tests.helpers.walls import tick_for
 
 pytestmark = pytest.mark.e2e
 
@@ -33,13 +35,6 @@ def _tick_until_live(app: WallApp, timeout: float = 20.0) -> None:
     raise AssertionError(f"cameras not live after {timeout} s: {app.camera_states}")
 
 
-def _tick_for(app: WallApp, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.tick()
-        time.sleep(0.05)
-
-
 def test_wall_in_windows_shows_each_camera_letterboxed_and_moving(
     camera_server: SyntheticCameraServer, x_display: VirtualDisplay
 ) -> None:
@@ -54,7 +49,7 @@ def test_wall_in_windows_shows_each_camera_letterboxed_and_moving(
         check_o1(first["O1"])
         check_o2(first["O2"])
         uploaded = app.display.bytes_uploaded
-        _tick_for(app, 1.5)
+        tick_for(app, 1.5)
         later = {o: app.display.read_pixels(o) for o in ("O1", "O2")}
         check_o1(later["O1"])
         check_o2(later["O2"])
@@ -114,15 +109,15 @@ def test_a_screen_that_fails_leaves_the_others_running_and_comes_back(
             _tick_until_live(app)
             assert app.display.monitor_of("O2") is not None
             wall.set_monitor("DUMMY1", on=False)
-            _tick_for(app, 2.5)  # the watcher polls every second
+            tick_for(app, 2.5)  # the watcher polls every second
             assert app.display.output_ids == ["O1", "O3"], "O2 lost its monitor"
             before = {o: app.display.read_pixels(o) for o in ("O1", "O3")}
-            _tick_for(app, 1.5)
+            tick_for(app, 1.5)
             after = {o: app.display.read_pixels(o) for o in ("O1", "O3")}
             for output_id in ("O1", "O3"):
                 assert changed(before[output_id], after[output_id]) > 0.001, f"{output_id} runs"
             wall.set_monitor("DUMMY1", on=True)
-            _tick_for(app, 2.5)
+            tick_for(app, 2.5)
             monitor = app.display.monitor_of("O2")
             assert monitor is not None and monitor.name == "DUMMY1"
             shown = app.display.read_pixels("O2")

@@ -21,36 +21,14 @@ import pytest
 
 from compositor.app import WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
-from tests.conftest import BLUE, GREEN, RED, is_black, share_near
-from tests.conftest import banner_share as _banner_share
-from tests.conftest import tick_until as _tick_until
-from tests.conftest import tile_pixels as _tile
+from tests.helpers.layouts import grid_layout
+from tests.helpers.pixels import BLUE, GREEN, RED, banner_share, is_black, share_near
+from tests.helpers.processes import free_port
+from tests.helpers.walls import tick_until, tile_pixels
 
 pytestmark = pytest.mark.e2e
 
 Pixels = npt.NDArray[np.uint8]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _layout(cameras: dict[str, str], size: tuple[int, int] = (320, 180)) -> str:
-    ids = list(cameras)
-    lines = ["labels: {show: false}", "cameras:"]  # the tests measure the pictures
-    lines += [f"  {cid}: {{name: 'Cam {cid}', url: '{url}'}}" for cid, url in cameras.items()]
-    cols = min(len(ids), 6)
-    rows = (len(ids) + cols - 1) // cols
-    lines += [
-        "outputs:",
-        "  - id: O1",
-        f"    size: [{size[0] * cols}, {size[1] * rows}]",
-        f"    grid: {rows}x{cols}",
-        f"    tiles: [{', '.join(ids)}]",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _state(app: WallApp, camera: str) -> Callable[[], bool]:
@@ -76,7 +54,7 @@ def test_a_camera_that_never_connects_says_why(
     wall: Callable[[str], WallApp], kind: str, reason: str
 ) -> None:
     stop = threading.Event()
-    port = _free_port()
+    port = free_port()
     if kind == "garbage":
         threading.Thread(target=_garbage_server, args=(port, stop), daemon=True).start()
     server = SyntheticCameraServer([SyntheticCamera("red", "red", 160, 90, 10, RED)])
@@ -87,12 +65,12 @@ def test_a_camera_that_never_connects_says_why(
             "garbage": f"rtsp://127.0.0.1:{port}/x",
             "not-found": server.url("no-such-path"),
         }[kind]
-        app = wall(_layout({"bad": url}))
-        took = _tick_until(
+        app = wall(grid_layout({"bad": url}))
+        took = tick_until(
             app, lambda: app.camera_states.get("bad") == "retrying", 15, f"{kind} seen"
         )
         assert reason in _reason(app, "bad")
-        _tick_until(app, lambda: _banner_share(_tile(app)) > 0.15, 2, "banner painted")
+        tick_until(app, lambda: banner_share(tile_pixels(app)) > 0.15, 2, "banner painted")
         assert took < (7 if kind == "garbage" else 3)
         assert app.canvases["O1"].tiles[0].painted_notice is not None
         lines = app.canvases["O1"].tiles[0].painted_notice.lines  # type: ignore[union-attr]
@@ -127,8 +105,8 @@ def test_wrong_credentials_are_named_and_never_shown(wall: Callable[[str], WallA
     camera = SyntheticCamera("red", "red", 160, 90, 10, RED)
     with SyntheticCameraServer([camera], user="operator", password="right-pass") as server:
         wrong = server.url("red").replace("right-pass", "wrong-pass")
-        app = wall(_layout({"locked": wrong}))
-        _tick_until(app, lambda: app.camera_states.get("locked") == "retrying", 10, "401 seen")
+        app = wall(grid_layout({"locked": wrong}))
+        tick_until(app, lambda: app.camera_states.get("locked") == "retrying", 10, "401 seen")
         assert "unauthorised (401)" in _reason(app, "locked")
         notice = app.canvases["O1"].tiles[0].notice
         assert notice is not None and "wrong-pass" not in " ".join(notice.lines)
@@ -141,23 +119,23 @@ def test_server_killed_then_restarted(wall: Callable[[str], WallApp]) -> None:
     server = SyntheticCameraServer([SyntheticCamera("red", "red", 160, 90, 10, RED)])
     server.start()
     try:
-        app = wall(_layout({"red": server.url("red")}))
-        _tick_until(app, _state(app, "red"), 15, "live at first")
+        app = wall(grid_layout({"red": server.url("red")}))
+        tick_until(app, _state(app, "red"), 15, "live at first")
         server.kill()
-        took = _tick_until(
+        took = tick_until(
             app, lambda: app.camera_states.get("red") in ("retrying", "connecting"), 5, "seen"
         )
         assert took < 2.5
-        _tick_until(app, lambda: _banner_share(_tile(app)) > 0.1, 2, "NO SIGNAL banner")
+        tick_until(app, lambda: banner_share(tile_pixels(app)) > 0.1, 2, "NO SIGNAL banner")
         notice = app.canvases["O1"].tiles[0].painted_notice
         assert notice is not None and notice.dim and notice.lines[0] == "NO SIGNAL · Cam red"
         # The last picture stays, dimmed: red at a third of its brightness, not black.
-        top = _tile(app)[:10]
+        top = tile_pixels(app)[:10]
         assert share_near(top, (RED[0] // 3, RED[1] // 3, RED[2] // 3), tol=20) > 0.5
         server.start()  # same port, while the backoff is at its floor
-        back = _tick_until(app, _state(app, "red"), 10, "live again")
+        back = tick_until(app, _state(app, "red"), 10, "live again")
         assert back < 3.0, f"picture back after {back:.1f} s"
-        _tick_until(app, lambda: share_near(_tile(app)[10:80], RED) > 0.6, 2, "picture back")
+        tick_until(app, lambda: share_near(tile_pixels(app)[10:80], RED) > 0.6, 2, "picture back")
     finally:
         server.stop()
 
@@ -166,18 +144,16 @@ def test_server_frozen_then_resumed(wall: Callable[[str], WallApp]) -> None:
     server = SyntheticCameraServer([SyntheticCamera("green", "green", 160, 90, 10, GREEN)])
     server.start()
     try:
-        app = wall(_layout({"green": server.url("green")}))
-        _tick_until(app, _state(app, "green"), 15, "live at first")
+        app = wall(grid_layout({"green": server.url("green")}))
+        tick_until(app, _state(app, "green"), 15, "live at first")
         server.pause()
-        took = _tick_until(
-            app, lambda: app.camera_states.get("green") == "stalled", 6, "stall seen"
-        )
+        took = tick_until(app, lambda: app.camera_states.get("green") == "stalled", 6, "stall seen")
         assert 1.5 < took < 3.5, f"stalled after {took:.1f} s"
-        _tick_until(app, lambda: _banner_share(_tile(app)) > 0.1, 2, "NO SIGNAL banner")
+        tick_until(app, lambda: banner_share(tile_pixels(app)) > 0.1, 2, "NO SIGNAL banner")
         server.resume()
-        back = _tick_until(app, _state(app, "green"), 15, "live after resume")
+        back = tick_until(app, _state(app, "green"), 15, "live after resume")
         assert back < 12.0  # the same session resumes, or FFmpeg's timeout reconnects
-        _tick_until(app, lambda: _banner_share(_tile(app)) == 0, 2, "banner gone")
+        tick_until(app, lambda: banner_share(tile_pixels(app)) == 0, 2, "banner gone")
     finally:
         server.stop()
 
@@ -188,21 +164,21 @@ def test_resolution_change_keeps_the_letterbox_right(wall: Callable[[str], WallA
     port = wide.port
     narrow = SyntheticCameraServer([SyntheticCamera("cam", "cam", 240, 180, 10, BLUE)], port=port)
     try:
-        app = wall(_layout({"cam": wide.url("cam")}))
-        _tick_until(app, _state(app, "cam"), 15, "live at 16:9")
-        _tick_until(app, lambda: share_near(_tile(app), BLUE) > 0.8, 2, "16:9 fills the tile")
+        app = wall(grid_layout({"cam": wide.url("cam")}))
+        tick_until(app, _state(app, "cam"), 15, "live at 16:9")
+        tick_until(app, lambda: share_near(tile_pixels(app), BLUE) > 0.8, 2, "16:9 fills the tile")
         wide.stop()
         narrow.start()
-        _tick_until(
+        tick_until(
             app,
             lambda: (
                 app.pool.status("cam").source_size == (240, 180)
-                and share_near(_tile(app)[:, 40:280], BLUE) > 0.8
+                and share_near(tile_pixels(app)[:, 40:280], BLUE) > 0.8
             ),
             15,
             "4:3 picture",
         )
-        tile = _tile(app)
+        tile = tile_pixels(app)
         assert is_black(tile[:, :38]) and is_black(tile[:, 282:]), "4:3 gets side bars"
     finally:
         wide.stop()
@@ -213,12 +189,12 @@ def test_a_killed_decoder_process_is_restarted(wall: Callable[[str], WallApp]) -
     server = SyntheticCameraServer([SyntheticCamera("red", "red", 160, 90, 10, RED)])
     server.start()
     try:
-        app = wall(_layout({"red": server.url("red")}))
-        _tick_until(app, _state(app, "red"), 15, "live at first")
+        app = wall(grid_layout({"red": server.url("red")}))
+        tick_until(app, _state(app, "red"), 15, "live at first")
         (pid,) = app.pool.worker_pids()
         os.kill(pid, signal.SIGKILL)
         frames = app.pool.status("red").frames
-        took = _tick_until(
+        took = tick_until(
             app,
             lambda: (
                 app.pool.worker_pids() not in ([], [pid])
@@ -243,18 +219,18 @@ def test_h265_mjpeg_one_fps_and_pal_cameras(wall: Callable[[str], WallApp]) -> N
         SyntheticCamera("pal", "pal", 352, 288, 10, RED, sar=(12, 11)),
     ]
     with SyntheticCameraServer(cameras) as server:
-        app = wall(_layout({c.path: server.url(c.path) for c in cameras}))
-        _tick_until(
+        app = wall(grid_layout({c.path: server.url(c.path) for c in cameras}))
+        tick_until(
             app,
             lambda: all(app.camera_states.get(c.path) == "live" for c in cameras),
             20,
             "all live",
         )
         time.sleep(0.3)
-        _tick_until(app, lambda: share_near(_tile(app, 0)[10:170], RED) > 0.6, 3, "h265")
-        _tick_until(app, lambda: share_near(_tile(app, 1)[10:170], GREEN) > 0.6, 3, "mjpeg")
-        _tick_until(app, lambda: share_near(_tile(app, 2)[10:170], BLUE) > 0.6, 3, "1 fps")
-        pal = _tile(app, 3)
+        tick_until(app, lambda: share_near(tile_pixels(app, 0)[10:170], RED) > 0.6, 3, "h265")
+        tick_until(app, lambda: share_near(tile_pixels(app, 1)[10:170], GREEN) > 0.6, 3, "mjpeg")
+        tick_until(app, lambda: share_near(tile_pixels(app, 2)[10:170], BLUE) > 0.6, 3, "1 fps")
+        pal = tile_pixels(app, 3)
         # 4:3 (12:11 pixels) in a 320x180 tile: 240 wide, 40 px bars each side.
         assert is_black(pal[:, :38]) and is_black(pal[:, 282:])
         assert share_near(pal[:, 42:278], RED) > 0.6

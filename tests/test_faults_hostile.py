@@ -35,58 +35,18 @@ from compositor.slots import CameraState, FrameSlot, StatusBoard
 from compositor.sources import pool as pool_module
 from compositor.sources.backoff import Backoff
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
-from tests.conftest import BLUE, GREEN, RED, is_black, share_near
-from tests.conftest import banner_share as _banner_share
-from tests.conftest import tick_until as _tick_until
-from tests.conftest import tile_pixels as _tile
+from tests.helpers.layouts import grid_layout
+from tests.helpers.pixels import BLUE, GREEN, RED, banner_share, is_black, share_near
+from tests.helpers.processes import free_port
+from tests.helpers.walls import camera_is, painted_lines, tick_for, tick_until, tile_pixels
 
 pytestmark = pytest.mark.e2e
 
 Pixels = npt.NDArray[np.uint8]
 
 
-def _layout(cameras: dict[str, str], tile: tuple[int, int] = (320, 180)) -> str:
-    ids = list(cameras)
-    cols = min(len(ids), 6)
-    rows = (len(ids) + cols - 1) // cols
-    lines = ["labels: {show: false}", "cameras:"]  # the tests measure the pictures
-    lines += [f"  {cid}: {{name: 'Cam {cid}', url: '{url}'}}" for cid, url in cameras.items()]
-    lines += [
-        "outputs:",
-        "  - id: O1",
-        f"    size: [{tile[0] * cols}, {tile[1] * rows}]",
-        f"    grid: {rows}x{cols}",
-        f"    tiles: [{', '.join(ids)}]",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _tick_for(app: WallApp, seconds: float, each: Callable[[], None] | None = None) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.tick()
-        if each is not None:
-            each()
-        time.sleep(0.04)
-
-
-def _is(app: WallApp, camera: str, *states: str) -> Callable[[], bool]:
-    return lambda: app.camera_states.get(camera) in states
-
-
 def _attempting(app: WallApp, camera: str) -> Callable[[], bool]:
     return lambda: app.pool.status(camera).state is CameraState.CONNECTING
-
-
-def _painted_lines(app: WallApp, index: int = 0) -> tuple[str, ...]:
-    notice = app.canvases["O1"].tiles[index].painted_notice
-    return notice.lines if notice is not None else ()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- servers that misbehave ------------------------------------------------------------
@@ -164,14 +124,14 @@ def test_a_camera_answering_one_byte_at_a_time_times_out_and_says_so(
     monkeypatch.setattr(pool_module, "CameraJob", functools.partial(CameraJob, open_timeout_s=3))
     drip = _TcpServer(_drip)
     try:
-        app = wall(_layout({"slow": f"rtsp://127.0.0.1:{drip.port}/x"}))
+        app = wall(grid_layout({"slow": f"rtsp://127.0.0.1:{drip.port}/x"}))
         # From the attempt itself: a tile says "connecting" while its worker still starts.
-        _tick_until(app, _attempting(app, "slow"), 10, "connecting")
-        took = _tick_until(app, _is(app, "slow", "retrying"), 10, "open timed out")
+        tick_until(app, _attempting(app, "slow"), 10, "connecting")
+        took = tick_until(app, camera_is(app, "slow", "retrying"), 10, "open timed out")
         assert 2.5 < took < 4.5, f"gave up after {took:.1f} s, not the 3 s open timeout"
         assert "did not finish answering in 3 s" in app.pool.status("slow").reason
-        _tick_until(app, lambda: _banner_share(_tile(app)) > 0.15, 2, "banner painted")
-        lines = _painted_lines(app)
+        tick_until(app, lambda: banner_share(tile_pixels(app)) > 0.15, 2, "banner painted")
+        lines = painted_lines(app)
         assert lines[0] == "Cam slow" and lines[1].startswith("timeout")
     finally:
         drip.close()
@@ -184,15 +144,15 @@ def test_a_camera_that_accepts_and_never_answers_is_a_timeout(
     monkeypatch.setattr(pool_module, "CameraJob", functools.partial(CameraJob, timeout_s=2))
     mute = _TcpServer(lambda conn, stop: stop.wait(30))
     try:
-        app = wall(_layout({"mute": f"rtsp://127.0.0.1:{mute.port}/x"}))
+        app = wall(grid_layout({"mute": f"rtsp://127.0.0.1:{mute.port}/x"}))
         # From the attempt itself: a tile says "connecting" while its worker still starts.
-        _tick_until(app, _attempting(app, "mute"), 10, "connecting")
-        took = _tick_until(app, _is(app, "mute", "retrying"), 10, "timed out")
+        tick_until(app, _attempting(app, "mute"), 10, "connecting")
+        took = tick_until(app, camera_is(app, "mute", "retrying"), 10, "timed out")
         assert 1.7 < took < 3.0, f"gave up after {took:.1f} s, not the 2 s socket timeout"
         reason = app.pool.status("mute").reason
         assert reason == "timeout: the camera accepted the connection but did not answer in 2 s"
-        _tick_until(app, lambda: _banner_share(_tile(app)) > 0.15, 2, "banner painted")
-        assert _painted_lines(app)[:2] == ("Cam mute", reason)
+        tick_until(app, lambda: banner_share(tile_pixels(app)) > 0.15, 2, "banner painted")
+        assert painted_lines(app)[:2] == ("Cam mute", reason)
     finally:
         mute.close()
 
@@ -209,21 +169,23 @@ def test_a_camera_stuck_inside_ffmpeg_gets_its_worker_restarted(
     try:
         with SyntheticCameraServer([camera]) as server:
             urls = {"red": server.url("red"), "stuck": f"rtsp://127.0.0.1:{drip.port}/x"}
-            app = wall(_layout(urls), workers=1)  # both cameras in one worker
-            _tick_until(app, _is(app, "red", "live"), 15, "red live")
+            app = wall(grid_layout(urls), workers=1)  # both cameras in one worker
+            tick_until(app, camera_is(app, "red", "live"), 15, "red live")
             (pid,) = app.pool.worker_pids()
             with caplog.at_level(logging.ERROR, logger="compositor.sources.pool"):
-                _tick_until(app, lambda: app.pool.worker_pids() != [pid], 10, "worker restarted")
+                tick_until(app, lambda: app.pool.worker_pids() != [pid], 10, "worker restarted")
             assert "has camera stuck stuck inside FFmpeg" in caplog.text
             frames = app.pool.status("red").frames
-            back = _tick_until(
+            back = tick_until(
                 app,
-                lambda: app.pool.status("red").frames > frames + 3 and _is(app, "red", "live")(),
+                lambda: (
+                    app.pool.status("red").frames > frames + 3 and camera_is(app, "red", "live")()
+                ),
                 5,
                 "red decoding again in the new worker",
             )
             assert back < 4.0, f"red back {back:.1f} s after the restart"
-            assert share_near(_tile(app, 0)[20:160], RED) > 0.6
+            assert share_near(tile_pixels(app, 0)[20:160], RED) > 0.6
     finally:
         drip.close()
 
@@ -234,8 +196,8 @@ def test_a_freeze_longer_than_ffmpegs_timeout_reconnects_after_resume(
     server = SyntheticCameraServer([SyntheticCamera("green", "green", 160, 90, 10, GREEN)])
     server.start()
     try:
-        app = wall(_layout({"green": server.url("green")}))
-        _tick_until(app, _is(app, "green", "live"), 15, "live at first")
+        app = wall(grid_layout({"green": server.url("green")}))
+        tick_until(app, camera_is(app, "green", "live"), 15, "live at first")
         server.pause()
         paused = time.monotonic()
         seen: list[str] = []
@@ -245,25 +207,25 @@ def test_a_freeze_longer_than_ffmpegs_timeout_reconnects_after_resume(
             if not seen or seen[-1] != state:
                 seen.append(state)
 
-        stalled = _tick_until(app, _is(app, "green", "stalled"), 5, "stall seen")
+        stalled = tick_until(app, camera_is(app, "green", "stalled"), 5, "stall seen")
         assert 1.8 < stalled < 3.0, f"stalled after {stalled:.1f} s"
         # FFmpeg's own read timeout (2 x 5 s) ends the session: the tile says why.
-        _tick_until(app, _is(app, "green", "retrying"), 12, "timeout seen")
+        tick_until(app, camera_is(app, "green", "retrying"), 12, "timeout seen")
         assert "timeout" in app.pool.status("green").reason
-        _tick_for(app, max(0.0, 12.5 - (time.monotonic() - paused)), record)
+        tick_for(app, max(0.0, 12.5 - (time.monotonic() - paused)), record)
         assert "live" not in seen, f"a frozen camera looked live again: {seen}"
-        lines = _painted_lines(app)
+        lines = painted_lines(app)
         assert lines[0] == "NO SIGNAL · Cam green" and lines[1].startswith("since ")
-        tile = _tile(app)
-        assert _banner_share(tile) > 0.1, "red banner band"
+        tile = tile_pixels(app)
+        assert banner_share(tile) > 0.1, "red banner band"
         dim_green = (GREEN[0] // 3, GREEN[1] // 3, GREEN[2] // 3)
         assert share_near(tile[:8], dim_green, tol=12) > 0.5, "last picture kept, dimmed"
         server.resume()
-        back = _tick_until(app, _is(app, "green", "live"), 10, "live after resume")
+        back = tick_until(app, camera_is(app, "green", "live"), 10, "live after resume")
         # The attempt under way when the server thaws completes; at worst the next
         # one starts after a backoff of 2 s (x1.2 jitter) and takes ~1.3 s.
         assert back < 4.5, f"live {back:.1f} s after resume"
-        _tick_until(app, lambda: share_near(_tile(app)[10:80], GREEN) > 0.6, 2, "picture back")
+        tick_until(app, lambda: share_near(tile_pixels(app)[10:80], GREEN) > 0.6, 2, "picture back")
     finally:
         server.stop()
 
@@ -277,29 +239,29 @@ def test_resolution_and_aspect_change_mid_stream_keep_the_letterbox_right(
         " ! rtph264pay name=pay0 pt=96 config-interval=-1"
     )
     with pipeline_camera(f"{BLUE_SOURCE} ! {encode}", switch_s=2.5) as url:
-        _check_resizing_camera(wall(_layout({"cam": url})))
+        _check_resizing_camera(wall(grid_layout({"cam": url})))
 
 
 def _check_resizing_camera(app: WallApp) -> None:
-    _tick_until(app, _is(app, "cam", "live"), 15, "live")
+    tick_until(app, camera_is(app, "cam", "live"), 15, "live")
     live_since = app.pool.status("cam").since
 
     def shows(size: tuple[int, int]) -> Callable[[], bool]:
         return lambda: (
             app.pool.status("cam").source_size == size
             and (
-                share_near(_tile(app), BLUE) > 0.95
+                share_near(tile_pixels(app), BLUE) > 0.95
                 if size == (320, 180)
-                else is_black(_tile(app)[:, :38])
-                and is_black(_tile(app)[:, 282:])
-                and share_near(_tile(app)[:, 42:278], BLUE) > 0.95
+                else is_black(tile_pixels(app)[:, :38])
+                and is_black(tile_pixels(app)[:, 282:])
+                and share_near(tile_pixels(app)[:, 42:278], BLUE) > 0.95
             )
         )
 
     # 16:9 fills the 320x180 tile; 352x288 of 12:11 pixels is 4:3, so 240x180 with
     # 40 px bars left and right (50 px, and a fail, if the pixel aspect were ignored).
     for size in ((352, 288), (320, 180), (352, 288)):
-        _tick_until(app, shows(size), 6, f"{size[0]}x{size[1]} picture, letterboxed right")
+        tick_until(app, shows(size), 6, f"{size[0]}x{size[1]} picture, letterboxed right")
     status = app.pool.status("cam")
     assert status.since == live_since and status.attempts == 0, "one connection throughout"
     assert app.camera_states["cam"] == "live"
@@ -316,24 +278,24 @@ def test_a_camera_that_comes_back_with_another_codec_is_shown(
     port = first.port
     servers = [first]
     try:
-        app = wall(_layout({"cam": first.url("cam")}))
-        _tick_until(app, _is(app, "cam", "live"), 15, "h264 live")
+        app = wall(grid_layout({"cam": first.url("cam")}))
+        tick_until(app, camera_is(app, "cam", "live"), 15, "h264 live")
         for codec, (w, h), colour in (("h265", (320, 180), GREEN), ("mjpeg", (320, 176), BLUE)):
             servers[-1].stop()
             camera = SyntheticCamera("cam", "cam", w, h, 10, colour, codec=codec)
             servers.append(SyntheticCameraServer([camera], port=port))
-            _tick_until(app, _is(app, "cam", "retrying", "connecting"), 5, "outage seen")
+            tick_until(app, camera_is(app, "cam", "retrying", "connecting"), 5, "outage seen")
             servers[-1].start()
 
             def shown(size: tuple[int, int] = (w, h), rgb: tuple[int, int, int] = colour) -> bool:
-                tile = _tile(app)
+                tile = tile_pixels(app)
                 return (
                     app.pool.status("cam").source_size == size
                     and share_near(tile[10:170], rgb) > 0.6
-                    and _banner_share(tile) == 0
+                    and banner_share(tile) == 0
                 )
 
-            back = _tick_until(app, shown, 10, f"{codec} picture")
+            back = tick_until(app, shown, 10, f"{codec} picture")
             # The first outage retries at the backoff's floor (1 s); the second, after
             # less than a stable minute, at 2 s (each up to +20 % jitter).
             limit = 3.0 if codec == "h265" else 4.5
@@ -348,12 +310,12 @@ def test_a_stream_of_an_unknown_codec_says_unsupported_codec(
 ) -> None:
     # rtpgstpay sends GStreamer's own payload ("X-GST"), which FFmpeg cannot identify.
     with pipeline_camera(f"{BLUE_SOURCE} ! rtpgstpay name=pay0 pt=96") as url:
-        app = wall(_layout({"odd": url}))
-        took = _tick_until(app, _is(app, "odd", "retrying"), 10, "refused as unsupported")
+        app = wall(grid_layout({"odd": url}))
+        took = tick_until(app, camera_is(app, "odd", "retrying"), 10, "refused as unsupported")
         assert took < 3.0
         assert app.pool.status("odd").reason.startswith("unsupported codec")
-        _tick_until(app, lambda: _banner_share(_tile(app)) > 0.15, 2, "banner painted")
-        lines = _painted_lines(app)
+        tick_until(app, lambda: banner_share(tile_pixels(app)) > 0.15, 2, "banner painted")
+        lines = painted_lines(app)
         assert lines[0] == "Cam odd" and lines[1].startswith("unsupported codec")
 
 
@@ -372,19 +334,19 @@ def test_twenty_cameras_keep_their_rate_while_four_fail(
         with SyntheticCameraServer(healthy) as main:
             urls = {c.path: main.url(c.path) for c in healthy}
             urls |= {name: server.url(name) for name, server in victims.items()}
-            app = wall(_layout(urls, tile=(160, 90)))
-            _tick_until(
+            app = wall(grid_layout(urls, tile=(160, 90)))
+            tick_until(
                 app, lambda: all(s == "live" for s in app.camera_states.values()), 40, "all live"
             )
             assert len(app.camera_states) == 24
 
             def rates(seconds: float) -> dict[str, float]:
                 before = {c.path: app.pool.status(c.path).frames for c in healthy}
-                _tick_for(app, seconds)
+                tick_for(app, seconds)
                 after = {c.path: app.pool.status(c.path).frames for c in healthy}
                 return {c: (after[c] - before[c]) / seconds for c in before}
 
-            _tick_for(app, 1.0)
+            tick_for(app, 1.0)
             baseline = rates(6.0)
             # Four ways to fail, all at once.
             victims["refused"].kill()  # nothing listens any more
@@ -401,7 +363,7 @@ def test_twenty_cameras_keep_their_rate_while_four_fail(
             port = victims["garbage"].port
             victims["garbage"].stop()
             garbage = _TcpServer(_garbage, port=port)  # the port now answers junk
-            _tick_for(app, 2.0)
+            tick_for(app, 2.0)
             faulted = rates(6.0)  # the frozen camera's own FFmpeg timeout comes at ~10 s
             states = {name: app.camera_states.get(name) for name in victims}
             reasons = {name: app.pool.status(name).reason for name in victims}
@@ -443,7 +405,7 @@ def test_thousands_of_failed_and_ended_connections_leak_no_descriptor_or_thread(
     server.start()
     drip, junk = _TcpServer(_drip), _TcpServer(_garbage)
     urls = {
-        "refused": f"rtsp://127.0.0.1:{_free_port()}/x",
+        "refused": f"rtsp://127.0.0.1:{free_port()}/x",
         "missing": server.url("no-such-path"),
         "junk": f"rtsp://127.0.0.1:{junk.port}/x",
         "slow": f"rtsp://127.0.0.1:{drip.port}/x",

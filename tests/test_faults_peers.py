@@ -28,10 +28,9 @@ from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.sources import pool as pool_module
 from compositor.sources.camera import NO_PICTURE_S, OUT_OF_MEMORY
 from compositor.sources.grab import grab_frame
-from tests.conftest import BLUE, GREEN, RED, share_near
-from tests.conftest import tick_until as _tick_until
-from tests.conftest import tile_pixels as _tile
-from tests.test_faults_hostile import _is, _layout, _painted_lines, _tick_for
+from tests.helpers.layouts import grid_layout
+from tests.helpers.pixels import BLUE, GREEN, RED, share_near
+from tests.helpers.walls import camera_is, painted_lines, tick_for, tick_until, tile_pixels
 
 pytestmark = pytest.mark.e2e
 
@@ -47,9 +46,9 @@ def test_a_camera_whose_session_name_is_latin1_is_shown(
     camera = SyntheticCamera("cam", "cam", 320, 180, 10, GREEN)
     with SyntheticCameraServer([camera]) as server, RtspFaultProxy(server.port) as proxy:
         proxy.faults.session_name = IENA.encode("latin-1")
-        app = wall(_layout({"iena": proxy.url("cam")}))
-        _tick_until(app, _is(app, "iena", "live"), 10, "live despite its Latin-1 name")
-        _tick_until(app, lambda: share_near(_tile(app)[10:170], GREEN) > 0.6, 3, "picture")
+        app = wall(grid_layout({"iena": proxy.url("cam")}))
+        tick_until(app, camera_is(app, "iena", "live"), 10, "live despite its Latin-1 name")
+        tick_until(app, lambda: share_near(tile_pixels(app)[10:170], GREEN) > 0.6, 3, "picture")
         # videowall preview --live opens cameras the same way.
         picture = grab_frame(proxy.url("cam"))
         assert isinstance(picture, np.ndarray), picture
@@ -89,9 +88,9 @@ def test_a_trickling_camera_is_reconnected_by_itself_and_its_neighbour_never_sto
     with SyntheticCameraServer(cameras) as server, RtspFaultProxy(server.port) as proxy:
         proxy.faults.trickle_after_s = 2.0
         urls = {"steady": server.url("steady"), "drip": proxy.url("drip")}
-        app = wall(_layout(urls), workers=1)  # both cameras in one worker
-        both = lambda: _is(app, "steady", "live")() and _is(app, "drip", "live")()  # noqa: E731
-        _tick_until(app, both, 15, "both live")
+        app = wall(grid_layout(urls), workers=1)  # both cameras in one worker
+        both = lambda: camera_is(app, "steady", "live")() and camera_is(app, "drip", "live")()  # noqa: E731
+        tick_until(app, both, 15, "both live")
         (pid,) = app.pool.worker_pids()
         gaps = _FrameGaps(app, "steady")
 
@@ -100,20 +99,20 @@ def test_a_trickling_camera_is_reconnected_by_itself_and_its_neighbour_never_sto
             return "no picture" in app.pool.status("drip").reason
 
         with caplog.at_level(logging.INFO, logger="compositor"):
-            took = _tick_until(app, reconnected, 20, "the trickler reconnected by itself")
+            took = tick_until(app, reconnected, 20, "the trickler reconnected by itself")
             reason = app.pool.status("drip").reason
             assert reason == f"no picture for {NO_PICTURE_S:g} s: reconnecting"
             # 2 s of pictures, then the watchdog's 10 s without one.
             assert took < 2 + NO_PICTURE_S + 3, f"reconnected after {took:.1f} s"
-            _tick_until(
+            tick_until(
                 app,
-                lambda: gaps.sample() is None and reason in _painted_lines(app, 1),
+                lambda: gaps.sample() is None and reason in painted_lines(app, 1),
                 3,
                 "the reason on its tile",
             )
             proxy.faults.trickle_after_s = None  # the camera heals: it comes back
-            _tick_until(
-                app, lambda: gaps.sample() is None and _is(app, "drip", "live")(), 10, "back"
+            tick_until(
+                app, lambda: gaps.sample() is None and camera_is(app, "drip", "live")(), 10, "back"
             )
         assert app.pool.worker_pids() == [pid], "the worker was restarted"
         assert "restarting it" not in caplog.text
@@ -181,8 +180,10 @@ def test_a_gigabyte_of_sdp_is_refused_before_it_is_read(wall: Callable[..., Wall
     ]
     with SyntheticCameraServer(cameras) as server, RtspFaultProxy(server.port) as proxy:
         proxy.faults.sdp_padding = 1 << 30
-        app = wall(_layout({"steady": server.url("steady"), "bloat": proxy.url("cam")}), workers=1)
-        _tick_until(app, _is(app, "steady", "live"), 15, "the steady camera live")
+        app = wall(
+            grid_layout({"steady": server.url("steady"), "bloat": proxy.url("cam")}), workers=1
+        )
+        tick_until(app, camera_is(app, "steady", "live"), 15, "the steady camera live")
         (pid,) = app.pool.worker_pids()
         peak = _PeakMemory(pid)
         gaps = _FrameGaps(app, "steady")
@@ -190,13 +191,13 @@ def test_a_gigabyte_of_sdp_is_refused_before_it_is_read(wall: Callable[..., Wall
         def refused_twice() -> bool:
             peak.sample()
             gaps.sample()
-            return _is(app, "bloat", "retrying")() and app.pool.status("bloat").attempts >= 2
+            return camera_is(app, "bloat", "retrying")() and app.pool.status("bloat").attempts >= 2
 
-        _tick_until(app, refused_twice, 15, "refused, twice")
+        tick_until(app, refused_twice, 15, "refused, twice")
         assert peak.mb < 400, f"the decoder took {peak.mb:.0f} MB"
         assert app.pool.status("bloat").reason.startswith("no valid stream")
         proxy.faults.sdp_padding = 0  # a sane description again: the camera comes back
-        _tick_until(app, _is(app, "bloat", "live"), 15, "back")
+        tick_until(app, camera_is(app, "bloat", "live"), 15, "back")
         assert app.pool.worker_pids() == [pid]
         assert gaps.longest < 1.0, f"the steady camera stopped for {gaps.longest:.1f} s"
 
@@ -210,25 +211,25 @@ def test_a_picture_over_the_size_limit_is_refused_with_its_size_on_the_tile(
     port = huge.port
     servers = [huge]
     try:
-        app = wall(_layout({"huge": huge.url("cam")}), workers=1)
+        app = wall(grid_layout({"huge": huge.url("cam")}), workers=1)
         (pid,) = app.pool.worker_pids()
         peak = _PeakMemory(pid)
-        refused = lambda: peak.sample() is None and _is(app, "huge", "retrying")()  # noqa: E731
-        _tick_until(app, refused, 20, "refused")
+        refused = lambda: peak.sample() is None and camera_is(app, "huge", "retrying")()  # noqa: E731
+        tick_until(app, refused, 20, "refused")
         reason = app.pool.status("huge").reason
         assert reason == (
             "picture too large: 8192x8192 (67.1 megapixels) is over the wall's limit of "
             "33.2 megapixels (--max-pixels)"
         )
-        _tick_until(app, lambda: reason in _painted_lines(app), 3, "the reason on its tile")
-        _tick_for(app, 3.0, peak.sample)  # the next attempt
+        tick_until(app, lambda: reason in painted_lines(app), 3, "the reason on its tile")
+        tick_for(app, 3.0, peak.sample)  # the next attempt
         assert peak.mb < 250, f"the decoder took {peak.mb:.0f} MB"
         huge.stop()  # the camera set to a sane size: it comes back
         servers.append(
             SyntheticCameraServer([SyntheticCamera("cam", "cam", 320, 180, 10, BLUE)], port=port)
         )
         servers[-1].start()
-        _tick_until(app, _is(app, "huge", "live"), 15, "back at 320x180")
+        tick_until(app, camera_is(app, "huge", "live"), 15, "back at 320x180")
     finally:
         for server in servers:
             server.stop()
@@ -240,9 +241,9 @@ def test_a_picture_growing_over_the_size_limit_mid_stream_is_refused(
     # Four pictures of 320x180, then two of 8192x8192 (a new SPS), in a loop.
     clip = write_clip(tmp_path / "grows.h264", [(320, 180)] * 4 + [(8192, 8192)] * 2)
     with SyntheticCameraServer([SyntheticCamera.from_clip("cam", "cam", clip)]) as server:
-        app = wall(_layout({"grows": server.url("cam")}), workers=1)
-        _tick_until(app, _is(app, "grows", "live"), 15, "live at 320x180")
-        _tick_until(
+        app = wall(grid_layout({"grows": server.url("cam")}), workers=1)
+        tick_until(app, camera_is(app, "grows", "live"), 15, "live at 320x180")
+        tick_until(
             app,
             lambda: app.pool.status("grows").reason.startswith("picture too large: 8192x8192"),
             10,
@@ -261,8 +262,8 @@ def test_a_camera_exhausting_its_decoders_memory_leaves_the_other_decoder_alone(
     ]
     with SyntheticCameraServer(cameras) as server:
         urls = {"steady": server.url("steady"), "huge": server.url("huge")}
-        app = wall(_layout(urls), workers=2, max_pixels=100_000_000, worker_memory_mb=420)
-        _tick_until(app, _is(app, "steady", "live"), 15, "the steady camera live")
+        app = wall(grid_layout(urls), workers=2, max_pixels=100_000_000, worker_memory_mb=420)
+        tick_until(app, camera_is(app, "steady", "live"), 15, "the steady camera live")
         pids = app.pool.worker_pids()
         peak = _PeakMemory(pids[1])  # the huge camera's worker: the second camera, the second
         gaps = _FrameGaps(app, "steady")
@@ -272,9 +273,9 @@ def test_a_camera_exhausting_its_decoders_memory_leaves_the_other_decoder_alone(
             gaps.sample()
             return app.pool.status("huge").reason == OUT_OF_MEMORY
 
-        _tick_until(app, out_of_memory, 20, "out of memory said")
-        _tick_until(app, lambda: OUT_OF_MEMORY in _painted_lines(app, 1), 3, "on its tile")
-        _tick_for(app, 3.0, lambda: out_of_memory() and None)  # another attempt or two
+        tick_until(app, out_of_memory, 20, "out of memory said")
+        tick_until(app, lambda: OUT_OF_MEMORY in painted_lines(app, 1), 3, "on its tile")
+        tick_for(app, 3.0, lambda: out_of_memory() and None)  # another attempt or two
         assert peak.mb < 420, f"the decoder took {peak.mb:.0f} MB"
         assert app.pool.worker_pids() == pids, "a decoder process was restarted"
         assert gaps.longest < 1.0, f"the steady camera stopped for {gaps.longest:.1f} s"
@@ -320,17 +321,17 @@ def test_a_connection_reset_mid_stream_is_said_and_the_camera_comes_back(
     camera = SyntheticCamera("cam", "cam", 320, 180, 10, GREEN)
     with SyntheticCameraServer([camera]) as server, RtspFaultProxy(server.port) as proxy:
         proxy.faults.reset_after_s = 2.0  # a camera that reboots, 2 s into each stream
-        app = wall(_layout({"cam": proxy.url("cam")}))
-        _tick_until(app, _is(app, "cam", "live"), 15, "live")
-        _tick_until(app, _is(app, "cam", "retrying"), 5, "the reset seen")
+        app = wall(grid_layout({"cam": proxy.url("cam")}))
+        tick_until(app, camera_is(app, "cam", "live"), 15, "live")
+        tick_until(app, camera_is(app, "cam", "retrying"), 5, "the reset seen")
         assert proxy.resets >= 1
         # FFmpeg's RTSP reader takes a reset for the end of the stream (measured).
         reason = app.pool.status("cam").reason
         assert reason in ("connection reset by the camera", RESET_AS_ENDED), reason
-        _tick_until(app, lambda: _painted_lines(app)[-1:] == (reason,), 3, "said on the tile")
+        tick_until(app, lambda: painted_lines(app)[-1:] == (reason,), 3, "said on the tile")
         proxy.faults.reset_after_s = None
-        _tick_until(app, _is(app, "cam", "live"), 10, "back")
-        _tick_until(app, lambda: share_near(_tile(app)[10:170], GREEN) > 0.6, 3, "picture")
+        tick_until(app, camera_is(app, "cam", "live"), 10, "back")
+        tick_until(app, lambda: share_near(tile_pixels(app)[10:170], GREEN) > 0.6, 3, "picture")
 
 
 def test_timestamps_jumping_back_do_not_make_a_live_camera_late(
@@ -342,8 +343,8 @@ def test_timestamps_jumping_back_do_not_make_a_live_camera_late(
     camera = SyntheticCamera("cam", "cam", 320, 180, 10, GREEN)
     with SyntheticCameraServer([camera]) as server, RtspFaultProxy(server.port) as proxy:
         proxy.faults.jump_after_s, proxy.faults.timestamp_jump = 2.0, -90_000 * 10
-        app = wall(_layout({"cam": proxy.url("cam")}))
-        _tick_until(app, _is(app, "cam", "live"), 15, "live")
+        app = wall(grid_layout({"cam": proxy.url("cam")}))
+        tick_until(app, camera_is(app, "cam", "live"), 15, "live")
         states = set()
         end = time.monotonic() + 8.0  # the jump, and 6 s after it
         while time.monotonic() < end:
@@ -370,9 +371,9 @@ def test_a_codec_changed_mid_session_is_said_and_the_camera_comes_back(
         "input-selector name=codec sync-mode=1 ! identity name=pay0"
     )
     with pipeline_camera(launch, switch_s=6.0) as url:
-        app = wall(_layout({"cam": url}))
-        _tick_until(app, lambda: share_near(_tile(app)[10:170], BLUE) > 0.6, 15, "H.264 shown")
-        _tick_until(
+        app = wall(grid_layout({"cam": url}))
+        tick_until(app, lambda: share_near(tile_pixels(app)[10:170], BLUE) > 0.6, 15, "H.264 shown")
+        tick_until(
             app,
             lambda: app.pool.status("cam").reason.startswith("pictures the decoder cannot read"),
             10,
@@ -380,9 +381,13 @@ def test_a_codec_changed_mid_session_is_said_and_the_camera_comes_back(
         )
         reason = app.pool.status("cam").reason
         assert reason.endswith("did the camera's codec or settings change?"), reason
-        _tick_until(app, lambda: reason in _painted_lines(app), 3, "said on the tile")
-        back = lambda: _is(app, "cam", "live")() and share_near(_tile(app)[10:170], BLUE) > 0.6  # noqa: E731
-        _tick_until(app, back, 15, "back when the camera is")
+        tick_until(app, lambda: reason in painted_lines(app), 3, "said on the tile")
+
+        def back() -> bool:
+            picture = share_near(tile_pixels(app)[10:170], BLUE)
+            return camera_is(app, "cam", "live")() and picture > 0.6
+
+        tick_until(app, back, 15, "back when the camera is")
 
 
 def test_audio_only_after_a_reconnect_is_not_taken_for_video(
@@ -394,11 +399,11 @@ def test_audio_only_after_a_reconnect_is_not_taken_for_video(
         RtspFaultProxy(server.port) as proxy,
         pipeline_camera(_audio_tracks(1, first=0)) as audio,
     ):
-        app = wall(_layout({"cam": proxy.url("cam")}))
-        _tick_until(app, _is(app, "cam", "live"), 15, "live")
+        app = wall(grid_layout({"cam": proxy.url("cam")}))
+        tick_until(app, camera_is(app, "cam", "live"), 15, "live")
         proxy.reroute(_port(audio))  # the camera's stream comes back with its sound only
         audio_only = "no video: the stream carries audio only"
-        _tick_until(app, lambda: app.pool.status("cam").reason == audio_only, 10, "refused")
+        tick_until(app, lambda: app.pool.status("cam").reason == audio_only, 10, "refused")
         states = set()
         end = time.monotonic() + 4.0  # a retry or two: never live on sound alone
         while time.monotonic() < end:
@@ -406,11 +411,11 @@ def test_audio_only_after_a_reconnect_is_not_taken_for_video(
             states.add(app.camera_states["cam"])
             time.sleep(0.04)
         assert "live" not in states, states
-        lines = _painted_lines(app)
+        lines = painted_lines(app)
         assert lines[0] == "NO SIGNAL · Cam cam"
         assert lines[-1] == audio_only
         proxy.reroute(server.port)
-        _tick_until(app, _is(app, "cam", "live"), 10, "video back")
+        tick_until(app, camera_is(app, "cam", "live"), 10, "video back")
 
 
 def test_fifty_audio_tracks_beside_the_video_are_left_alone(
@@ -422,8 +427,8 @@ def test_fifty_audio_tracks_beside_the_video_are_left_alone(
             pipeline_camera(f"{_source(BLUE)} ! {H264} name=pay0 {_audio_tracks(50, 1)}")
         )
         proxy = stack.enter_context(RtspFaultProxy(_port(url)))  # to see what is sent
-        app = wall(_layout({"cam": proxy.url("cam")}))
+        app = wall(grid_layout({"cam": proxy.url("cam")}))
         # The server prepares 51 live branches at the first DESCRIBE: slow on a busy host.
-        _tick_until(app, _is(app, "cam", "live"), 40, "live")
-        _tick_until(app, lambda: share_near(_tile(app)[10:170], BLUE) > 0.6, 3, "picture")
+        tick_until(app, camera_is(app, "cam", "live"), 40, "live")
+        tick_until(app, lambda: share_near(tile_pixels(app)[10:170], BLUE) > 0.6, 3, "picture")
         assert proxy.channels <= {0, 1}, f"tracks set up: {sorted(proxy.channels)}"

@@ -6,10 +6,6 @@ import io
 import json
 import logging
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,38 +83,3 @@ def test_json_is_one_object_a_line_with_the_journal_prefix_outside(restore_loggi
     assert entry["logger"] == "compositor.app" and entry["process"] == "wall"
     assert "ValueError: boom" in entry["exception"] and entry["pid"] == os.getpid()
     assert entry["time"][:4].isdigit() and entry["time"][19] == "."
-
-
-@pytest.mark.e2e
-def test_the_decoder_processes_log_in_the_walls_format(tmp_path: Path) -> None:
-    """A camera that refuses: its decoder process says so, as JSON like the wall."""
-    layout = tmp_path / "wall.yaml"
-    layout.write_text("""cameras:
-  gone: {url: "rtsp://127.0.0.1:1/nothing"}
-outputs:
-  - {id: O1, size: [160, 90], grid: 1x1, tiles: [gone]}
-""")
-    wall = subprocess.Popen(
-        [sys.executable, "-m", "compositor", "run", str(layout), "--headless", "--workers", "1",
-         "--log-format", "json", "--log-level", "info", "--state-dir", str(tmp_path / "state")],
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert wall.stderr is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 30
-    try:
-        while time.monotonic() < deadline:
-            line = wall.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            if '"process": "decoder-0"' in line and "connection refused" in line:
-                break
-    finally:
-        wall.send_signal(signal.SIGTERM)
-        _, rest = wall.communicate(timeout=15)
-    entries = [json.loads(line) for line in [*lines, *rest.splitlines()] if line.strip()]
-    decoder = [e for e in entries if e["process"] == "decoder-0"]
-    assert any("connection refused" in e["message"] for e in decoder), entries
-    assert {e["process"] for e in entries} == {"wall", "decoder-0"}
-    assert wall.returncode == 0

@@ -35,7 +35,7 @@ from compositor.core.picture_header import (
     pixel_problem,
 )
 from compositor.layout.validate import validate_file
-from tests.pictures import busy_png, png_bomb, png_header_only
+from tests.helpers.pictures import busy_png, png_bomb, png_header_only
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,11 +6,15 @@ import socket
 import time
 from collections.abc import Callable
 
+import pytest
+
 from compositor.core.clock import ManualClock, MonotonicClock
 from compositor.core.geometry import Fit
 from compositor.layout.models import CameraConfig
 from compositor.sources.pool import DecoderPool
 from compositor.sources.worker import DECODER_NICENESS
+
+pytestmark = pytest.mark.e2e  # real decoder processes
 
 
 def test_one_decoder_per_camera_and_one_slot_per_size() -> None:

@@ -12,15 +12,10 @@ import pytest
 
 from compositor.control.unix_socket import send_request
 from compositor.demo.testcams import SyntheticCameraServer
-from tests.test_reload import (
-    layout_text,
-    read_status,
-    run_wall,
-    save,
-    shows_png,
-    videowall,
-    wait_for,
-)
+from tests.helpers.layouts import layout_text, save
+from tests.helpers.pixels import shows_png
+from tests.helpers.processes import read_status, run_wall, videowall
+from tests.helpers.walls import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +40,7 @@ def test_preset_switches_lists_survives_a_reload_and_names_the_known_ones(
     path.write_text(text)
     wall = run_wall(path, state, snaps)
     try:
-        wait_for(lambda: shows_png(snaps / "O1.png", "1x2", ["red", "green"]), 20, "wall up")
+        wait_until(lambda: shows_png(snaps / "O1.png", "1x2", ["red", "green"]), 20, "wall up")
         pids = read_status(state)["decoder_pids"]
         listed = videowall("preset", "--list", "--state-dir", str(state))
         assert listed.returncode == 0, listed.stderr
@@ -58,7 +53,7 @@ def test_preset_switches_lists_survives_a_reload_and_names_the_known_ones(
         switched = videowall("preset", "incident", "--state-dir", str(state))
         assert switched.returncode == 0, switched.stderr
         assert "preset incident" in switched.stdout
-        wait_for(lambda: shows_png(snaps / "O1.png", "1x2", ["blue", "red"]), 3, "preset shown")
+        wait_until(lambda: shows_png(snaps / "O1.png", "1x2", ["blue", "red"]), 3, "preset shown")
         status = read_status(state)
         assert status["preset"] == "incident" and set(status["cameras"]) == {"red", "blue"}
         assert status["decoder_pids"] == pids
@@ -67,7 +62,7 @@ def test_preset_switches_lists_survives_a_reload_and_names_the_known_ones(
 
         # The file is edited (a camera renamed): the preset stays on.
         save(path, text.replace("name: 'Red'", "name: 'Red North'"))
-        wait_for(lambda: read_status(state)["cameras"]["red"]["name"] == "Red North", 3, "reload")
+        wait_until(lambda: read_status(state)["cameras"]["red"]["name"] == "Red North", 3, "reload")
         status = read_status(state)
         assert status["preset"] == "incident" and status["last_reload"]["outcome"] == "applied"
         assert shows_png(snaps / "O1.png", "1x2", ["blue", "red"])
@@ -81,11 +76,11 @@ def test_preset_switches_lists_survives_a_reload_and_names_the_known_ones(
         started = time.monotonic()
         reply = send_request(state / "control.sock", {"command": "preset", "name": "red-only"})
         assert reply["ok"] and time.monotonic() - started < 1.0, reply
-        wait_for(lambda: shows_png(snaps / "O1.png", "1x1", ["red"]), 1, "red-only shown")
+        wait_until(lambda: shows_png(snaps / "O1.png", "1x1", ["red"]), 1, "red-only shown")
 
         back = videowall("preset", "--default", "--state-dir", str(state))
         assert back.returncode == 0, back.stderr
-        wait_for(lambda: shows_png(snaps / "O1.png", "1x2", ["red", "green"]), 3, "default")
+        wait_until(lambda: shows_png(snaps / "O1.png", "1x2", ["red", "green"]), 3, "default")
         assert read_status(state)["preset"] is None
     finally:
         wall.send_signal(signal.SIGTERM)

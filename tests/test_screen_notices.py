@@ -13,7 +13,7 @@ from compositor.compose.screen_notice import (
     unused_monitor_picture,
 )
 from compositor.core.geometry import TileRect
-from tests.test_canvas import FakeSource, solid
+from tests.helpers.sources import FakeSource, solid
 
 STARTING = starting_notice("A1", 4)
 

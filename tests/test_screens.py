@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest
 
 from compositor.compose.patterns import identify_pattern
 from compositor.demo.virtual_x import VirtualDisplay
+from tests.helpers.processes import videowall
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[1]
@@ -24,14 +23,10 @@ def wall() -> Iterator[VirtualDisplay]:
         yield display
 
 
-def _videowall(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compositor", *args], capture_output=True, text=True, timeout=60
-    )
-
-
 def test_screens_lists_monitors_and_the_outputs_on_them(wall: VirtualDisplay) -> None:
-    result = _videowall("screens", str(REPO / "layouts" / "demo.yaml"), "--display", wall.name)
+    result = videowall(
+        "screens", str(REPO / "layouts" / "demo.yaml"), "--display", wall.name, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "3 monitor(s):"
@@ -41,7 +36,7 @@ def test_screens_lists_monitors_and_the_outputs_on_them(wall: VirtualDisplay) ->
 
 
 def test_screens_without_x_is_a_clear_error() -> None:
-    result = _videowall("screens", "--display", ":59")
+    result = videowall("screens", "--display", ":59", timeout=60)
     assert result.returncode == 2
     assert "cannot list the monitors" in result.stderr and "Traceback" not in result.stderr
 
@@ -50,7 +45,7 @@ def test_identify_opens_a_window_per_monitor_and_stops_after_its_time(
     wall: VirtualDisplay,
 ) -> None:
     started = time.monotonic()
-    result = _videowall("identify", "--display", wall.name, "--seconds", "1.5")
+    result = videowall("identify", "--display", wall.name, "--seconds", "1.5", timeout=60)
     assert result.returncode == 0, result.stderr
     assert 1.5 <= time.monotonic() - started < 20
     for name in ("DUMMY0", "DUMMY1", "DUMMY2"):

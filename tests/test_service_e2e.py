@@ -19,7 +19,7 @@ import pytest
 
 from compositor.demo.testcams import SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
-from tests.notify_socket import NotifyListener
+from tests.helpers.notify_socket import NotifyListener
 
 pytestmark = pytest.mark.e2e
 

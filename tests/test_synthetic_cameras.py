@@ -29,6 +29,8 @@ from compositor.core.errors import DisplayError, EnvironmentSetupError
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.demo.virtual_x import DUMMY_DRIVER, VirtualDisplay
 
+pytestmark = pytest.mark.e2e  # real decoder processes, RTSP and X servers
+
 OPTIONS = {"rtsp_transport": "tcp", "timeout": "5000000"}
 
 CAMERAS = (

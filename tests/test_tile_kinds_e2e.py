@@ -20,11 +20,12 @@ from compositor.compose.overlay import BannerPainter
 from compositor.compose.painters import CLOCK_BACKGROUND, TEXT_BACKGROUND, label_strip
 from compositor.compose.screen_notice import starting_notice
 from compositor.demo.testcams import SyntheticCameraServer
-from tests.conftest import BLUE, RED, share_near, tick_until
-from tests.e2e_wall import e2e_cameras_yaml
-from tests.pictures import busy_png, png_bomb
-from tests.test_e2e_headless import _alive, _children
-from tests.test_reload import line_of, save, wait_for
+from tests.helpers.e2e import e2e_cameras_yaml
+from tests.helpers.layouts import line_of, save
+from tests.helpers.pictures import busy_png, png_bomb
+from tests.helpers.pixels import BLUE, RED, share_near
+from tests.helpers.processes import alive, children
+from tests.helpers.walls import tick_until, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -212,14 +213,14 @@ def test_the_wall_stops_within_2_s_with_a_bomb_refused_and_a_picture_in_decoding
         return lambda: any(text in line for line in lines[after:])
 
     try:
-        wait_for(logged("wall started"), 20, "the wall started")
+        wait_until(logged("wall started"), 20, "the wall started")
         seen = len(lines)
         save(path, _image_layout(camera_server, "{image: city.png}"))
-        wait_for(logged("refused", seen), 3, "the bomb refused at once")
+        wait_until(logged("refused", seen), 3, "the bomb refused at once")
         seen = len(lines)
         save(path, _image_layout(camera_server, "{image: big.png}"))
-        wait_for(logged("applied", seen), 3, "the picture's layout applied")
-        children = _children(wall.pid)  # the decoders, and the pictures' decoder
+        wait_until(logged("applied", seen), 3, "the picture's layout applied")
+        started = children(wall.pid)  # the decoders, and the pictures' decoder
     finally:
         stopping = time.monotonic()
         wall.send_signal(signal.SIGTERM)
@@ -235,5 +236,5 @@ def test_the_wall_stops_within_2_s_with_a_bomb_refused_and_a_picture_in_decoding
     assert "Traceback" not in output and "stopped" in output
     assert took < 2.0, f"stopping took {took:.2f} s"
     time.sleep(0.2)  # multiprocessing's resource tracker exits when it sees its parent go
-    assert not [pid for pid in children if _alive(pid)], "a process outlived the wall"
+    assert not [pid for pid in started if alive(pid)], "a process outlived the wall"
     print(f"stopped in {took:.2f} s; picture decoded before the stop: {'decoded in' in output}")

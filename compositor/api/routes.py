@@ -25,6 +25,7 @@ __all__ = [
     "ApiContext",
     "CallUpBody",
     "Extension",
+    "bearer",
     "SoloBody",
     "build_api",
     "requires",
@@ -208,7 +209,7 @@ TilePath = Annotated[
 ]
 
 
-_bearer = HTTPBearer(auto_error=False, description="A token from `videowall token add`")
+bearer = HTTPBearer(auto_error=False, description="A token from `videowall token add`")
 
 
 def requires(role: Role) -> Callable[..., Awaitable[Actor]]:
@@ -220,7 +221,7 @@ def requires(role: Role) -> Callable[..., Awaitable[Actor]]:
 
     async def actor(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Actor:
         context: ApiContext = request.app.state.context
         who = await _authenticate(context, request, credentials)

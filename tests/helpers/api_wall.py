@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compositor.demo.testcams import SyntheticCameraServer
+from tests.helpers.processes import videowall
 
 Pixels = npt.NDArray[np.uint8]
 ROLES = ("viewer", "operator", "admin")
@@ -39,15 +40,6 @@ presets:
   swap:
     outputs: [{{id: O1, tiles: [green, red]}}]
 """
-
-
-def videowall(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compositor", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 class ApiWall:
@@ -117,12 +109,3 @@ class ApiWall:
             self.process.terminate()
         self.output, _ = self.process.communicate(timeout=20)
         return self.output
-
-
-def wait_until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout} s")

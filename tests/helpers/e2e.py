@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compositor.demo.testcams import SyntheticCameraServer
-from tests.conftest import BLUE, GREEN, RED, is_black, share_near
+from tests.helpers.pixels import BLUE, GREEN, RED, is_black, share_near
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -51,8 +51,3 @@ def check_o2(pixels: Pixels) -> None:
     assert is_black(pixels[:, :38]) and is_black(pixels[:, 282:]), "blue: side bars of 40 px"
     assert share_near(pixels[:, 42:278], BLUE) > 0.6, "blue tile shows the blue camera"
     assert share_near(pixels[:, 42:52], BLUE) > 0.5, "SAR honoured: no extra bar"
-
-
-def changed(before: Pixels, after: Pixels) -> float:
-    """Fraction of pixels that differ noticeably: the ball and the clock move."""
-    return float((np.abs(before.astype(np.int16) - after).max(axis=2) > 40).mean())
