@@ -11,6 +11,7 @@ and each sets the state it checks. About a minute in all on the 2-core VM.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +21,21 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from prometheus_client import CollectorRegistry, generate_latest
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
+from compositor.app import RunOptions, WallApp
+from compositor.cluster.address import parse_broker_url
+from compositor.cluster.metrics import ClusterCollector
+from compositor.cluster.node import ClusterOptions
+from compositor.control.commands import CLI, SetCallUp
 from compositor.demo.broker import Mosquitto
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
+from compositor.doctor.report import offset_findings
+from compositor.layout.parse import load_layout
 from tests.helpers.cluster import HostWall, TcpProxy, cluster_layout_text, sessions_at, wait_for
 from tests.helpers.pixels import GREEN, RED, share_near
 
@@ -272,17 +284,6 @@ def test_a_host_with_another_layout_version_says_so_and_refusals_are_audited(
 ) -> None:
     """A third host whose file has one more output (X1): every host says the versions
     differ; its order for X1 is refused by the others (their layout lacks X1)."""
-    import threading
-
-    from prometheus_client import CollectorRegistry, generate_latest
-
-    from compositor.app import RunOptions, WallApp
-    from compositor.cluster.address import parse_broker_url
-    from compositor.cluster.metrics import ClusterCollector
-    from compositor.cluster.node import ClusterOptions
-    from compositor.control.commands import CLI, SetCallUp
-    from compositor.layout.parse import load_layout
-
     text = wall.left.layout.read_text()
     text = text.replace("right: [R1]}", "right: [R1], extra: [X1]}")
     text = text.replace(
@@ -333,8 +334,6 @@ def test_a_host_with_another_layout_version_says_so_and_refusals_are_audited(
 def test_the_doctor_reports_each_hosts_clock_offset_heard_on_the_broker(wall: Wall) -> None:
     # The doctor's broker section alone (`videowall doctor --broker URL --wall NAME` adds
     # it to the host's checks, which other tests run).
-    from compositor.doctor.report import offset_findings
-
     checks = [finding.as_dict() for finding in offset_findings(wall.broker.url, WALL)]
     offsets = {c["data"]["host"]: c for c in checks if c["item"] == "clock offset"}
     assert set(offsets) == {"left", "right"}, checks
@@ -348,13 +347,9 @@ def test_the_doctor_reports_each_hosts_clock_offset_heard_on_the_broker(wall: Wa
 
 
 def test_the_control_page_shows_every_host_and_whose_screens_are_whose(
-    wall: Wall, request: pytest.FixtureRequest
+    wall: Wall, browser: WebDriver
 ) -> None:
-    page: WebDriver = request.getfixturevalue("browser")
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
+    page = browser
     page.get(wall.left.url)
     wait = WebDriverWait(page, 20)
     wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(wall.left.token)
@@ -364,5 +359,31 @@ def test_the_control_page_shows_every_host_and_whose_screens_are_whose(
     hosts = page.find_element(By.ID, "hosts").text.splitlines()
     assert hosts[0].startswith("left (this one) · online · 1/1 outputs")
     assert hosts[1].startswith("right · online · 1/1 outputs") and "clock" in hosts[1]
+    # The other host's screen is drawn at its size at once (not at the layout's next
+    # refresh, 15 s on: a wall drawn while the page was hidden had no width) and says whose.
     label = '.output[data-output="R1"] .label'
-    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, label), "R1 · right: online"))
+    WebDriverWait(page, 8).until(
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, label), "R1 · right: online")
+    )
+    # The layout redrawn (every 15 s, or after a command): the other host's screen keeps
+    # saying whose it is.
+    redrawn = page.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "refreshLayout().then(() => done(document.querySelector(arguments[0]).textContent));",
+        label,
+    )
+    assert redrawn == "R1 · right: online"
+    # Right cut from the broker: the page says so, on the list and on its screen; healed,
+    # online again.
+    wall.proxy.cut()
+    try:
+        wait.until(ec.text_to_be_present_in_element((By.ID, "hosts"), "right · offline"))
+        wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, label), "right: offline"))
+    finally:
+        wall.proxy.heal()
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, label), "right: online"))
+    # Logged out: the section goes with the session.
+    page.find_element(By.ID, "logout").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "token")))
+    assert not page.find_element(By.ID, "hosts-section").is_displayed()
+    assert page.find_element(By.ID, "hosts").text == ""

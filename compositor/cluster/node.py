@@ -689,12 +689,14 @@ class ClusterNode:
             "this_host": True,
         }
         stale = 3 * HEALTH_EVERY_S + self.options.keepalive_s
+        layout_hosts = self._live.file_layout.hosts if self._live is not None else None
         peers = [peer.describe(now, stale) for peer in self._peers.values()]
-        if not self.link.connected:
-            for peer in peers:
+        for peer in peers:
+            if not peer["outputs"]:  # its last will names none: the layout says whose they are
+                peer["outputs"] = list((layout_hosts or {}).get(peer["host"], ()))
+            if not self.link.connected:
                 peer["state"] = f"unknown (last {peer['state']}: this host is away from the broker)"
         known = {self.options.host, *self._peers}
-        layout_hosts = self._live.file_layout.hosts if self._live is not None else None
         never = [
             {"host": name, "state": "never seen", "outputs": list(outputs)}
             for name, outputs in (layout_hosts or {}).items()

@@ -228,8 +228,13 @@ class TcpProxy:
 
 
 def _reset(sock: socket.socket) -> None:
+    """Closed at once, with a reset. A close alone would wait for the pump's blocked recv
+    (the kernel keeps the socket while a call uses it): shut down first, which wakes it."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
         sock.close()
 
 
