@@ -102,7 +102,7 @@ for group in "$@"; do
     case "$group" in
     base) wanted+=("${BASE_PACKAGES[@]}") ;;
     demo) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BROKER_PACKAGES[@]}") ;;
-    bench) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+    bench) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" "${BROKER_PACKAGES[@]}") ;;
     test)
         wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
         wanted+=("${SERVICE_TEST_PACKAGES[@]}")

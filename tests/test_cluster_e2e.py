@@ -162,7 +162,7 @@ def test_a_preset_through_one_hosts_api_switches_both_at_one_instant(wall: Wall)
     wait_for(lambda: left.preset() is None and right.preset() is None, 10, "default on both")
 
 
-def test_a_callup_taken_on_one_host_for_the_others_output(wall: Wall) -> None:
+def test_a_callup_and_a_solo_taken_on_one_host_for_the_others_output(wall: Wall) -> None:
     left, right = wall.hosts
     before = right.status()["cluster"]["orders"]["taken"]
     with left.client() as client:
@@ -179,6 +179,16 @@ def test_a_callup_taken_on_one_host_for_the_others_output(wall: Wall) -> None:
     with right.client() as client:
         assert client.delete("/api/outputs/R1/tiles/1").status_code == 200
     wait_for(lambda: right.status()["callups"] == [], 10, "call-up cleared")
+    # A solo likewise: taken on right for L1, shown by left only, ended from left.
+    with right.client() as client:
+        answer = client.post("/api/outputs/L1/solo", json={"camera": "green"})
+        assert answer.status_code == 200, answer.text
+    wait_for(lambda: [s["output"] for s in left.status()["solos"]] == ["L1"], 10, "solo")
+    assert right.status()["solos"] == []
+    wait_for(lambda: shows(left, "L1", GREEN), 20, "the solo on screen")
+    with left.client() as client:
+        assert client.delete("/api/outputs/L1/solo").status_code == 200
+    wait_for(lambda: left.status()["solos"] == [], 10, "solo ended")
 
 
 def test_hostile_messages_on_the_broker_are_refused_and_said(wall: Wall) -> None:
