@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +29,7 @@ from compositor.control.commands import (
     Solo,
 )
 from compositor.core.errors import CompositorError, LayoutError
-from compositor.layout.parse import parse_layout
+from compositor.layout.parse import load_layout, parse_layout
 
 T0 = 1_790_000_000.0  # a wall-clock instant
 
@@ -359,3 +360,15 @@ def test_the_preview_outlines_each_hosts_part_of_the_wall() -> None:
     assert share(HOST_COLOURS[1], slice(2 * third + 20, None)) > 0.01
     assert share(HOST_COLOURS[1], slice(0, third)) == 0
     assert not (plain == np.array(HOST_COLOURS[0], np.uint8)).all(axis=2).any()
+
+
+def test_the_demo_wall_is_fourteen_outputs_split_seven_and_seven() -> None:
+    """What ``make demo ARGS="--hosts 2"`` runs: one row of the room's wall per host, and
+    a preset that changes a screen of each."""
+    layout = load_layout(Path(__file__).resolve().parents[1] / "layouts" / "demo.yaml")
+    left, right = layout.host_outputs("left"), layout.host_outputs("right")
+    assert left == tuple(f"A{n}" for n in range(1, 8))
+    assert right == tuple(f"B{n}" for n in range(1, 8))
+    assert sorted(left + right) == sorted(o.id for o in layout.outputs)
+    incident = {o.id for o in layout.presets["incident"].outputs}
+    assert incident & set(left) and incident & set(right)
