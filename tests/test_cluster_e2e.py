@@ -124,6 +124,11 @@ def test_two_hosts_show_one_layout_split_and_each_sees_the_whole_wall(wall: Wall
     assert peer["outputs"] == ["R1"] and peer["layout"] == view["layout"]
     assert peer["clock_offset_ms"] is not None  # an estimate: the same clock here
     assert right.get("/api/status")["cluster"]["hosts"][0]["host"] == "left"
+    # The cluster's metrics beside the wall's, on the API's /metrics (loopback: no token).
+    with left.client() as client:
+        scraped = client.get("/metrics").text
+    assert 'videowall_cluster_host_online{host="right"} 1.0' in scraped
+    assert "videowall_cluster_broker_connected 1.0" in scraped
 
 
 def test_a_span_across_the_hosts_is_drawn_by_each_for_its_screens(wall: Wall) -> None:
