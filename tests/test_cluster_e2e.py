@@ -108,6 +108,22 @@ def shows(host: HostWall, output: str, colour: tuple[int, int, int]) -> bool:
     return share_near(snapshot(host, output)[:25], colour) > 0.5
 
 
+def retained(broker: Mosquitto, topic: str) -> bytes:
+    """The message the broker keeps on ``topic``, as a new subscriber gets it."""
+    got: list[bytes] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="reader")
+    client.on_message = lambda _client, _data, message: got.append(message.payload)
+    client.connect("127.0.0.1", broker.port)
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    try:
+        wait_for(lambda: got, 5, f"the retained message on {topic}")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return got[0]
+
+
 def host_state(seen_from: HostWall, name: str) -> str:
     return str(next(h for h in seen_from.get("/api/hosts")["hosts"] if h["host"] == name)["state"])
 
@@ -280,6 +296,8 @@ def test_a_host_killed_and_restarted_catches_up_before_it_draws(wall: Wall) -> N
     left, right = wall.hosts
     right.kill()
     wait_for(lambda: host_state(left, "right") == "offline", 15, "right offline by its will")
+    will = json.loads(retained(wall.broker, f"videowall/{WALL}/host/right"))
+    assert will["state"] == "offline" and will["outputs"] == ["R1"]  # its screens, still its
     with left.client() as client:
         assert client.put("/api/outputs/R1/tiles/1", json={"camera": "red"}).status_code == 200
         assert client.post("/api/alarms", json={"camera": "green", "ttl_s": 120}).status_code == 201

@@ -97,6 +97,10 @@ class BrokerLink:
 
     # -- lifecycle --
 
+    def set_will(self, will: tuple[str, bytes]) -> None:
+        """The last will the broker publishes if the connection dies (before start())."""
+        self._client.will_set(will[0], will[1], qos=1, retain=True)
+
     def start(self) -> None:
         """Connect in the background; the wall does not wait for the broker to start."""
         self._client.connect_async(self.address.host, self.address.port, self._keepalive)

@@ -253,6 +253,10 @@ class ClusterNode:
     def start(self) -> None:
         """Connect, and catch up from the retained state before the wall draws (bounded:
         past ``catch_up_s`` the wall draws, and the state is applied when it comes)."""
+        # The will again, now that the wall is attached: it names this host's outputs and
+        # layout version, so an offline host's screens are still known to be its.
+        offline = self._health_message("offline", self._clock.wall_time())
+        self.link.set_will((self.topics.host(self.options.host), offline))
         self.link.start()
         started = time.monotonic()
         if self.link.wait_synced(self.options.catch_up_s):
