@@ -18,6 +18,8 @@ from compositor.api.metrics_route import metrics_extension
 from compositor.api.routes import ApiContext, Extension, build_api
 from compositor.api.server import ApiOptions, ApiServer
 from compositor.api.tokens import TokenStore
+from compositor.cluster.metrics import ClusterCollector
+from compositor.cluster.node import ClusterNode, ClusterOptions, HostHealth
 from compositor.compose.canvas import CanvasImage, OutputCanvas
 from compositor.compose.health import format_duration
 from compositor.compose.notice import TileNotice
@@ -100,6 +102,9 @@ class RunOptions:
     # larger than max_pixels are refused; each decoder process's private memory is bounded.
     max_pixels: int = DEFAULT_MAX_PIXELS
     worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
+    # A wall over several hosts (compositor.cluster): its broker, this host's name, the
+    # wall's; None: this wall alone. Needs a layout file (the commands come through it).
+    cluster: ClusterOptions | None = None
 
 
 def _limits(options: RunOptions) -> SourceLimits:
@@ -180,7 +185,8 @@ class WallApp:
         self.pictures = PictureDesk()
         self.events = EventRing()  # what changed, for the API's event stream
         self.journal = Journal(None, self.events, self.clock)  # audited once state is kept
-        self._commands: CommandHandler | None = None
+        self._commands: CommandHandler | ClusterNode | None = None
+        self.cluster = ClusterNode(options.cluster, self.clock) if options.cluster else None
         self.api: ApiServer | None = None
         self._api_context: ApiContext | None = None
         self._state: StateDir | None = None  # with a layout file: status, history, socket
@@ -287,6 +293,8 @@ class WallApp:
         )
         self._commands = CommandHandler(self, self.live, self.journal, self.clock)
         self.live.start()
+        if self.cluster is not None:
+            self._join_cluster(self.cluster, self.live)
         self._status = StatusWriter(state)
         self._check_state()
         log.info(
@@ -300,6 +308,29 @@ class WallApp:
         if self.options.api is not None:
             self._start_api(state.path, self.options.api)
 
+    def _join_cluster(self, cluster: ClusterNode, live: LiveLayout) -> None:
+        """Commands go through the cluster (an order for every host), alarm ids are the
+        orders'; the retained state is applied before the first frame (bounded wait)."""
+        handler = CommandHandler(
+            self, live, self.journal, self.clock, new_alarm_id=cluster.next_alarm_id
+        )
+        cluster.attach(handler.handle, live, self.journal, lambda: self.output_ids, self._health)
+        self._commands = cluster
+        cluster.start()
+
+    def _health(self) -> HostHealth:
+        drawn, _ = self.outputs_drawn()
+        live = sum(1 for state in self.camera_states.values() if state == "live")
+        api = self.api.url if self.api is not None else None
+        return HostHealth(drawn, live, len(self.pool.camera_ids), api)
+
+    def metrics(self) -> WallMetrics:
+        """This wall's Prometheus metrics (its cluster's beside them, on several hosts)."""
+        metrics = WallMetrics(self)
+        if self.cluster is not None:
+            metrics.registry.register(ClusterCollector(self.cluster))
+        return metrics
+
     def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
         """The HTTP API and control page; a wall whose API cannot start runs on without."""
         tokens = TokenStore(state_dir)
@@ -308,7 +339,9 @@ class WallApp:
         )
         try:
             # Prometheus reads /metrics here, beside the API (from loopback, or a viewer token).
-            extensions = (*self.options.api_extensions, metrics_extension(WallMetrics(self)))
+            extensions = (*self.options.api_extensions, metrics_extension(self.metrics()))
+            if self.cluster is not None:
+                extensions = (*extensions, self.cluster.api_routes)
             server = ApiServer(build_api(context, extensions), options)
             server.start()
         except CompositorError as exc:
@@ -381,6 +414,8 @@ class WallApp:
         return self._stop.is_set()
 
     def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()  # first: the other hosts see this one offline at once
         self.inbox.close()  # whoever still waits for the render loop hears it stops
         if self._api_context is not None:
             self._api_context.stopping.set()  # event streams end, so the server stops at once
@@ -435,6 +470,8 @@ class WallApp:
         now = self.clock.now()
         if self.live is not None:
             self._serve_commands()
+            if self.cluster is not None:
+                self.cluster.tick()  # orders due now, before this frame is composed
             result = self.live.poll()
             if result is not None:
                 self.counters.layout_change(result.outcome)
@@ -622,6 +659,7 @@ class WallApp:
             **(self.live.describe() if self.live is not None else {}),
             "api": self.api.url if self.api is not None else None,
             "state_problems": self._write_problems(),
+            "cluster": self.cluster.describe() if self.cluster is not None else None,
         }
         return status_document(self._view(), extra, self.clock.now(), self.clock.wall_time())
 
