@@ -18,6 +18,8 @@ from compositor.api.metrics_route import metrics_extension
 from compositor.api.routes import ApiContext, Extension, build_api
 from compositor.api.server import ApiOptions, ApiServer
 from compositor.api.tokens import TokenStore
+from compositor.cluster.metrics import ClusterCollector
+from compositor.cluster.node import ClusterNode, ClusterOptions, HostHealth
 from compositor.compose.canvas import CanvasImage, OutputCanvas
 from compositor.compose.health import format_duration
 from compositor.compose.notice import TileNotice
@@ -102,6 +104,9 @@ class RunOptions:
     worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
     # Where cameras without a `decode:` of their own are decoded (sources/hwdecode.py).
     decode: DecodeSetting = DEFAULT_DECODE
+    # A wall over several hosts (compositor.cluster): its broker, this host's name, the
+    # wall's; None: this wall alone. Needs a layout file (the commands come through it).
+    cluster: ClusterOptions | None = None
 
 
 def _limits(options: RunOptions) -> SourceLimits:
@@ -183,7 +188,8 @@ class WallApp:
         self.pictures = PictureDesk()
         self.events = EventRing()  # what changed, for the API's event stream
         self.journal = Journal(None, self.events, self.clock)  # audited once state is kept
-        self._commands: CommandHandler | None = None
+        self._commands: CommandHandler | ClusterNode | None = None
+        self.cluster = ClusterNode(options.cluster, self.clock) if options.cluster else None
         self.api: ApiServer | None = None
         self._api_context: ApiContext | None = None
         self._state: StateDir | None = None  # with a layout file: status, history, socket
@@ -290,6 +296,8 @@ class WallApp:
         )
         self._commands = CommandHandler(self, self.live, self.journal, self.clock)
         self.live.start()
+        if self.cluster is not None:
+            self._join_cluster(self.cluster, self.live)
         self._status = StatusWriter(state)
         self._check_state()
         log.info(
@@ -304,6 +312,29 @@ class WallApp:
             # (Ctrl-C while starting: the server, seconds to start on a loaded host, is not.)
             self._start_api(state.path, self.options.api)
 
+    def _join_cluster(self, cluster: ClusterNode, live: LiveLayout) -> None:
+        """Commands go through the cluster (an order for every host), alarm ids are the
+        orders'; the retained state is applied before the first frame (bounded wait)."""
+        handler = CommandHandler(
+            self, live, self.journal, self.clock, new_alarm_id=cluster.next_alarm_id
+        )
+        cluster.attach(handler.handle, live, self.journal, lambda: self.output_ids, self._health)
+        self._commands = cluster
+        cluster.start()
+
+    def _health(self) -> HostHealth:
+        drawn, _ = self.outputs_drawn()
+        live = sum(1 for state in self.camera_states.values() if state == "live")
+        api = self.api.url if self.api is not None else None
+        return HostHealth(drawn, live, len(self.pool.camera_ids), api)
+
+    def metrics(self) -> WallMetrics:
+        """This wall's Prometheus metrics (its cluster's beside them, on several hosts)."""
+        metrics = WallMetrics(self)
+        if self.cluster is not None:
+            metrics.registry.register(ClusterCollector(self.cluster))
+        return metrics
+
     def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
         """The HTTP API and control page; a wall whose API cannot start runs on without."""
         tokens = TokenStore(state_dir)
@@ -312,7 +343,9 @@ class WallApp:
         )
         try:
             # Prometheus reads /metrics here, beside the API (from loopback, or a viewer token).
-            extensions = (*self.options.api_extensions, metrics_extension(WallMetrics(self)))
+            extensions = (*self.options.api_extensions, metrics_extension(self.metrics()))
+            if self.cluster is not None:
+                extensions = (*extensions, self.cluster.api_routes)
             server = ApiServer(build_api(context, extensions), options)
             server.start()
         except CompositorError as exc:
@@ -385,11 +418,14 @@ class WallApp:
         return self._stop.is_set()
 
     def close(self) -> None:
-        # The decoder processes stop first, while the rest closes: each takes about a
-        # second to end (its cameras' threads, then FFmpeg's and Python's teardown).
+        # Asked at once, without waiting: the decoder processes stop while the rest
+        # closes (each takes about a second to end: its cameras' threads, then FFmpeg's
+        # and Python's teardown), and a snapshot being written writes no further PNG.
         self.pool.request_stop()
         if self.snapshots is not None:
-            self.snapshots.request_stop()  # a snapshot being written: no further PNG
+            self.snapshots.request_stop()
+        if self.cluster is not None:
+            self.cluster.close()  # first to wait on: the other hosts see this one offline
         self.inbox.close()  # whoever still waits for the render loop hears it stops
         if self._api_context is not None:
             self._api_context.stopping.set()  # event streams end, so the server stops at once
@@ -444,6 +480,8 @@ class WallApp:
         now = self.clock.now()
         if self.live is not None:
             self._serve_commands()
+            if self.cluster is not None:
+                self.cluster.tick()  # orders due now, before this frame is composed
             result = self.live.poll()
             if result is not None:
                 self.counters.layout_change(result.outcome)
@@ -636,6 +674,7 @@ class WallApp:
             **(self.live.describe() if self.live is not None else {}),
             "api": self.api.url if self.api is not None else None,
             "state_problems": self._write_problems(),
+            "cluster": self.cluster.describe() if self.cluster is not None else None,
         }
         return status_document(self._view(), extra, self.clock.now(), self.clock.wall_time())
 

@@ -12,7 +12,7 @@ Exit status: 0 all OK, 1 warnings only, 2 any failure.
 
 from __future__ import annotations
 
-__all__ = ["collect_findings", "format_findings", "run_doctor"]
+__all__ = ["collect_findings", "format_findings", "offset_findings", "run_doctor"]
 
 import json
 import os
@@ -416,7 +416,11 @@ def _clock_findings() -> list[Finding]:
     data = {"synchronised": state.synchronised, "source": state.source}
     if state.synchronised:
         return [Finding("clock", Level.OK, f"synchronised ({state.source})", data=data)]
-    fix = "enable time synchronisation (systemctl enable --now systemd-timesyncd, or chrony)"
+    # A wall over several hosts switches its screens at a wall-clock instant.
+    fix = (
+        "enable time synchronisation (systemctl enable --now systemd-timesyncd, or chrony; "
+        "chrony or PTP for a wall over several hosts)"
+    )
     if state.synchronised is None:
         return [
             Finding("clock", Level.WARN, f"synchronisation unknown ({state.source})", fix, data)
@@ -433,11 +437,48 @@ def _clock_findings() -> list[Finding]:
     ]
 
 
+# Two hosts whose clocks differ by more than this may show a switch a frame apart (25 fps).
+OFFSET_WARN_S = 0.010
+
+
+def offset_findings(broker: str, wall: str) -> list[Finding]:
+    """Each host of the wall on ``broker``: its clock's offset from this one's, estimated
+    from its health messages (compositor.cluster.probe)."""
+    from compositor.cluster.address import parse_broker_url
+    from compositor.cluster.probe import peer_offsets
+
+    try:
+        offsets = peer_offsets(parse_broker_url(broker), wall)
+    except CompositorError as exc:
+        return [Finding("broker", Level.WARN, str(exc), "is the broker running? --broker URL")]
+    found = [Finding("broker", Level.OK, f"wall {wall}: {len(offsets)} host(s) heard online")]
+    if not offsets:
+        found[0] = Finding(
+            "broker",
+            Level.WARN,
+            f"wall {wall}: no host heard online in a few seconds",
+            "is --wall the walls' name (default: the layout's file name)?",
+        )
+    for host, offset in sorted(offsets.items()):
+        detail = (
+            f"host {host}: {offset * 1e3:+.1f} ms from this clock (an estimate from its "
+            "health messages, too high by the broker's latency)"
+        )
+        data = {"host": host, "offset_ms": round(offset * 1e3, 2)}
+        if abs(offset) > OFFSET_WARN_S:
+            fix = "synchronise every host's clock (chrony or PTP): screens switch at an instant"
+            found.append(Finding("clock offset", Level.WARN, detail, fix, data))
+        else:
+            found.append(Finding("clock offset", Level.OK, detail, data=data))
+    return found
+
+
 def collect_findings(
     layout_path: Path | None,
     display_name: str | None = None,
     state_dir: Path | None = None,
     camera_timeout: float = 4.0,
+    broker: tuple[str, str] | None = None,
 ) -> list[Finding]:
     """Every check, cameras asked in the background while the host is looked at."""
     found: list[Finding] = []
@@ -467,6 +508,8 @@ def collect_findings(
     state_found, running = _state_findings(layout_path, state_dir)
     found += state_found
     found += _clock_findings()
+    if broker is not None:
+        found += offset_findings(*broker)
     if layout is not None:
         found += _camera_findings(layout, probes, hardware, running)
     return found
@@ -493,9 +536,11 @@ def run_doctor(
     as_json: bool = False,
     camera_timeout: float = 4.0,
     write: Callable[[str], None] = print,
+    broker: tuple[str, str] | None = None,
 ) -> int:
-    """Check, print the report (text or JSON), return the exit status."""
-    findings = collect_findings(layout_path, display_name, state_dir, camera_timeout)
+    """Check, print the report (text or JSON), return the exit status. ``broker``: (URL,
+    wall name) of a wall over several hosts, whose clocks' offsets are reported."""
+    findings = collect_findings(layout_path, display_name, state_dir, camera_timeout, broker)
     code = exit_code(findings)
     if as_json:
         write(json.dumps({"exit": code, "checks": [f.as_dict() for f in findings]}, indent=2))
