@@ -33,11 +33,12 @@ from compositor.control.inbox import CommandInbox
 from compositor.control.pictures import Picture, PictureDesk, PictureKey
 from compositor.control.unix_socket import CONTROL_SOCKET, ControlServer
 from compositor.core.clock import Clock, MonotonicClock
+from compositor.core.decoding import DEFAULT_DECODE, DecodeSetting
 from compositor.core.errors import CompositorError, NotFoundError, RefusedError
 from compositor.core.events import EventRing
 from compositor.core.frame_ages import FrameAges
 from compositor.core.logs import LogSetup
-from compositor.core.pacing import StarvedLoop
+from compositor.core.pacing import HEADLESS_FPS, StarvedLoop
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
 from compositor.live.audit import AUDIT_FILE, AuditLog
 from compositor.live.cameras import CameraWatch
@@ -66,7 +67,6 @@ HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refre
 # socket served again, what could not be written tried again.
 STATE_CHECK_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
-HEADLESS_FPS = 25.0  # composition rate without a display: a typical camera rate
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,8 @@ class RunOptions:
     # larger than max_pixels are refused; each decoder process's private memory is bounded.
     max_pixels: int = DEFAULT_MAX_PIXELS
     worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
+    # Where cameras without a `decode:` of their own are decoded (sources/hwdecode.py).
+    decode: DecodeSetting = DEFAULT_DECODE
     # A wall over several hosts (compositor.cluster): its broker, this host's name, the
     # wall's; None: this wall alone. Needs a layout file (the commands come through it).
     cluster: ClusterOptions | None = None
@@ -170,6 +172,7 @@ class WallApp:
             log_setup=options.log_setup or LogSetup(log.getEffectiveLevel()),
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
             limits=_limits(options),
+            decode=options.decode,
         )
         self._painter = BannerPainter()
         self._pictures = PictureLoader()  # image tiles: decoded off the render loop
@@ -305,7 +308,8 @@ class WallApp:
             else "reloaded on SIGHUP",
             state.path,
         )
-        if self.options.api is not None:
+        if self.options.api is not None and not self._stop.is_set():
+            # (Ctrl-C while starting: the server, seconds to start on a loaded host, is not.)
             self._start_api(state.path, self.options.api)
 
     def _join_cluster(self, cluster: ClusterNode, live: LiveLayout) -> None:
@@ -414,8 +418,14 @@ class WallApp:
         return self._stop.is_set()
 
     def close(self) -> None:
+        # Asked at once, without waiting: the decoder processes stop while the rest
+        # closes (each takes about a second to end: its cameras' threads, then FFmpeg's
+        # and Python's teardown), and a snapshot being written writes no further PNG.
+        self.pool.request_stop()
+        if self.snapshots is not None:
+            self.snapshots.request_stop()
         if self.cluster is not None:
-            self.cluster.close()  # first: the other hosts see this one offline at once
+            self.cluster.close()  # first to wait on: the other hosts see this one offline
         self.inbox.close()  # whoever still waits for the render loop hears it stops
         if self._api_context is not None:
             self._api_context.stopping.set()  # event streams end, so the server stops at once
@@ -487,6 +497,11 @@ class WallApp:
             self._update_starting_banners()
         wall_now = self.clock.wall_time()
         for output_id, composed in self.composed.items():
+            if self._stop.is_set():
+                # Asked to stop mid-tick (SIGTERM): the screens left are not drawn again.
+                # A software renderer takes ~30 ms of CPU a 1080p output (measured,
+                # demo/virtual_wall.py): a tick of 14 is half a second, more when loaded.
+                return
             dirty = composed.compose(now, wall_now, self._notice_for)
             if self.display is None or self.display.present(output_id, composed.canvas, dirty):
                 self.counters.drew(output_id)  # headless: composed

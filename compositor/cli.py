@@ -30,6 +30,7 @@ from compositor.api.tokens import TokenStore
 from compositor.app import RunOptions, WallApp
 from compositor.control.unix_socket import CONTROL_SOCKET, send_request
 from compositor.core.clock import MonotonicClock
+from compositor.core.decoding import DECODE_SETTINGS, DEFAULT_DECODE
 from compositor.core.errors import CompositorError, LayoutError
 from compositor.core.logs import LOG_FORMATS, LogSetup, configure_logging
 from compositor.display.monitors import ask_monitors
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("videowall")
 
 DEMO_SNAPSHOT_DIR = Path("demo-snapshots")
+DEMO_SNAPSHOT_EVERY_S = 5.0  # the demo without a screen
 STALE_AFTER_S = 5 * WRITE_EVERY_S  # a status file this old: ask the wall itself
 DEFAULT_API = "127.0.0.1:8480"  # compositor.api.server's; not imported here (start time)
 DEMO_HOSTS_HEADLESS_FPS = 10.0  # videowall demo --hosts N without a screen
@@ -171,6 +173,14 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         metavar="MB",
         help=f"private memory each decoder process may use (default {DEFAULT_WORKER_MEMORY_MB}; "
         "0: no limit); past it a camera's allocations fail and it says out of memory",
+    )
+    parser.add_argument(
+        "--decode",
+        choices=DECODE_SETTINGS,
+        default=DEFAULT_DECODE,
+        help=f"where cameras without a decode: of their own are decoded: cpu, cuda (NVIDIA), "
+        f"or auto (the best hardware decoder here, else the CPU); a device that cannot be used "
+        f"means the CPU, said once per camera (default {DEFAULT_DECODE})",
     )
     parser.add_argument(
         "--api",
@@ -653,6 +663,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         light_deblocking=not args.full_deblocking,
         max_pixels=args.max_pixels,
         worker_memory_mb=args.worker_memory,
+        decode=args.decode,
         api=_api_options(args),
         # Set by main() from --log-level/--log-format; absent when a test parses alone.
         log_setup=getattr(args, "log_setup", None),
@@ -799,6 +810,8 @@ def _demo(args: argparse.Namespace) -> None:
         options = replace(_options(args), layout_path=Path(layout_path))
         if not options.headless and options.display_name is None and not os.environ.get("DISPLAY"):
             options = _demo_without_screen(stack, options)
+        elif not options.headless:
+            _demo_on_screen(options)
         token = None
         if options.api is not None:
             state_dir = options.state_dir or default_state_dir(Path(layout_path))
@@ -853,32 +866,57 @@ def _demo_started(app: WallApp, token: str | None) -> None:
 
 
 def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
-    """No screen here: a virtual 14-monitor X server if we can start one, else snapshots."""
-    from compositor.demo.virtual_x import VirtualDisplay
+    """No screen here: a virtual 14-monitor X server where a GPU draws it, else headless;
+    snapshots either way, and the log says which and why (demo/virtual_wall.py)."""
+    from compositor.demo.virtual_wall import start_virtual_wall
 
     snapshot_dir = options.snapshot_dir or DEMO_SNAPSHOT_DIR
-    every = options.snapshot_every if options.snapshot_dir else 2.0
+    # Each 1920x1080 PNG costs about 75 ms of CPU (measured on the 2-core VM, cv2 at
+    # compression 1): 14 every 5 s are 0.2 CPU-seconds a second, every 2 s were 0.5.
+    every = options.snapshot_every if options.snapshot_dir else DEMO_SNAPSHOT_EVERY_S
+    headless = replace(options, headless=True, snapshot_dir=snapshot_dir, snapshot_every=every)
+    look = (
+        f"see what each output shows in {snapshot_dir.resolve()}/<output>.png, "
+        f"refreshed every {every:g} s"
+    )
     try:
-        display = stack.enter_context(VirtualDisplay.dummy_wall(monitors=14, mode=(960, 540)))
+        wall = start_virtual_wall(monitors=14)
     except CompositorError as exc:
-        log.warning("no screen and no virtual X server (%s): running headless", exc)
-        log.info("look at %s/<output>.png, refreshed every %g s", snapshot_dir.resolve(), every)
-        return replace(options, headless=True, snapshot_dir=snapshot_dir, snapshot_every=every)
+        log.warning("no screen and no virtual X server (%s): running headless; %s", exc, look)
+        return headless
+    if wall.display is None:
+        log.info("no screen here, and no GPU: running headless. %s; %s", wall.choice.why, look)
+        return headless
+    stack.callback(wall.display.stop)
     log.info(
-        "no screen here: the wall runs on a virtual 14-monitor X server (display %s); "
-        "see what each output shows in %s/<output>.png, refreshed every %g s",
-        display.name,
-        snapshot_dir.resolve(),
-        every,
+        "no screen here: the wall runs on a virtual 14-monitor X server (display %s), %s; %s",
+        wall.display.name,
+        wall.choice.why,
+        look,
     )
-    # Software GL draws 14 screens at a few frames per second: do not ask for more.
     return replace(
-        options,
-        display_name=display.name,
-        snapshot_dir=snapshot_dir,
-        snapshot_every=every,
-        fps=min(options.fps, 5.0) if options.fps is not None else 5.0,
+        options, display_name=wall.display.name, snapshot_dir=snapshot_dir, snapshot_every=every
     )
+
+
+def _demo_on_screen(options: RunOptions) -> None:
+    """A screen is given: say so when no GPU draws it, as the wall would draw slowly."""
+    from compositor.demo.virtual_wall import SOFTWARE_DRAW_CPU_MS
+    from compositor.display.windows import opengl_info
+
+    try:
+        renderer = opengl_info(options.display_name)
+    except CompositorError:
+        return  # the wall's own start says what is wrong with the display, better
+    if renderer.software:
+        log.warning(
+            "the renderer of %s is %s, on the CPU: each 1920x1080 screen costs it about "
+            "%.0f ms of CPU a frame, and a wall drawn slowly starves its decoders (DELAYED "
+            "pictures). Without a GPU, run the demo with --headless",
+            options.display_name or os.environ.get("DISPLAY", "the display"),
+            renderer.renderer,
+            SOFTWARE_DRAW_CPU_MS[(1920, 1080)] / 14,
+        )
 
 
 def _identify(args: argparse.Namespace) -> None:

@@ -56,6 +56,7 @@ from pydantic import (
     model_validator,
 )
 
+from compositor.core.decoding import DecodeSetting
 from compositor.core.errors import CompositorError, UnknownPresetError
 from compositor.core.geometry import Fit, TileRect, grid_cells
 from compositor.core.redact import Redactor, SecretUrl
@@ -131,6 +132,12 @@ class CameraConfig(_StrictModel):
         default=None,
         description="The camera's sub-stream (rtsp://, ${VAR} allowed), used for small tiles",
         repr=False,
+    )
+    decode: DecodeSetting | None = Field(
+        default=None,
+        description="Where its pictures are decoded: cpu, cuda (NVIDIA), or auto (the best "
+        "hardware decoder of the host); a device that cannot be used means the CPU. "
+        "Omitted: the wall's --decode",
     )
 
     # Where in url and url_low the values of ${VAR} are: hidden wherever they are

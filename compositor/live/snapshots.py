@@ -112,7 +112,12 @@ class SnapshotWriter:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def request_stop(self) -> None:
+        """Stop without waiting: the file being written is finished, the others of its
+        round skipped (the wall asks first thing when it stops; :meth:`close` waits)."""
+        self._closing.set()
+
     def close(self, timeout: float = 1.0) -> None:
         """Stop: the file being written is finished, the others of its round skipped."""
-        self._closing.set()
+        self.request_stop()
         self.wait(timeout)

@@ -160,6 +160,9 @@ def format_status(status: Status) -> list[str]:
         decoding = str(camera.get("decoding", "every frame"))
         if decoding != "every frame":
             reason += f" [host behind: {decoding}]"
+        decoder = str(camera.get("decoder") or "")
+        if decoder and decoder != "cpu":  # a GPU's, or why not (the CPU is the usual)
+            reason += f" [decoder: {decoder}]"
         lines.append(
             f"  {camera_id:<{width}}  {camera.get('state', '?'):<10} "
             f"{camera.get('frames', 0):>8} frames  {camera.get('name', ''):<{name_width}}  "
