@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.churn import PRESET
+from benchmarks.churn import PRESET, process_tables
 from benchmarks.tmpfs import fill, tmpfs, why_no_tmpfs
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
@@ -116,23 +116,6 @@ class ChurnSoakResult:
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "ok": self.ok}
-
-
-def _proc(pid: int) -> tuple[float, int, int]:
-    """(RSS in MB, threads, memory mappings) of process ``pid``; zeros if it is gone."""
-    rss_kb, threads, maps = 0, 0, 0
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    rss_kb = int(line.split()[1])
-                elif line.startswith("Threads:"):
-                    threads = int(line.split()[1])
-        with open(f"/proc/{pid}/maps") as handle:
-            maps = sum(1 for _ in handle)
-    except OSError:
-        pass
-    return rss_kb / 1024, threads, maps
 
 
 def _fds(pid: int) -> int:
@@ -307,9 +290,9 @@ def _settle(app: WallApp) -> None:
 
 def _sample(app: WallApp, state: Path, started: float, event: str) -> SoakSample:
     _settle(app)
-    rss, threads, maps = _proc(os.getpid())
+    rss, threads, maps = process_tables(os.getpid())
     pids = app.pool.worker_pids()
-    workers = [_proc(pid) for pid in pids]
+    workers = [process_tables(pid) for pid in pids]
     return SoakSample(
         at=round(time.monotonic() - started, 1),
         event=event,

@@ -39,6 +39,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from benchmarks.churn import process_tables
 from benchmarks.churn_soak import run_churn_soak, table_header, table_row, verdict_lines
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
@@ -70,23 +71,12 @@ class SoakResult:
     process_growth: int = 0
 
 
-def _proc_status(pid: int) -> tuple[float, int]:
-    rss_kb, threads = 0, 0
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                rss_kb = int(line.split()[1])
-            elif line.startswith("Threads:"):
-                threads = int(line.split()[1])
-    return rss_kb / 1024, threads
-
-
 def _sample(app: WallApp, started: float) -> Sample:
     pids = [os.getpid(), *app.pool.worker_pids()]
     rss, threads, fds = 0.0, 0, 0
     for pid in pids:
         try:
-            pid_rss, pid_threads = _proc_status(pid)
+            pid_rss, pid_threads, _ = process_tables(pid)
             fds += len(os.listdir(f"/proc/{pid}/fd"))
         except OSError:  # a worker being restarted
             continue
