@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: demo test lint unit e2e bench bench-quick bench-degrade bench-api venv clean
+.PHONY: demo test lint unit e2e bench bench-quick bench-degrade bench-api soak venv clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	bash scripts/install-system-deps.sh base
@@ -64,6 +64,13 @@ bench-degrade: $(STAMP)
 bench-api: $(STAMP)
 	bash scripts/install-system-deps.sh bench
 	$(PY) -m benchmarks.api_load $(ARGS)
+
+# The churn soak (issue 14): an hour of preset switches, reloads, killed decoders and a
+# full state filesystem (a tmpfs: run as root), every table sampled; exit 1 on growth.
+# `make test` runs it for a minute. Figures: benchmarks/results/churn-soak.json.
+soak: $(STAMP)
+	bash scripts/install-system-deps.sh demo
+	$(PY) -m benchmarks.soak --churn --minutes 60 $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-snapshots

@@ -21,7 +21,7 @@ runs it for well under a minute; a soak may run it for hours).
 
 from __future__ import annotations
 
-__all__ = ["ChurnResult", "ChurnSample", "run_churn"]
+__all__ = ["PRESET", "ChurnResult", "ChurnSample", "process_tables", "run_churn"]
 
 import argparse
 import os
@@ -84,7 +84,7 @@ class ChurnResult:
         return float(getattr(self.samples[-1], name)) - first
 
 
-def _proc(pid: int) -> tuple[float, int, int]:
+def process_tables(pid: int) -> tuple[float, int, int]:
     """(RSS in MB, threads, memory mappings) of process ``pid``; zeros if it is gone."""
     rss_kb, threads, maps = 0, 0, 0
     try:
@@ -168,9 +168,9 @@ def _settle(app: WallApp) -> None:
 
 def _sample(app: WallApp, result: ChurnResult, started: float) -> ChurnSample:
     _settle(app)
-    rss, threads, maps = _proc(os.getpid())
+    rss, threads, maps = process_tables(os.getpid())
     workers = tuple(app.pool.worker_pids())
-    worker_stats = [_proc(pid) for pid in workers]
+    worker_stats = [process_tables(pid) for pid in workers]
     sample = ChurnSample(
         switches=result.switches,
         reloads=result.reloads,

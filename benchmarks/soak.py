@@ -1,20 +1,37 @@
-"""Soak: run the wall for minutes while cameras and decoders fail, and watch for leaks.
+"""Soaks: run the wall for minutes or hours while things fail and change, and watch for leaks.
 
-    .venv/bin/python -m benchmarks.soak --cameras 8 --minutes 10
+    .venv/bin/python -m benchmarks.soak --cameras 8 --minutes 10      # faults
+    .venv/bin/python -m benchmarks.soak --churn --minutes 60          # churn (make soak)
 
-Serves N generated cameras from a local RTSP server, plus one camera on a
-second server that is killed, frozen and restarted in turn; every third
-fault kills a decoder process outright. Samples the wall's memory (RSS),
-open file descriptors and threads, for the render process and its decoder
-processes, and reports their growth after warm-up. Targets: RSS under 5 %
-over 10 minutes, no fd and no thread growth. Writes
+**Faults** (the default): serves N generated cameras from a local RTSP server,
+plus one camera on a second server that is killed, frozen and restarted in
+turn; every third fault kills a decoder process outright. Samples the wall's
+memory (RSS), open file descriptors and threads, for the render process and
+its decoder processes, and reports their growth after warm-up. Targets: RSS
+under 5 % over 10 minutes, no fd and no thread growth. Writes
 benchmarks/results/soak.json.
+
+**Churn** (``--churn``): a wall whose state folder (status, history, audit
+log, control socket) is on a real tmpfs goes through, in turn: a burst of
+preset switches, a reload of its layout file with a camera of a new id, its
+flaky camera's server killed, a decoder process SIGKILLed, the tmpfs filled
+to the last byte by a file, the flaky camera frozen, the tmpfs freed again.
+Every ``--sample-every`` seconds, once removed cameras have stopped, it
+samples status records in use, files in the wall's /dev/shm folder (slots
+and boards), and of the render process its descriptors, threads, memory
+mappings and RSS, and of the decoder processes their threads and RSS. After
+a warm-up (one round of every event, and at least 5 % of the run) the last
+sample, taken with every fault undone, may exceed the warm-up's highest by
+no more than :data:`CHURN_TOLERANCES`; otherwise it exits 1. Mounting the
+tmpfs needs root: without it the state folder is a plain folder, which is
+never filled (said at the start). Writes benchmarks/results/churn-soak.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -22,6 +39,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from benchmarks.churn import process_tables
+from benchmarks.churn_soak import run_churn_soak, table_header, table_row, verdict_lines
 from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 from compositor.layout.parse import parse_layout
@@ -52,23 +71,12 @@ class SoakResult:
     process_growth: int = 0
 
 
-def _proc_status(pid: int) -> tuple[float, int]:
-    rss_kb, threads = 0, 0
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                rss_kb = int(line.split()[1])
-            elif line.startswith("Threads:"):
-                threads = int(line.split()[1])
-    return rss_kb / 1024, threads
-
-
 def _sample(app: WallApp, started: float) -> Sample:
     pids = [os.getpid(), *app.pool.worker_pids()]
     rss, threads, fds = 0.0, 0, 0
     for pid in pids:
         try:
-            pid_rss, pid_threads = _proc_status(pid)
+            pid_rss, pid_threads, _ = process_tables(pid)
             fds += len(os.listdir(f"/proc/{pid}/fd"))
         except OSError:  # a worker being restarted
             continue
@@ -171,11 +179,22 @@ def run_soak(cameras: int, seconds: float, fault_every: float = 15.0) -> SoakRes
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cameras", type=int, default=8)
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--churn",
+        action="store_true",
+        help="the churn soak: presets, reloads, killed decoders, a full state filesystem",
+    )
+    parser.add_argument("--cameras", type=int, default=8, help="faults: cameras served")
+    parser.add_argument("--minutes", type=float, default=None, help="default 10; --churn: 60")
     parser.add_argument("--fault-every", type=float, default=15.0, help="seconds between faults")
+    parser.add_argument(
+        "--event-every", type=float, default=10.0, help="churn: seconds between events"
+    )
+    parser.add_argument("--sample-every", type=float, default=10.0, help="churn: seconds")
     args = parser.parse_args(argv)
-    result = run_soak(args.cameras, args.minutes * 60, args.fault_every)
+    if args.churn:
+        return _churn_main(args.minutes or 60.0, args.event_every, args.sample_every)
+    result = run_soak(args.cameras, (args.minutes or 10.0) * 60, args.fault_every)
     print(
         f"{'t (s)':>7} {'RSS MB':>8} {'fds':>5} {'threads':>8} {'procs':>6} {'live':>5} "
         f"{'age p99 ms':>10}"
@@ -194,6 +213,38 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "soak.json").write_text(json.dumps(asdict(result), indent=2))
     return 0 if ok_rss and ok_fd and ok_threads else 1
+
+
+def _churn_main(minutes: float, event_every: float, sample_every: float) -> int:
+    # The wall's errors (a decoder restarted) between the rows; the dead cameras'
+    # retries, by the thousand, not.
+    logging.basicConfig(level=logging.ERROR, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("benchmarks.soak").setLevel(logging.WARNING)
+    load = os.getloadavg()
+    print(
+        f"churn soak: {minutes:g} min, an event every {event_every:g} s, a sample every "
+        f"{sample_every:g} s; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print(table_header(), flush=True)
+    result = run_churn_soak(
+        minutes * 60,
+        sample_every=sample_every,
+        event_every=event_every,
+        report=lambda sample: print(table_row(sample), flush=True),
+    )
+    load = os.getloadavg()
+    print(
+        f"state folder on {result.tmpfs}; {result.switches} preset switches, {result.reloads} "
+        f"reloads, {len(result.events)} events in {result.seconds} s; load average "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    for line in result.refused[:5]:
+        print(f"refused: {line}")
+    print("\n".join(verdict_lines(result)))
+    print("churn soak: " + ("pass" if result.ok else "FAIL"))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "churn-soak.json").write_text(json.dumps(result.as_dict(), indent=2))
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from compositor.api.metrics_route import metrics_extension
 from compositor.api.routes import ApiContext, Extension, build_api
 from compositor.api.server import ApiOptions, ApiServer
 from compositor.api.tokens import TokenStore
+from compositor.cluster.metrics import ClusterCollector
+from compositor.cluster.node import ClusterNode, ClusterOptions, HostHealth
 from compositor.compose.canvas import CanvasImage, OutputCanvas
 from compositor.compose.health import format_duration
 from compositor.compose.notice import TileNotice
@@ -31,11 +33,12 @@ from compositor.control.inbox import CommandInbox
 from compositor.control.pictures import Picture, PictureDesk, PictureKey
 from compositor.control.unix_socket import CONTROL_SOCKET, ControlServer
 from compositor.core.clock import Clock, MonotonicClock
+from compositor.core.decoding import DEFAULT_DECODE, DecodeSetting
 from compositor.core.errors import CompositorError, NotFoundError, RefusedError
 from compositor.core.events import EventRing
 from compositor.core.frame_ages import FrameAges
 from compositor.core.logs import LogSetup
-from compositor.core.pacing import StarvedLoop
+from compositor.core.pacing import HEADLESS_FPS, StarvedLoop
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
 from compositor.live.audit import AUDIT_FILE, AuditLog
 from compositor.live.cameras import CameraWatch
@@ -64,7 +67,6 @@ HEALTH_EVERY_S = 0.25  # how often camera states are read and tile notices refre
 # socket served again, what could not be written tried again.
 STATE_CHECK_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0  # how often the log gets a one-line state of the wall
-HEADLESS_FPS = 25.0  # composition rate without a display: a typical camera rate
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,11 @@ class RunOptions:
     # larger than max_pixels are refused; each decoder process's private memory is bounded.
     max_pixels: int = DEFAULT_MAX_PIXELS
     worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB
+    # Where cameras without a `decode:` of their own are decoded (sources/hwdecode.py).
+    decode: DecodeSetting = DEFAULT_DECODE
+    # A wall over several hosts (compositor.cluster): its broker, this host's name, the
+    # wall's; None: this wall alone. Needs a layout file (the commands come through it).
+    cluster: ClusterOptions | None = None
 
 
 def _limits(options: RunOptions) -> SourceLimits:
@@ -165,6 +172,7 @@ class WallApp:
             log_setup=options.log_setup or LogSetup(log.getEffectiveLevel()),
             policy=DecodePolicy(degrade=options.degrade, light_deblocking=options.light_deblocking),
             limits=_limits(options),
+            decode=options.decode,
         )
         self._painter = BannerPainter()
         self._pictures = PictureLoader()  # image tiles: decoded off the render loop
@@ -180,7 +188,8 @@ class WallApp:
         self.pictures = PictureDesk()
         self.events = EventRing()  # what changed, for the API's event stream
         self.journal = Journal(None, self.events, self.clock)  # audited once state is kept
-        self._commands: CommandHandler | None = None
+        self._commands: CommandHandler | ClusterNode | None = None
+        self.cluster = ClusterNode(options.cluster, self.clock) if options.cluster else None
         self.api: ApiServer | None = None
         self._api_context: ApiContext | None = None
         self._state: StateDir | None = None  # with a layout file: status, history, socket
@@ -287,6 +296,8 @@ class WallApp:
         )
         self._commands = CommandHandler(self, self.live, self.journal, self.clock)
         self.live.start()
+        if self.cluster is not None:
+            self._join_cluster(self.cluster, self.live)
         self._status = StatusWriter(state)
         self._check_state()
         log.info(
@@ -297,8 +308,32 @@ class WallApp:
             else "reloaded on SIGHUP",
             state.path,
         )
-        if self.options.api is not None:
+        if self.options.api is not None and not self._stop.is_set():
+            # (Ctrl-C while starting: the server, seconds to start on a loaded host, is not.)
             self._start_api(state.path, self.options.api)
+
+    def _join_cluster(self, cluster: ClusterNode, live: LiveLayout) -> None:
+        """Commands go through the cluster (an order for every host), alarm ids are the
+        orders'; the retained state is applied before the first frame (bounded wait)."""
+        handler = CommandHandler(
+            self, live, self.journal, self.clock, new_alarm_id=cluster.next_alarm_id
+        )
+        cluster.attach(handler.handle, live, self.journal, lambda: self.output_ids, self._health)
+        self._commands = cluster
+        cluster.start()
+
+    def _health(self) -> HostHealth:
+        drawn, _ = self.outputs_drawn()
+        live = sum(1 for state in self.camera_states.values() if state == "live")
+        api = self.api.url if self.api is not None else None
+        return HostHealth(drawn, live, len(self.pool.camera_ids), api)
+
+    def metrics(self) -> WallMetrics:
+        """This wall's Prometheus metrics (its cluster's beside them, on several hosts)."""
+        metrics = WallMetrics(self)
+        if self.cluster is not None:
+            metrics.registry.register(ClusterCollector(self.cluster))
+        return metrics
 
     def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
         """The HTTP API and control page; a wall whose API cannot start runs on without."""
@@ -308,7 +343,9 @@ class WallApp:
         )
         try:
             # Prometheus reads /metrics here, beside the API (from loopback, or a viewer token).
-            extensions = (*self.options.api_extensions, metrics_extension(WallMetrics(self)))
+            extensions = (*self.options.api_extensions, metrics_extension(self.metrics()))
+            if self.cluster is not None:
+                extensions = (*extensions, self.cluster.api_routes)
             server = ApiServer(build_api(context, extensions), options)
             server.start()
         except CompositorError as exc:
@@ -381,6 +418,14 @@ class WallApp:
         return self._stop.is_set()
 
     def close(self) -> None:
+        # Asked at once, without waiting: the decoder processes stop while the rest
+        # closes (each takes about a second to end: its cameras' threads, then FFmpeg's
+        # and Python's teardown), and a snapshot being written writes no further PNG.
+        self.pool.request_stop()
+        if self.snapshots is not None:
+            self.snapshots.request_stop()
+        if self.cluster is not None:
+            self.cluster.close()  # first to wait on: the other hosts see this one offline
         self.inbox.close()  # whoever still waits for the render loop hears it stops
         if self._api_context is not None:
             self._api_context.stopping.set()  # event streams end, so the server stops at once
@@ -434,6 +479,8 @@ class WallApp:
     def tick(self) -> None:
         now = self.clock.now()
         if self.live is not None:
+            if self.cluster is not None:
+                self.cluster.tick()  # orders due now, before this frame is composed
             result = self.live.poll()
             if result is not None:
                 self.counters.layout_change(result.outcome)
@@ -449,6 +496,11 @@ class WallApp:
             self._update_starting_banners()
         wall_now = self.clock.wall_time()
         for output_id, composed in self.composed.items():
+            if self._stop.is_set():
+                # Asked to stop mid-tick (SIGTERM): the screens left are not drawn again.
+                # A software renderer takes ~30 ms of CPU a 1080p output (measured,
+                # demo/virtual_wall.py): a tick of 14 is half a second, more when loaded.
+                return
             dirty = composed.compose(now, wall_now, self._notice_for)
             if self.display is None or self.display.present(output_id, composed.canvas, dirty):
                 self.counters.drew(output_id)  # headless: composed
@@ -627,6 +679,7 @@ class WallApp:
             **(self.live.describe() if self.live is not None else {}),
             "api": self.api.url if self.api is not None else None,
             "state_problems": self._write_problems(),
+            "cluster": self.cluster.describe() if self.cluster is not None else None,
         }
         return status_document(self._view(), extra, self.clock.now(), self.clock.wall_time())
 

@@ -30,6 +30,7 @@ from compositor.api.tokens import TokenStore
 from compositor.app import RunOptions, WallApp
 from compositor.control.unix_socket import CONTROL_SOCKET, send_request
 from compositor.core.clock import MonotonicClock
+from compositor.core.decoding import DECODE_SETTINGS, DEFAULT_DECODE
 from compositor.core.errors import CompositorError, LayoutError
 from compositor.core.logs import LOG_FORMATS, LogSetup, configure_logging
 from compositor.display.monitors import ask_monitors
@@ -48,7 +49,7 @@ from compositor.live.status import (
     read_status,
     wall_alive,
 )
-from compositor.metrics.collector import MetricsServer, WallMetrics, parse_listen_address
+from compositor.metrics.collector import MetricsServer, parse_listen_address
 from compositor.preview import DEFAULT_WIDTH, write_preview
 from compositor.service.notify import ServiceNotifier
 from compositor.sources.limits import (
@@ -64,8 +65,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("videowall")
 
 DEMO_SNAPSHOT_DIR = Path("demo-snapshots")
+DEMO_SNAPSHOT_EVERY_S = 5.0  # the demo without a screen
 STALE_AFTER_S = 5 * WRITE_EVERY_S  # a status file this old: ask the wall itself
 DEFAULT_API = "127.0.0.1:8480"  # compositor.api.server's; not imported here (start time)
+DEMO_HOSTS_HEADLESS_FPS = 10.0  # videowall demo --hosts N without a screen
 DEMO_TOKEN = "demo-operator"  # made afresh at each `videowall demo`, for its control page
 
 
@@ -172,6 +175,14 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         "0: no limit); past it a camera's allocations fail and it says out of memory",
     )
     parser.add_argument(
+        "--decode",
+        choices=DECODE_SETTINGS,
+        default=DEFAULT_DECODE,
+        help=f"where cameras without a decode: of their own are decoded: cpu, cuda (NVIDIA), "
+        f"or auto (the best hardware decoder here, else the CPU); a device that cannot be used "
+        f"means the CPU, said once per camera (default {DEFAULT_DECODE})",
+    )
+    parser.add_argument(
         "--api",
         metavar="HOST:PORT",
         default=DEFAULT_API,
@@ -190,6 +201,37 @@ def _wall_options(parser: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (loopback addresses only; "
         "other hosts read them through the API server)",
+    )
+    _host_options(parser)
+
+
+def _host_options(parser: argparse.ArgumentParser) -> None:
+    """A wall over several hosts (compositor.cluster)."""
+    hosts = parser.add_argument_group("a wall over several hosts")
+    hosts.add_argument(
+        "--host", metavar="NAME", help="show the outputs the layout's hosts section gives NAME"
+    )
+    hosts.add_argument(
+        "--broker",
+        metavar="URL",
+        help="share the wall's state and commands with its other hosts through this MQTT "
+        "broker: mqtt://host:1883 or mqtts://host:8883 (${VAR} from the environment)",
+    )
+    hosts.add_argument(
+        "--wall", metavar="NAME", help="the wall's name on the broker (default: the layout's)"
+    )
+    hosts.add_argument(
+        "--margin-ms",
+        type=_positive_float,
+        default=150.0,
+        help="a command applies this long after it is taken, on every host at once (default 150)",
+    )
+    hosts.add_argument(
+        "--catch-up",
+        metavar="S",
+        type=float,
+        default=3.0,
+        help="seconds a starting host waits for the wall's state before drawing (default 3)",
     )
 
 
@@ -245,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="layout on the test cameras (default: the demo layout, layouts/demo.yaml)",
     )
     _wall_options(demo)
+    demo.add_argument(
+        "--hosts",
+        type=int,
+        metavar="N",
+        help="run the wall as N hosts on this machine (the layout's hosts section), with an "
+        "MQTT broker (Mosquitto) between them; prints every host's control page",
+    )
     screens = commands.add_parser(
         "screens", help="list the monitors, and which output of a layout goes on which"
     )
@@ -298,6 +347,14 @@ def _duty_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     doctor.add_argument("layout", type=Path, nargs="?", help="layout YAML file to check against")
     doctor.add_argument("--display", metavar=":N", help="X display (default $DISPLAY)")
     doctor.add_argument("--json", action="store_true", help="the report as JSON, for scripts")
+    doctor.add_argument(
+        "--broker",
+        metavar="URL",
+        help="a wall over several hosts: report each host's clock offset, heard on its broker",
+    )
+    doctor.add_argument(
+        "--wall", metavar="NAME", help="the wall's name on the broker (default: the layout's)"
+    )
     doctor.add_argument(
         "--state-dir", metavar="DIR", type=Path, help="the wall's state folder, if not default"
     )
@@ -606,6 +663,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         light_deblocking=not args.full_deblocking,
         max_pixels=args.max_pixels,
         worker_memory_mb=args.worker_memory,
+        decode=args.decode,
         api=_api_options(args),
         # Set by main() from --log-level/--log-format; absent when a test parses alone.
         log_setup=getattr(args, "log_setup", None),
@@ -654,7 +712,7 @@ def run_wall(
     with _signals(app.request_stop, app.request_reload, app.request_report):
         try:
             if listen is not None:
-                metrics = MetricsServer(WallMetrics(app), *listen)
+                metrics = MetricsServer(app.metrics(), *listen)
             app.start()
             if options.snapshot_dir is not None:
                 log.info(
@@ -674,6 +732,24 @@ def run_wall(
     log.info("stopped")
 
 
+def _with_host(options: RunOptions, layout: Layout, args: argparse.Namespace) -> RunOptions:
+    """--host's outputs, and --broker's cluster (checked before anything starts)."""
+    from compositor.cluster.options import host_selection
+
+    assert options.layout_path is not None
+    outputs, cluster = host_selection(
+        layout,
+        options.layout_path,
+        args.host,
+        options.outputs,
+        args.broker,
+        args.wall,
+        args.margin_ms / 1e3,
+        args.catch_up,
+    )
+    return replace(options, outputs=outputs, cluster=cluster)
+
+
 def _run(args: argparse.Namespace) -> int:
     """``videowall run``: the wall; with --wait-for-valid-layout, a broken file waits on screen."""
     options = replace(_options(args), layout_path=args.layout)
@@ -691,7 +767,7 @@ def _run(args: argparse.Namespace) -> int:
                     notifier.stopping()
                 return 0  # stopped while waiting: a clean stop
             layout = waited
-        run_wall(layout, options, notifier, args.metrics)
+        run_wall(layout, _with_host(options, layout, args), notifier, args.metrics)
     finally:
         if notifier is not None:
             notifier.close()
@@ -728,9 +804,14 @@ def _demo(args: argparse.Namespace) -> None:
     with ExitStack() as stack:
         server = stack.enter_context(demo_server_for(layout))
         log.info("test cameras: %d on rtsp://127.0.0.1:%d/", len(layout.cameras), server.port)
+        if args.hosts:
+            _demo_hosts(args, Path(layout_path), layout)
+            return
         options = replace(_options(args), layout_path=Path(layout_path))
         if not options.headless and options.display_name is None and not os.environ.get("DISPLAY"):
             options = _demo_without_screen(stack, options)
+        elif not options.headless:
+            _demo_on_screen(options)
         token = None
         if options.api is not None:
             state_dir = options.state_dir or default_state_dir(Path(layout_path))
@@ -741,6 +822,33 @@ def _demo(args: argparse.Namespace) -> None:
             metrics_address=args.metrics,
             started=lambda app: _demo_started(app, token),
         )
+
+
+def _demo_hosts(args: argparse.Namespace, layout_path: Path, layout: Layout) -> None:
+    """The demo as several hosts (compositor.cluster.demo): windows where there is a
+    screen, else headless with every host's snapshots in one folder (one wall)."""
+    from compositor.cluster.demo import run_demo_hosts
+
+    wall_args = ["--workers", str(args.workers)] if args.workers else []
+    if args.headless or not (args.display or os.environ.get("DISPLAY")):
+        snapshots = args.snapshot or DEMO_SNAPSHOT_DIR
+        wall_args += ["--headless", "--snapshot", str(snapshots), "--every", "2"]
+        # Two walls of 14 screens on one PC, seen as snapshots every 2 s: 10 frames a
+        # second leave the decoders the CPU (--fps to change it).
+        wall_args += ["--fps", str(args.fps or DEMO_HOSTS_HEADLESS_FPS)]
+        log.info("no screen: every host writes its outputs to %s/<output>.png", snapshots)
+    else:
+        wall_args += ["--fps", str(args.fps)] if args.fps else []
+        wall_args += ["--windowed"] if args.windowed else []
+        wall_args += ["--display", args.display] if args.display else []
+    run_demo_hosts(
+        layout_path,
+        layout,
+        args.hosts,
+        args.state_dir or default_state_dir(layout_path),
+        wall_args,
+        lambda state: _add_token(state, DEMO_TOKEN, "operator", replace=True),
+    )
 
 
 def _demo_started(app: WallApp, token: str | None) -> None:
@@ -758,32 +866,57 @@ def _demo_started(app: WallApp, token: str | None) -> None:
 
 
 def _demo_without_screen(stack: ExitStack, options: RunOptions) -> RunOptions:
-    """No screen here: a virtual 14-monitor X server if we can start one, else snapshots."""
-    from compositor.demo.virtual_x import VirtualDisplay
+    """No screen here: a virtual 14-monitor X server where a GPU draws it, else headless;
+    snapshots either way, and the log says which and why (demo/virtual_wall.py)."""
+    from compositor.demo.virtual_wall import start_virtual_wall
 
     snapshot_dir = options.snapshot_dir or DEMO_SNAPSHOT_DIR
-    every = options.snapshot_every if options.snapshot_dir else 2.0
+    # Each 1920x1080 PNG costs about 75 ms of CPU (measured on the 2-core VM, cv2 at
+    # compression 1): 14 every 5 s are 0.2 CPU-seconds a second, every 2 s were 0.5.
+    every = options.snapshot_every if options.snapshot_dir else DEMO_SNAPSHOT_EVERY_S
+    headless = replace(options, headless=True, snapshot_dir=snapshot_dir, snapshot_every=every)
+    look = (
+        f"see what each output shows in {snapshot_dir.resolve()}/<output>.png, "
+        f"refreshed every {every:g} s"
+    )
     try:
-        display = stack.enter_context(VirtualDisplay.dummy_wall(monitors=14, mode=(960, 540)))
+        wall = start_virtual_wall(monitors=14)
     except CompositorError as exc:
-        log.warning("no screen and no virtual X server (%s): running headless", exc)
-        log.info("look at %s/<output>.png, refreshed every %g s", snapshot_dir.resolve(), every)
-        return replace(options, headless=True, snapshot_dir=snapshot_dir, snapshot_every=every)
+        log.warning("no screen and no virtual X server (%s): running headless; %s", exc, look)
+        return headless
+    if wall.display is None:
+        log.info("no screen here, and no GPU: running headless. %s; %s", wall.choice.why, look)
+        return headless
+    stack.callback(wall.display.stop)
     log.info(
-        "no screen here: the wall runs on a virtual 14-monitor X server (display %s); "
-        "see what each output shows in %s/<output>.png, refreshed every %g s",
-        display.name,
-        snapshot_dir.resolve(),
-        every,
+        "no screen here: the wall runs on a virtual 14-monitor X server (display %s), %s; %s",
+        wall.display.name,
+        wall.choice.why,
+        look,
     )
-    # Software GL draws 14 screens at a few frames per second: do not ask for more.
     return replace(
-        options,
-        display_name=display.name,
-        snapshot_dir=snapshot_dir,
-        snapshot_every=every,
-        fps=min(options.fps, 5.0) if options.fps is not None else 5.0,
+        options, display_name=wall.display.name, snapshot_dir=snapshot_dir, snapshot_every=every
     )
+
+
+def _demo_on_screen(options: RunOptions) -> None:
+    """A screen is given: say so when no GPU draws it, as the wall would draw slowly."""
+    from compositor.demo.virtual_wall import SOFTWARE_DRAW_CPU_MS
+    from compositor.display.windows import opengl_info
+
+    try:
+        renderer = opengl_info(options.display_name)
+    except CompositorError:
+        return  # the wall's own start says what is wrong with the display, better
+    if renderer.software:
+        log.warning(
+            "the renderer of %s is %s, on the CPU: each 1920x1080 screen costs it about "
+            "%.0f ms of CPU a frame, and a wall drawn slowly starves its decoders (DELAYED "
+            "pictures). Without a GPU, run the demo with --headless",
+            options.display_name or os.environ.get("DISPLAY", "the display"),
+            renderer.renderer,
+            SOFTWARE_DRAW_CPU_MS[(1920, 1080)] / 14,
+        )
 
 
 def _identify(args: argparse.Namespace) -> None:
@@ -903,12 +1036,20 @@ def _setup_logging(args: argparse.Namespace) -> LogSetup:
 def _doctor(args: argparse.Namespace) -> int:
     from compositor.doctor.report import run_doctor
 
+    broker = None
+    if args.broker is not None:
+        from compositor.cluster.options import wall_name
+
+        if args.wall is None and args.layout is None:
+            raise CompositorError("doctor --broker: give the layout or --wall NAME")
+        broker = (args.broker, wall_name(args.layout or Path("."), args.wall))
     return run_doctor(
         args.layout,
         display_name=args.display,
         state_dir=args.state_dir,
         as_json=args.json,
         camera_timeout=args.timeout,
+        broker=broker,
     )
 
 

@@ -213,6 +213,8 @@ class FallbackWall:
         return bool(display.output_ids)
 
     def close(self) -> None:
+        if self._snapshots is not None:
+            self._snapshots.request_stop()  # a snapshot being written: no further PNG
         if self.display is not None:
             self.display.close()
             self.display = None

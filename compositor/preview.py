@@ -55,6 +55,9 @@ DEFAULT_WIDTH = 2800  # the preview's width when no scale is asked for
 MARGIN = 16
 TAG_PX = 9  # smallest text of the tags and labels in a preview
 MAX_SIDE = 20000  # pixels: a bigger PNG is a mistake, not a preview
+# Each host's screens outlined in its colour (BGR), its name under them: which PC shows what.
+HOST_COLOURS = ((0, 200, 255), (255, 160, 0), (120, 220, 80), (200, 90, 255), (90, 90, 255))
+HOST_LINE = 3  # pixels, in the margin around a screen
 
 
 def _tile_colour(camera_id: str) -> tuple[int, int, int]:
@@ -284,7 +287,42 @@ def render_preview(
             continue
         screen = painter.output(outputs[output_id], target.w, target.h)
         image[target.y : target.bottom, target.x : target.right] = screen
+    if layout.hosts:
+        _outline_hosts(image, layout, screens, painter, scale, MARGIN + title_h)
     return image
+
+
+def _outline_hosts(
+    image: Pixels,
+    layout: Layout,
+    screens: dict[str, TileRect],
+    painter: _Painter,
+    scale: float,
+    top: int,
+) -> None:
+    """Each host's part of the wall: its screens outlined in its colour, its name on each
+    (in the margin and the screen's bottom-left corner, over no tile's label corner)."""
+    for index, (host, output_ids) in enumerate((layout.hosts or {}).items()):
+        colour = HOST_COLOURS[index % len(HOST_COLOURS)]
+        for output_id in output_ids:
+            place = screens.get(output_id)
+            if place is None:
+                continue
+            target = _scaled(place, scale).offset(MARGIN, top)
+            gap = HOST_LINE // 2 + 1
+            cv2.rectangle(
+                image,
+                (target.x - gap, target.y - gap),
+                (target.right - 1 + gap, target.bottom - 1 + gap),
+                colour,
+                HOST_LINE,
+            )
+            size = max(TAG_PX, min(18, target.h // 10))
+            text = f"host {host}"
+            text_w = painter.face.width(text, size, 700)
+            x, y = target.x + 2, target.bottom - size - 6
+            cv2.rectangle(image, (x, y), (x + text_w + 6, target.bottom - 2), colour, -1)
+            painter.face.put(image, text, (x + 3, target.bottom - 6), (0, 0, 0), size, 700)
 
 
 LIVE_TIMEOUT_S = 5.0  # per camera, for --live: a dead camera costs this, once

@@ -286,6 +286,8 @@ _STATUS_RECORD = np.dtype(
         ("skipping", "<i4"),  # 1: B-frames skipped, the host being behind (budget.py)
         ("lag", "<f8"),  # how far behind its stream the decoder is, seconds
         ("reason", "S160"),  # short human reason for RETRYING, UTF-8
+        # What decodes the connection: "cpu", "cuda", "cpu (cuda unavailable: ...)", UTF-8.
+        ("decoder", "S96"),
         # Records are recycled: ``ticket`` names the camera the record was last handed to
         # (written by the pool), ``released`` the one whose decoder has stopped writing
         # it for good (written by that decoder, last). Equal: the record is free.
@@ -294,6 +296,11 @@ _STATUS_RECORD = np.dtype(
     ],
     align=True,  # each field on its own alignment, records a multiple of 8 bytes apart
 )
+
+
+def _utf8(text: str, size: int) -> bytes:
+    """``text`` in at most ``size`` bytes of UTF-8, never a character cut in two."""
+    return text.encode("utf-8", "replace")[:size].decode("utf-8", "ignore").encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +315,7 @@ class CameraStatus:
     reason: str
     skipping: int = 0  # 1: the host is behind, reference frames only (budget.py's SkipLevel)
     lag: float = 0.0  # seconds between a frame's capture and its decoding, beyond the usual
+    decoder: str = ""  # what decodes it (sources/hwdecode.py); "" until its first open
 
 
 class StatusBoard:
@@ -335,6 +343,7 @@ class StatusBoard:
         source_size: tuple[int, int] | None = None,
         skipping: int | None = None,
         lag: float | None = None,
+        decoder: str | None = None,
     ) -> None:
         """Update some fields of camera ``index``'s record (only its decoder calls this)."""
         record = self._records[index]
@@ -365,6 +374,8 @@ class StatusBoard:
             record["skipping"] = int(skipping)
         if lag is not None:
             record["lag"] = lag
+        if decoder is not None:
+            record["decoder"] = _utf8(decoder, 96)
         record["end"] = number
 
     def claim(self, index: int, ticket: int) -> None:
@@ -409,6 +420,7 @@ class StatusBoard:
             reason=bytes(snapshot["reason"]).decode("utf-8", "replace"),
             skipping=int(snapshot["skipping"]),
             lag=float(snapshot["lag"]),
+            decoder=bytes(snapshot["decoder"]).decode("utf-8", "replace"),
         )
 
     def close(self) -> None:

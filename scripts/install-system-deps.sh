@@ -9,10 +9,13 @@
 #         Python) and its virtual screens (Xorg with the dummy driver, Xvfb,
 #         xrandr, xdpyinfo, Mesa's software OpenGL)
 #   bench the benchmark's peers: demo plus Debian's ffmpeg command line
+#         and Eclipse Mosquitto, the MQTT broker of a wall over several hosts
+#         (`make demo ARGS="--hosts 2"` starts one on 127.0.0.1)
 #   test  what the tests need: bench (make test runs a quick bench), plus
 #         systemd-analyze (the service unit is verified), Prometheus (promtool
 #         checks the alert rules; a real server scrapes a running wall), and
-#         Debian's Chromium and ChromeDriver, which drive the web control page
+#         Debian's Chromium and ChromeDriver, which drive the web control page,
+#         and Mosquitto (the tests of a wall over several hosts start their own)
 #
 # Only missing packages are installed (apt-get update runs once, and only then);
 # when everything is present it prints nothing. Installing needs root: run
@@ -56,6 +59,18 @@ X_PACKAGES=(
     libglx-mesa0
 )
 
+# A wall over several hosts (issue 19) keeps its state and commands on an MQTT broker: the
+# demo and the tests start Debian's Eclipse Mosquitto on 127.0.0.1 (the package's own
+# service is not used: each starts its own broker with its own configuration file).
+BROKER_PACKAGES=(
+    mosquitto
+)
+
+# The broker's TLS test makes a self-signed certificate with the openssl command line.
+TLS_TEST_PACKAGES=(
+    openssl
+)
+
 # The benchmark's FFmpeg runner composes with the ffmpeg command line.
 BENCH_PACKAGES=(
     ffmpeg
@@ -86,12 +101,13 @@ wanted=()
 for group in "$@"; do
     case "$group" in
     base) wanted+=("${BASE_PACKAGES[@]}") ;;
-    demo) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}") ;;
-    bench) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+    demo) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BROKER_PACKAGES[@]}") ;;
+    bench) wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" "${BROKER_PACKAGES[@]}") ;;
     test)
         wanted+=("${GSTREAMER_PACKAGES[@]}" "${X_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
         wanted+=("${SERVICE_TEST_PACKAGES[@]}")
         wanted+=("${BROWSER_PACKAGES[@]}")
+        wanted+=("${BROKER_PACKAGES[@]}" "${TLS_TEST_PACKAGES[@]}")
         ;;
     -h | --help) usage ;;
     *)

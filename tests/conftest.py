@@ -1,4 +1,5 @@
-"""Shared fixtures: a real RTSP server on 127.0.0.1, a real X server, in-process walls.
+"""Shared fixtures: a real RTSP server on 127.0.0.1, a real X server, in-process walls,
+Debian's Chromium.
 
 What tests share besides fixtures is in :mod:`tests.helpers`.
 
@@ -9,9 +10,10 @@ picture can be told from a live one.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,6 +23,9 @@ from compositor.demo.virtual_x import VirtualDisplay
 from compositor.layout.parse import load_layout, parse_layout
 from tests.helpers.notify_socket import NotifyListener
 from tests.helpers.pixels import BLUE, GREEN, RED
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 E2E_CAMERAS = (
     SyntheticCamera("red", "red 16:9", 320, 180, 15, RED),
@@ -74,9 +79,44 @@ def wall() -> Iterator[Callable[..., WallApp]]:
         app.close()
 
 
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """Debian's Chromium, headless, driven through the system's chromedriver (nothing
+    downloaded); one per module, for the control page's tests."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = "/usr/bin/chromium", "/usr/bin/chromedriver"
+    if not (shutil.which(chromium) and shutil.which(chromedriver)):
+        pytest.fail("Debian's chromium and chromium-driver are needed: make test installs them")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",  # root in a container
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        # The machine has no internet: no background connections, no updates, no sync.
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--window-size=1280,800",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
 # -- one way to mark end-to-end tests ---------------------------------------------------
 
-E2E_FIXTURES = frozenset({"camera_server", "x_display", "wall"})
+E2E_FIXTURES = frozenset({"camera_server", "x_display", "wall", "browser"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

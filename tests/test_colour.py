@@ -19,18 +19,6 @@ RED = (200, 40, 40)  # RGB
 GREEN = (40, 180, 60)
 TOLERANCE = 6  # per channel, of 255
 
-# path, size, codec, colorimetry (GStreamer), colour, the matrix the wall must find.
-# Sizes contradict the matrices on purpose: an HD-tall BT.601 camera and an SD BT.709
-# one must be drawn with what they signal, not with the guess by height.
-CAMERAS = (
-    ("sd601red", (640, 600), "h264", "bt601", RED, Matrix.BT601),
-    ("sd601green", (640, 600), "h264", "bt601", GREEN, Matrix.BT601),
-    ("hd709red", (320, 180), "h264", "bt709", RED, Matrix.BT709),
-    ("hd709green", (320, 180), "h264", "bt709", GREEN, Matrix.BT709),
-    ("jpegred", (320, 176), "mjpeg", "1:4:0:0", RED, Matrix.BT601),  # full range
-    ("jpeggreen", (320, 176), "mjpeg", "1:4:0:0", GREEN, Matrix.BT601),
-)
-
 
 def test_the_wrong_matrix_would_be_seen() -> None:
     """The colours are chosen so that decoding with the other matrix misses by far more

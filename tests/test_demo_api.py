@@ -5,38 +5,17 @@ the token is on standard output only, never in the log."""
 from __future__ import annotations
 
 import json
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers.processes import free_port
+from tests.helpers.processes import free_port, read_lines
 
 pytestmark = pytest.mark.e2e
-
-
-def read_lines(process: subprocess.Popen[str], wanted: int, timeout: float) -> list[str]:
-    """The first ``wanted`` lines of its standard output, as they come (a thread reads)."""
-    assert process.stdout is not None
-    stdout = process.stdout
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line.rstrip("\n")) for line in stdout], daemon=True
-    ).start()
-    got: list[str] = []
-    deadline = time.monotonic() + timeout
-    while len(got) < wanted and time.monotonic() < deadline:
-        try:
-            got.append(lines.get(timeout=0.5))
-        except queue.Empty:
-            continue
-    return got
 
 
 def test_the_demo_prints_its_page_and_an_operator_token_that_calls_a_camera_up(

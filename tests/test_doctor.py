@@ -14,8 +14,6 @@ from compositor.doctor.host import (
     state_folder_findings,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-
 XRANDR_QUERY = """Screen 0: minimum 8 x 8, current 960 x 270, maximum 32767 x 32767
 DUMMY0 connected primary 480x270+0+0 0mm x 0mm
    480x270       59.98*+

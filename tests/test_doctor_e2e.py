@@ -18,15 +18,6 @@ from compositor.layout.parse import load_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 
-XRANDR_QUERY = """Screen 0: minimum 8 x 8, current 960 x 270, maximum 32767 x 32767
-DUMMY0 connected primary 480x270+0+0 0mm x 0mm
-   480x270       59.98*+
-   1920x1080     60.00 +  50.00
-DUMMY1 connected 480x270+480+0 0mm x 0mm
-   480x270       24.00*
-DUMMY2 disconnected
-   1920x1080     60.00
-"""
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,9 @@ Pixels are read back from the windows with glReadPixels.
 
 from __future__ import annotations
 
+import signal
 import time
+from pathlib import Path
 
 import cv2
 import pytest
@@ -14,9 +16,10 @@ from compositor.app import RunOptions, WallApp
 from compositor.demo.testcams import SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 from compositor.layout.parse import parse_layout
-from tests.helpers.e2e import check_o1, check_o2, e2e_layout_text
+from tests.helpers.e2e import check_o1, check_o2, e2e_cameras_yaml, e2e_layout_text
 from tests.helpers.pixels import changed
-from tests.helpers.walls import tick_for
+from tests.helpers.processes import alive, children, cmdline, read_status, videowall_process
+from tests.helpers.walls import tick_for, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -124,3 +127,50 @@ def test_a_screen_that_fails_leaves_the_others_running_and_comes_back(
             check_o2(cv2.resize(shown, (320, 180), interpolation=cv2.INTER_AREA))
         finally:
             app.close()
+
+
+def _all_live(state: Path) -> bool:
+    cameras = read_status(state)["cameras"]
+    assert isinstance(cameras, dict)
+    return all(camera["state"] == "live" for camera in cameras.values())
+
+
+def test_ctrl_c_stops_a_wall_drawn_slowly_within_two_seconds(
+    camera_server: SyntheticCameraServer, tmp_path: Path
+) -> None:
+    """Four 1920x1080 screens drawn by Mesa's software renderer: a tick takes a large part
+    of a second (every screen behind, the loop never idle). Ctrl-C in the middle of one
+    stops windows, decoders and all within two seconds (the screens left in that tick are
+    not drawn; the decoders stop while the rest closes)."""
+    outputs = "".join(
+        f"  - {{id: S{i}, size: [1920, 1080], grid: 2x2, tiles: [red, green, blue, red]}}\n"
+        for i in range(4)
+    )
+    layout = tmp_path / "wall.yaml"
+    layout.write_text(
+        f"labels: {{show: false}}\n{e2e_cameras_yaml(camera_server)}outputs:\n{outputs}"
+    )
+    with VirtualDisplay.dummy_wall(monitors=4, columns=2, mode=(1920, 1080)) as wall:
+        state = tmp_path / "state"
+        process = videowall_process(
+            "run", str(layout), "--display", wall.name, "--api", "off", "--state-dir", str(state)
+        )
+        try:
+            wait_until(lambda: _all_live(state), 30, "every camera live")
+            time.sleep(1.0)  # every tick late
+            started = {pid: cmdline(pid) for pid in children(process.pid)}
+            assert any("multiprocessing" in c for c in started.values()), "decoders running"
+            asked = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=10)
+            elapsed = time.monotonic() - asked
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 0, output
+    assert "SIGINT received" in output and "Traceback" not in output
+    assert elapsed < 2.0, f"stopping took {elapsed:.2f} s"
+    time.sleep(0.2)  # multiprocessing's resource tracker exits when it sees its parent go
+    for pid, command in started.items():
+        assert not alive(pid), f"process {pid} ({command}) outlived the wall"

@@ -40,10 +40,20 @@ class Still:
 
 def write_snapshots(writer: SnapshotWriter) -> None:
     writer.maybe_write(0.0, {"A1": Still()})
-    writer.close(5.0)
+    writer.wait(5.0)
 
 
 # -- snapshots ---------------------------------------------------------------------------
+
+
+def test_closing_snapshots_skips_the_files_not_yet_begun(tmp_path: Path) -> None:
+    # A writer still inside OpenCV when the process exits aborts it: close stops between files.
+    writer = SnapshotWriter(tmp_path, 1.0)
+    writer.close()
+    writer.maybe_write(0.0, {f"A{i}": Still() for i in range(1, 15)})
+    writer.wait(5.0)
+    assert writer.written == 0
+    assert not list(tmp_path.glob("*.png"))
 
 
 def test_snapshots_never_follow_a_planted_temp_file(tmp_path: Path) -> None:

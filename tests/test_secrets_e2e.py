@@ -12,20 +12,7 @@ from pathlib import Path
 import pytest
 
 SECRET = "s3cr3t-Pa55"
-ENV = {"CAM_PASS": SECRET}
 
-# Every way a URL can be wrong while carrying the password.
-BAD_URLS = """\
-cameras:
-  a: {url: 'http://op:${CAM_PASS}@10.0.0.1/x'}
-  b: {url: 'rtsp://op:${CAM_PASS}@/nohost'}
-  c: {url: 'rtsp://op:${CAM_PASS}@10.0.0.3/x', url_low: 'ftp://op:${CAM_PASS}@10.0.0.3/y'}
-  d: {url: 'rtsp://op:${CAM_PASS}@10.0.0.4/x', bogus: 'rtsp://op:${CAM_PASS}@10.0.0.4/x'}
-  d: {url: 'rtsp://op:${CAM_PASS}@10.0.0.4/x'}
-  e: {url: 'rtsp://op:${CAM_PASS}@10.0.0.5/x'}
-outputs:
-  - {id: A1, size: [640, 360], grid: 2x2, tiles: [a, b, c, 'rtsp://op:s3cr3t-Pa55@h/x']}
-"""
 
 pytestmark = pytest.mark.e2e
 

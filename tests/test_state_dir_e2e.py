@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import logging
 import os
@@ -13,13 +11,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from benchmarks.tmpfs import fill, remount, tmpfs
 from compositor.app import WallApp
 from compositor.control.unix_socket import send_request
 from compositor.demo.testcams import SyntheticCameraServer
@@ -35,41 +34,6 @@ needs_root = pytest.mark.skipif(
 NOBODY = 65534  # another user (Debian's nobody)
 
 pytestmark = pytest.mark.e2e
-
-
-@contextlib.contextmanager
-def tmpfs(folder: Path, size: str = "384k") -> Iterator[Path]:
-    """A real tmpfs of ``size`` mounted on ``folder`` (0700, as a state folder is)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)], check=True
-    )
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
-def remount(folder: Path, mode: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,{mode}", str(folder)], check=True)
-
-
-def fill(folder: Path) -> Path:
-    """Fill the filesystem of ``folder`` to the last byte; the file that does it."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        block = b"\0" * 4096
-        while True:
-            try:
-                os.write(fd, block)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                if len(block) == 1:
-                    return filler
-                block = block[: len(block) // 2]
-    finally:
-        os.close(fd)
 
 
 def problems(app: WallApp) -> str:

@@ -28,10 +28,11 @@ Pure logic, time passed in: unit-tested without a loop.
 
 from __future__ import annotations
 
-__all__ = ["StarvedLoop"]
+__all__ = ["HEADLESS_FPS", "StarvedLoop"]
 
 from dataclasses import dataclass, field
 
+HEADLESS_FPS = 25.0  # composition rate without a display: a typical camera rate
 WINDOW_S = 2.0  # ticks are counted over windows this long
 WARM_UP_S = 5.0  # opening windows and connecting cameras: not a verdict
 STARVED_SHARE = 0.5  # under this share of its rate, the loop is starved

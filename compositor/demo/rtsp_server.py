@@ -15,6 +15,10 @@ and serves each camera at ``rtsp://host:port/<path>``: a live picture in the
 camera's background colour with a moving white ball, its label at the top and
 a running clock at the bottom, encoded live (H.264, H.265 or MJPEG).
 
+A camera with ``"relay": "rtsp://camera:8554/path"`` is no camera: the server is
+then an RTSP relay for it, pulling that URL once (``rtspsrc``, H.264 repacked as it
+comes, no decoding) in a shared media, however many clients it serves.
+
 A camera with ``"clip": "/path/to/clip.h264"`` (and optionally
 ``"clip_start": frame``) instead replays a pre-encoded clip from memory,
 looping with continuous timestamps: Annex-B H.264 or H.265 (``codec``) with
@@ -59,7 +63,10 @@ ELEMENT_PACKAGES = {
     "appsrc": "gstreamer1.0-plugins-base",
     "h264parse": "gstreamer1.0-plugins-bad",
     "h265parse": "gstreamer1.0-plugins-bad",
+    "rtspsrc": "gstreamer1.0-plugins-good",
+    "rtph264depay": "gstreamer1.0-plugins-good",
 }
+RELAY_ELEMENTS = ("rtspsrc", "rtph264depay", "rtph264pay")
 CLIP_ELEMENTS = {
     "h264": ("appsrc", "h264parse", "rtph264pay"),
     "h265": ("appsrc", "h265parse", "rtph265pay"),
@@ -94,6 +101,7 @@ class Camera:
     clip: str | None = None  # a pre-encoded clip to replay instead of a generated picture
     clip_start: int = 0  # the frame of the clip to start at (snapped to a key frame)
     colorimetry: str | None = None  # of the raw picture, e.g. "bt709" or "1:4:0:0"
+    relay: str | None = None  # an H.264 RTSP URL to restream instead of a picture
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Camera:
@@ -110,6 +118,7 @@ class Camera:
                 clip=str(raw["clip"]) if raw.get("clip") else None,
                 clip_start=int(raw.get("clip_start") or 0),
                 colorimetry=str(raw["colorimetry"]) if raw.get("colorimetry") else None,
+                relay=str(raw["relay"]) if raw.get("relay") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(f"bad camera {raw!r}: {exc}") from exc
@@ -133,6 +142,10 @@ class Camera:
             raise SpecError(f"camera {camera.path}: a clip must be H.264 or H.265")
         if camera.clip_start < 0:
             raise SpecError(f"camera {camera.path}: clip_start must be >= 0")
+        if camera.relay is not None and (
+            not camera.relay.startswith("rtsp://") or any(c in camera.relay for c in " !\"'")
+        ):
+            raise SpecError(f"camera {camera.path}: a relay's source is one rtsp:// URL")
         colorimetry = camera.colorimetry
         if colorimetry is not None and not (
             0 < len(colorimetry) <= 32
@@ -142,10 +155,20 @@ class Camera:
         return camera
 
     def elements(self) -> tuple[str, ...]:
+        if self.relay is not None:
+            return RELAY_ELEMENTS
         if self.clip is not None:
             return CLIP_ELEMENTS[self.codec]
         converts = ("videoconvert",) if self.colorimetry else ()
         return COMMON_ELEMENTS + CODEC_ELEMENTS[self.codec] + converts
+
+    def relay_launch_line(self) -> str:
+        """Pull the source once over TCP and repack its H.264 (SPS/PPS before each key
+        frame, so a client joining the shared media starts at the next one)."""
+        return (
+            f"( rtspsrc location={self.relay} latency=0 protocols=tcp ! rtph264depay ! "
+            "rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        )
 
     def launch_line(self) -> str:
         """The pipeline for this camera; the label and the ball's motion are set up later.
@@ -494,7 +517,7 @@ def build_server(
 
     for index, camera in enumerate(spec.cameras):
         factory = gst_rtsp.RTSPMediaFactory()
-        factory.set_launch(camera.launch_line())
+        factory.set_launch(camera.relay_launch_line() if camera.relay else camera.launch_line())
         factory.set_shared(True)
         if permissions is not None:
             factory.set_permissions(permissions)

@@ -74,6 +74,9 @@ class SyntheticCamera:
     # "bt601", "bt709", or "range:matrix:transfer:primaries" ("1:4:0:0" is full-range
     # BT.601, as JPEG). None: GStreamer's default for the size (BT.601 up to 576 lines).
     colorimetry: str | None = None
+    # Not a camera but a relay of one (mediamtx's part in the tests): this server pulls the
+    # H.264 stream at this rtsp:// URL once and serves it at its path to every client.
+    relay: str | None = None
 
     @classmethod
     def from_clip(

@@ -104,13 +104,20 @@ class VirtualDisplay:
 
     @classmethod
     def dummy_wall(
-        cls, monitors: int = 14, columns: int = 7, mode: tuple[int, int] = (480, 270)
+        cls,
+        monitors: int = 14,
+        columns: int = 7,
+        mode: tuple[int, int] = (480, 270),
+        refresh: float = 60.0,
     ) -> VirtualDisplay:
-        """Xorg with the dummy driver: ``monitors`` monitors of ``mode`` in a grid.
+        """Xorg with the dummy driver: ``monitors`` monitors of ``mode`` at ``refresh`` Hz,
+        in a grid.
 
         Monitor ``i`` is output ``DUMMYi`` at column ``i % columns``, row
         ``i // columns``. Needs root (Xorg with a video driver).
         """
+        if not 5.0 <= refresh <= 200.0:  # the monitor section's VertRefresh range
+            raise ValueError(f"refresh {refresh:g} Hz is outside 5-200 Hz")
         if not 1 <= monitors <= DUMMY_OUTPUTS:
             raise ValueError(f"the dummy driver has {DUMMY_OUTPUTS} outputs; asked for {monitors}")
         if columns < 1:
@@ -134,7 +141,7 @@ class VirtualDisplay:
         rows = -(-monitors // columns)
         fb_width, fb_height = width * columns, height * rows
         mode_name = f"{width}x{height}"
-        modeline = _modeline(width, height)
+        modeline = _modeline(width, height, refresh)
 
         def command(number: int, workdir: Path, log_path: Path) -> list[str]:
             config = workdir / "xorg.conf"

@@ -12,16 +12,18 @@ Exit status: 0 all OK, 1 warnings only, 2 any failure.
 
 from __future__ import annotations
 
-__all__ = ["collect_findings", "format_findings", "run_doctor"]
+__all__ = ["collect_findings", "format_findings", "offset_findings", "run_doctor"]
 
 import json
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from compositor.app import rendition_keys
+from compositor.core.decoding import DecodeSetting
 from compositor.core.errors import CompositorError
 from compositor.core.redact import redact_url
 from compositor.display.monitors import Monitor, assign_monitors, query_monitors
@@ -37,8 +39,10 @@ from compositor.layout.models import Layout
 from compositor.layout.parse import load_layout
 from compositor.layout.validate import validate_file
 from compositor.live.status import locate_state_dir, read_status, wall_alive
+from compositor.sources.hwdecode import AUTO_DEVICES
 from compositor.sources.probe import (
     CameraProbe,
+    HardwareDecoder,
     hardware_decoders,
     has_decoder,
     library_versions,
@@ -205,7 +209,9 @@ def _opengl_findings(display_name: str | None, monitors: list[Monitor]) -> list[
     return [Finding("opengl", Level.OK, f"hardware rendering: {detail}", data=data)]
 
 
-def _decoder_findings(probes: dict[str, CameraProbe]) -> list[Finding]:
+def _decoder_findings(
+    probes: dict[str, CameraProbe], hardware: list[HardwareDecoder]
+) -> list[Finding]:
     versions = library_versions()
     found = [
         Finding(
@@ -236,7 +242,6 @@ def _decoder_findings(probes: dict[str, CameraProbe]) -> list[Finding]:
                 "codecs", Level.OK, f"FFmpeg decodes what {what}: {told}", data={"codecs": seen}
             )
         )
-    hardware = hardware_decoders()
     offered = ", ".join(h.device for h in hardware) or "none"
     usable = [h for h in hardware if h.usable]
     data = {
@@ -246,7 +251,13 @@ def _decoder_findings(probes: dict[str, CameraProbe]) -> list[Finding]:
     if usable:
         said = "; ".join(f"{h.device} decodes {', '.join(h.usable)}" for h in usable)
         found.append(
-            Finding("hardware decoding", Level.OK, f"PyAV offers {offered}; here {said}", data=data)
+            Finding(
+                "hardware decoding",
+                Level.OK,
+                f"PyAV offers {offered}; here {said} (used by cameras set to it or to auto: "
+                "--decode, or a camera's decode:)",
+                data=data,
+            )
         )
     else:
         by_reason: dict[str, list[str]] = {}
@@ -280,7 +291,51 @@ _CAMERA_FIXES = {
 }
 
 
-def _camera_findings(layout: Layout, probes: dict[str, CameraProbe]) -> list[Finding]:
+def _decoder_note(
+    decode: DecodeSetting | None,
+    running: dict[str, Any] | None,
+    hardware: list[HardwareDecoder],
+) -> tuple[str, str]:
+    """What decodes a camera, as said on its line, and why that is a warning ("": it is not).
+
+    From the running wall's status when it runs; else what the camera's own
+    ``decode:`` comes to on this host (without one, it follows the wall's --decode).
+    """
+    if running is not None and running.get("decoder"):
+        decoder, asked = str(running["decoder"]), str(running.get("decode") or "")
+        note = f"decoded on {decoder} by the running wall (decode: {asked})"
+        if asked not in ("", "auto", "cpu") and not decoder.startswith(asked):
+            return note, f"asked for {asked}, decoded on the CPU"
+        return note, ""
+    if decode is None:
+        return "", ""
+    usable = [h.device for h in hardware if h.usable]
+    if decode == "cpu":
+        return "decode: cpu", ""
+    if decode == "auto":
+        best = next((device for device in AUTO_DEVICES if device in usable), None)
+        return f"decode: auto, here {best or 'the CPU (no hardware decoder usable)'}", ""
+    if decode in usable:
+        return f"decode: {decode}, usable here", ""
+    why = next((h.why_not for h in hardware if h.device == decode), "not offered by this PyAV")
+    return (
+        f"decode: {decode}, which this machine cannot use ({why}): the wall decodes it on the CPU",
+        f"{decode} unusable",
+    )
+
+
+_DEVICE_FIX = (
+    "install the GPU's driver (nvidia-driver for cuda) and let the wall's user open the "
+    "device (group video), or set decode: cpu (or auto) for this camera"
+)
+
+
+def _camera_findings(
+    layout: Layout,
+    probes: dict[str, CameraProbe],
+    hardware: list[HardwareDecoder],
+    running: dict[str, Any],
+) -> list[Finding]:
     found = []
     for camera_id, probe in probes.items():
         camera = layout.cameras[camera_id]
@@ -288,6 +343,7 @@ def _camera_findings(layout: Layout, probes: dict[str, CameraProbe]) -> list[Fin
         parts = urlsplit(url)
         where = f"{parts.hostname}:{parts.port or 554}"
         named = f"{camera_id} ({layout.camera_name(camera_id)})"
+        note, warning = _decoder_note(camera.decode, running.get(camera_id), hardware)
         data = {
             "camera": camera_id,
             "url": redact_url(url),
@@ -295,9 +351,14 @@ def _camera_findings(layout: Layout, probes: dict[str, CameraProbe]) -> list[Fin
             "live": probe.live,
             "codec": probe.codec,
             "size": [probe.width, probe.height],
+            "decoder": note or None,
         }
         if probe.live:
-            found.append(Finding("camera", Level.OK, f"{named}: {probe.describe()}", data=data))
+            detail = f"{named}: {probe.describe()}" + (f"; {note}" if note else "")
+            if warning:
+                found.append(Finding("camera", Level.WARN, detail, _DEVICE_FIX, data))
+            else:
+                found.append(Finding("camera", Level.OK, detail, data=data))
             continue
         fixes = (t for start, t in _CAMERA_FIXES.items() if probe.reason.startswith(start))
         fix = next(fixes, "see the log of the running wall for this camera").format(where=where)
@@ -307,11 +368,14 @@ def _camera_findings(layout: Layout, probes: dict[str, CameraProbe]) -> list[Fin
     return found
 
 
-def _state_findings(layout_path: Path | None, state_dir: Path | None) -> list[Finding]:
+def _state_findings(
+    layout_path: Path | None, state_dir: Path | None
+) -> tuple[list[Finding], dict[str, Any]]:
+    """The state folder and the wall running from it, and its cameras' status (or none)."""
     try:
         folder = locate_state_dir(layout_path, state_dir)
     except CompositorError as exc:
-        return [Finding("state folder", Level.WARN, str(exc), "name the layout or --state-dir")]
+        return [Finding("state folder", Level.WARN, str(exc), "name the layout or --state-dir")], {}
     found = state_folder_findings(folder)
     try:
         status = read_status(folder)
@@ -324,7 +388,8 @@ def _state_findings(layout_path: Path | None, state_dir: Path | None) -> list[Fi
                 f"no wall has run with {folder}",
                 "start it: systemctl start videowall",
             ),
-        ]
+        ], {}
+    cameras: dict[str, Any] = {}
     if wall_alive(status):
         found.append(
             Finding(
@@ -333,6 +398,7 @@ def _state_findings(layout_path: Path | None, state_dir: Path | None) -> list[Fi
                 f"running (pid {status.get('pid')}), status of {status.get('updated_at')}",
             )
         )
+        cameras = status.get("cameras") or {}
     else:
         found.append(
             Finding(
@@ -342,7 +408,7 @@ def _state_findings(layout_path: Path | None, state_dir: Path | None) -> list[Fi
                 "systemctl status videowall; journalctl -u videowall -p err",
             )
         )
-    return found
+    return found, cameras
 
 
 def _clock_findings() -> list[Finding]:
@@ -350,7 +416,11 @@ def _clock_findings() -> list[Finding]:
     data = {"synchronised": state.synchronised, "source": state.source}
     if state.synchronised:
         return [Finding("clock", Level.OK, f"synchronised ({state.source})", data=data)]
-    fix = "enable time synchronisation (systemctl enable --now systemd-timesyncd, or chrony)"
+    # A wall over several hosts switches its screens at a wall-clock instant.
+    fix = (
+        "enable time synchronisation (systemctl enable --now systemd-timesyncd, or chrony; "
+        "chrony or PTP for a wall over several hosts)"
+    )
     if state.synchronised is None:
         return [
             Finding("clock", Level.WARN, f"synchronisation unknown ({state.source})", fix, data)
@@ -367,11 +437,48 @@ def _clock_findings() -> list[Finding]:
     ]
 
 
+# Two hosts whose clocks differ by more than this may show a switch a frame apart (25 fps).
+OFFSET_WARN_S = 0.010
+
+
+def offset_findings(broker: str, wall: str) -> list[Finding]:
+    """Each host of the wall on ``broker``: its clock's offset from this one's, estimated
+    from its health messages (compositor.cluster.probe)."""
+    from compositor.cluster.address import parse_broker_url
+    from compositor.cluster.probe import peer_offsets
+
+    try:
+        offsets = peer_offsets(parse_broker_url(broker), wall)
+    except CompositorError as exc:
+        return [Finding("broker", Level.WARN, str(exc), "is the broker running? --broker URL")]
+    found = [Finding("broker", Level.OK, f"wall {wall}: {len(offsets)} host(s) heard online")]
+    if not offsets:
+        found[0] = Finding(
+            "broker",
+            Level.WARN,
+            f"wall {wall}: no host heard online in a few seconds",
+            "is --wall the walls' name (default: the layout's file name)?",
+        )
+    for host, offset in sorted(offsets.items()):
+        detail = (
+            f"host {host}: {offset * 1e3:+.1f} ms from this clock (an estimate from its "
+            "health messages, too high by the broker's latency)"
+        )
+        data = {"host": host, "offset_ms": round(offset * 1e3, 2)}
+        if abs(offset) > OFFSET_WARN_S:
+            fix = "synchronise every host's clock (chrony or PTP): screens switch at an instant"
+            found.append(Finding("clock offset", Level.WARN, detail, fix, data))
+        else:
+            found.append(Finding("clock offset", Level.OK, detail, data=data))
+    return found
+
+
 def collect_findings(
     layout_path: Path | None,
     display_name: str | None = None,
     state_dir: Path | None = None,
     camera_timeout: float = 4.0,
+    broker: tuple[str, str] | None = None,
 ) -> list[Finding]:
     """Every check, cameras asked in the background while the host is looked at."""
     found: list[Finding] = []
@@ -388,7 +495,8 @@ def collect_findings(
         found += monitor_findings
         found += _opengl_findings(display_name, monitors)
         probes = probes_future.result() if probes_future is not None else {}
-    found += _decoder_findings(probes)
+    hardware = hardware_decoders()
+    found += _decoder_findings(probes, hardware)
     if layout is not None:
         placed = {output.id: layout.placed_tiles(output.id) for output in layout.outputs}
         # Tiles of one camera, size and fit share a slot: count each once.
@@ -397,10 +505,13 @@ def collect_findings(
         found += shm_findings(slot_bytes(sizes, len(layout.cameras)))
     else:
         found += shm_findings(None)
-    found += _state_findings(layout_path, state_dir)
+    state_found, running = _state_findings(layout_path, state_dir)
+    found += state_found
     found += _clock_findings()
+    if broker is not None:
+        found += offset_findings(*broker)
     if layout is not None:
-        found += _camera_findings(layout, probes)
+        found += _camera_findings(layout, probes, hardware, running)
     return found
 
 
@@ -425,9 +536,11 @@ def run_doctor(
     as_json: bool = False,
     camera_timeout: float = 4.0,
     write: Callable[[str], None] = print,
+    broker: tuple[str, str] | None = None,
 ) -> int:
-    """Check, print the report (text or JSON), return the exit status."""
-    findings = collect_findings(layout_path, display_name, state_dir, camera_timeout)
+    """Check, print the report (text or JSON), return the exit status. ``broker``: (URL,
+    wall name) of a wall over several hosts, whose clocks' offsets are reported."""
+    findings = collect_findings(layout_path, display_name, state_dir, camera_timeout, broker)
     code = exit_code(findings)
     if as_json:
         write(json.dumps({"exit": code, "checks": [f.as_dict() for f in findings]}, indent=2))

@@ -64,6 +64,10 @@ def layout_issues(layout: Layout) -> list[IssueAt]:
     by_id: dict[str, OutputConfig | None] = {o.id: o for o in layout.outputs}
     if layout.alarms is not None:
         issues += _alarm_issues(layout.alarms, by_id)
+    if layout.hosts is not None:
+        issues += _host_issues(layout.hosts, by_id)
+    if layout.relay is not None and layout.relay.cameras is not None:
+        issues += _relay_issues(layout.relay.cameras, known)
     for name, preset in layout.presets.items():
         issues += _preset_issues(name, preset, by_id, known)
         if preset.spans is not None and not any(
@@ -112,6 +116,18 @@ def partial_issues(data: Any, source_dir: Path | None) -> list[IssueAt]:
     alarms = _valid(AlarmsConfig, data["alarms"]) if data.get("alarms") is not None else None
     if alarms is not None and whole:
         issues += _alarm_issues(alarms, by_id)
+    relay = data.get("relay")
+    relayed = relay.get("cameras") if isinstance(relay, dict) else None
+    if isinstance(relayed, list):
+        issues += _relay_issues([str(c) for c in relayed], known)
+    hosts = data.get("hosts")
+    if whole and isinstance(hosts, dict):
+        valid_hosts = {
+            str(name): [str(o) for o in outputs]
+            for name, outputs in hosts.items()
+            if isinstance(outputs, list) and all(isinstance(o, str) for o in outputs)
+        }
+        issues += _host_issues(valid_hosts, by_id, whole=len(valid_hosts) == len(hosts))
     raw_presets = data.get("presets")
     if isinstance(raw_presets, dict) and isinstance(raw_outputs, list):
         for name, raw in raw_presets.items():
@@ -312,6 +328,49 @@ def _alarm_issues(
             issues.append((where, f"alarm tile {output_id}.{number} is listed twice"))
         seen.add((output_id, number))
     return issues
+
+
+def _host_issues(
+    hosts: Mapping[str, Sequence[str]],
+    outputs: Mapping[str, OutputConfig | None],
+    whole: bool = True,
+) -> list[IssueAt]:
+    """Every output on exactly one host: none unknown, none twice, none left out.
+
+    ``whole``: every host's list is valid, so an output on none is an error (else the
+    broken list may hold it)."""
+    issues: list[IssueAt] = []
+    placed: dict[str, str] = {}
+    for host, names in hosts.items():
+        for index, output_id in enumerate(names):
+            where: IssuePath = ("hosts", host, index)
+            if output_id not in outputs:
+                close = nearest_known(output_id, outputs)
+                hint = (
+                    f" (did you mean {close!r}?)" if close else f" (outputs: {', '.join(outputs)})"
+                )
+                issues.append((where, f"host {host}: unknown output {output_id}{hint}"))
+            elif output_id in placed:
+                twice = "twice" if placed[output_id] == host else f"on host {placed[output_id]} too"
+                issues.append(
+                    (where, f"host {host}: output {output_id} is listed {twice} (one host each)")
+                )
+            else:
+                placed[output_id] = host
+    left_out = [output_id for output_id in outputs if output_id not in placed]
+    if left_out and whole:
+        issues.append(
+            (("hosts",), f"outputs on no host: {', '.join(left_out)} (each output is on one host)")
+        )
+    return issues
+
+
+def _relay_issues(cameras: Sequence[str], known: _Known) -> list[IssueAt]:
+    return [
+        issue
+        for index, camera in enumerate(cameras)
+        for issue in _camera_issues(("relay", "cameras", index), camera, known)
+    ]
 
 
 def _wall_issues(layout: Layout) -> list[IssueAt]:

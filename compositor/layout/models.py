@@ -20,6 +20,8 @@ __all__ = [
     "PresetOutputConfig",
     "TileConfig",
     "TileKind",
+    "HOST_PLACEHOLDER",
+    "RelayConfig",
     "GRID_PATTERN",
     "ENV_REF",
     "ID_PATTERN",
@@ -28,6 +30,7 @@ __all__ = [
     "ScreenConfig",
     "SpanConfig",
     "WallConfig",
+    "relayed_cameras",
     "resolve_image",
 ]
 
@@ -53,7 +56,8 @@ from pydantic import (
     model_validator,
 )
 
-from compositor.core.errors import UnknownPresetError
+from compositor.core.decoding import DecodeSetting
+from compositor.core.errors import CompositorError, UnknownPresetError
 from compositor.core.geometry import Fit, TileRect, grid_cells
 from compositor.core.redact import Redactor, SecretUrl
 from compositor.layout.wall import ScreenGeometry, WallGeometry
@@ -128,6 +132,12 @@ class CameraConfig(_StrictModel):
         default=None,
         description="The camera's sub-stream (rtsp://, ${VAR} allowed), used for small tiles",
         repr=False,
+    )
+    decode: DecodeSetting | None = Field(
+        default=None,
+        description="Where its pictures are decoded: cpu, cuda (NVIDIA), or auto (the best "
+        "hardware decoder of the host); a device that cannot be used means the CPU. "
+        "Omitted: the wall's --decode",
     )
 
     # Where in url and url_low the values of ${VAR} are: hidden wherever they are
@@ -505,6 +515,78 @@ class AlarmsConfig(_StrictModel):
         return refs
 
 
+HOST_PLACEHOLDER = "{camera}"  # in a relay's URL: the camera's id
+
+
+class RelayConfig(_StrictModel):
+    """An RTSP relay that restreams each camera by path (mediamtx, go2rtc, ...): the wall,
+    on every host, pulls from the relay, so a camera serves one session to the relay
+    however many hosts show it."""
+
+    url: str = Field(
+        description="The relay's URL of a camera, {camera} standing for its id: "
+        "rtsp://relay:8554/{camera}; ${VAR} is taken from the environment",
+        repr=False,
+    )
+    url_low: str | None = Field(
+        default=None,
+        description="The relay's URL of a camera's sub-stream (cameras with url_low); "
+        "omitted: url with {camera}_low",
+        repr=False,
+    )
+    cameras: list[Identifier] | None = Field(
+        default=None, description="The cameras pulled through the relay (omitted: all)"
+    )
+
+    @field_validator("url", "url_low")
+    @classmethod
+    def _a_template(cls, url: str | None, info: ValidationInfo) -> str | None:
+        # Kept as written (its ${VAR} are expanded in each camera's URL, where the
+        # redaction knows them); checked here once, so an error points at the relay.
+        if url is None:
+            return None
+        if HOST_PLACEHOLDER not in url:
+            raise ValueError(f"the relay's URL must hold {HOST_PLACEHOLDER} (the camera's id)")
+        _expand_url(
+            url.replace(HOST_PLACEHOLDER, "camera"), (info.context or {}).get("env", os.environ)
+        )
+        return url
+
+    def low_template(self) -> str:
+        return self.url_low or self.url.replace(HOST_PLACEHOLDER, HOST_PLACEHOLDER + "_low")
+
+    def relays(self, camera_id: str) -> bool:
+        return self.cameras is None or camera_id in self.cameras
+
+
+def relayed_cameras(data: Any, env: Mapping[str, str]) -> Any:
+    """The raw layout ``data`` with its cameras' URLs the relay's (``relay:``), or as it is
+    (no relay, or a relay section whose own errors are reported).
+
+    Done on the raw data, before the models: each camera's URL is then expanded, checked
+    and redacted like any other (the relay's ${VAR} included).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("relay"), dict):
+        return data
+    cameras = data.get("cameras")
+    if not isinstance(cameras, dict):
+        return data
+    try:
+        relay = RelayConfig.model_validate(data["relay"], context={"env": env})
+    except ValueError:
+        return data
+    rewritten: dict[Any, Any] = {}
+    for camera_id, camera in cameras.items():
+        if not isinstance(camera, dict) or not relay.relays(str(camera_id)):
+            rewritten[camera_id] = camera
+            continue
+        camera = {**camera, "url": relay.url.replace(HOST_PLACEHOLDER, str(camera_id))}
+        if camera.get("url_low") is not None:
+            camera["url_low"] = relay.low_template().replace(HOST_PLACEHOLDER, str(camera_id))
+        rewritten[camera_id] = camera
+    return {**data, "cameras": rewritten}
+
+
 class Layout(_StrictModel):
     cameras: dict[Identifier, CameraConfig]
     outputs: list[OutputConfig] = Field(min_length=1)
@@ -519,6 +601,16 @@ class Layout(_StrictModel):
     alarms: AlarmsConfig | None = Field(
         default=None, description="Tiles that show the cameras of alarms (the HTTP API's)"
     )
+    hosts: dict[Identifier, Annotated[list[Identifier], Field(min_length=1)]] | None = Field(
+        default=None,
+        description="A wall over several hosts: the outputs each host shows "
+        "(`videowall run LAYOUT --host NAME`); every output on exactly one host",
+    )
+    relay: RelayConfig | None = Field(
+        default=None,
+        description="Pull the cameras through an RTSP relay (one session per camera "
+        "however many hosts show it)",
+    )
     _source_dir: Path | None = PrivateAttr(default=None)
     # Outputs no spanning picture reaches (an operator showed one camera on them alone).
     _alone: frozenset[str] = PrivateAttr(default=frozenset())
@@ -530,6 +622,24 @@ class Layout(_StrictModel):
 
     def camera_name(self, camera_id: str) -> str:
         return self.cameras[camera_id].name or camera_id
+
+    def host_outputs(self, host: str) -> tuple[str, ...]:
+        """The outputs host ``host`` shows (``--host``); CompositorError naming the hosts."""
+        if self.hosts is None:
+            raise CompositorError(
+                f"--host {host}: the layout has no hosts section (hosts: {{left: [A1, A2], "
+                "right: [B1, B2]}} names the outputs each host shows)"
+            )
+        if host not in self.hosts:
+            raise CompositorError(f"--host {host}: the layout's hosts are {', '.join(self.hosts)}")
+        return tuple(self.hosts[host])
+
+    def host_of(self, output_id: str) -> str | None:
+        """The host that shows ``output_id`` (None: the layout has no hosts section)."""
+        for host, outputs in (self.hosts or {}).items():
+            if output_id in outputs:
+                return host
+        return None
 
     def redactor(self) -> Redactor:
         """Hides the cameras' passwords and values of variables in what is shown."""

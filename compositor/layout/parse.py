@@ -41,10 +41,12 @@ from compositor.layout.models import (
     OutputConfig,
     PresetConfig,
     PresetOutputConfig,
+    RelayConfig,
     ScreenConfig,
     SpanConfig,
     TileConfig,
     WallConfig,
+    relayed_cameras,
 )
 from compositor.layout.yaml_reader import (
     MAX_LAYOUT_NODES,
@@ -71,6 +73,7 @@ def _known_keys() -> set[str]:
         PresetConfig,
         PresetOutputConfig,
         AlarmsConfig,
+        RelayConfig,
     ]
     return {name for model in models for name in model.model_fields}
 
@@ -150,6 +153,18 @@ def _unset_variables(data: Any, env: Mapping[str, str]) -> dict[str, list[IssueP
     return unset
 
 
+def _unset_relay_variables(data: Any, env: Mapping[str, str]) -> dict[str, list[IssuePath]]:
+    """``${VAR}`` names in the relay's URLs that ``env`` lacks (as for the cameras')."""
+    relay = data.get("relay") if isinstance(data, dict) else None
+    unset: dict[str, list[IssuePath]] = {}
+    for key in ("url", "url_low"):
+        url = relay.get(key) if isinstance(relay, dict) else None
+        for match in ENV_REF.finditer(url if isinstance(url, str) else ""):
+            if match.group(1) not in env:
+                unset.setdefault(match.group(1), []).append(("relay", key))
+    return unset
+
+
 def _lines(root: Any, paths: list[IssuePath]) -> str:
     lines = sorted({position(root, path)[0] for path in paths})
     shown = ", ".join(str(line) for line in lines[:_LINES_SHOWN])
@@ -186,11 +201,16 @@ def parse_layout_document(
         raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, message)]) from None
     environment: Mapping[str, str] = os.environ if env is None else env
     unset = _unset_variables(data, environment)
+    unset.update(
+        (name, paths)
+        for name, paths in _unset_relay_variables(data, environment).items()
+        if name not in unset
+    )
     if unset:  # the name stands in for the value: every other check still runs
         environment = ChainMap(dict(environment), {name: name.lower() for name in unset})
     context = {"env": environment}
     try:
-        layout = Layout.model_validate(data, context=context)
+        layout = Layout.model_validate(relayed_cameras(data, environment), context=context)
     except ValidationError as exc:
         found = [
             (tuple(err["loc"]), _message(err), err["type"] == "extra_forbidden")

@@ -60,6 +60,9 @@ def status_document(
             "since": local_iso(wall_now - (now - status.since)) if status.since else None,
             "source_size": list(status.source_size),
             "decoding": DECODING[min(status.skipping, len(DECODING) - 1)],
+            # Asked (the camera's decode:, else --decode) and what decodes it now.
+            "decode": view.pool.decode_of(camera_id),
+            "decoder": status.decoder or None,
         }
     outputs = [
         {"id": output_id, "size": list(view.sizes[output_id]), "tiles": len(tiles)}
@@ -104,6 +107,7 @@ def camera_report(view: WallView) -> list[dict[str, Any]]:
                     else None
                 ),
                 "stream": view.stream_of(camera_id),
+                "decoder": status.decoder or None,
             }
         else:
             entry |= {
@@ -112,6 +116,7 @@ def camera_report(view: WallView) -> list[dict[str, Any]]:
                 "frames": 0,
                 "frame_age_ms": None,
                 "stream": None,
+                "decoder": None,
             }
         report.append(entry)
     return report

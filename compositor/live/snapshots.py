@@ -67,6 +67,10 @@ class SnapshotWriter:
         self.problem: str | None = None  # why the last snapshot could not be written
         self._busy = threading.Lock()
         self._thread: threading.Thread | None = None
+        # Set at close: the writer stops between two files. One still encoding when the
+        # process exits would be cut inside OpenCV, which aborts the process ("terminate
+        # called without an active exception" in the journal at a stop under load).
+        self._closing = threading.Event()
 
     def maybe_write(self, now: float, canvases: Mapping[str, Freezable]) -> None:
         if now < self.next_due:
@@ -87,6 +91,8 @@ class SnapshotWriter:
             # by someone who expects them there.
             ensure_folder(self.directory, 0o755 if self.share else 0o700, private=False)
             for output_id, picture in canvases.items():
+                if self._closing.is_set():
+                    return
                 write_png_atomic(self.directory / f"{output_id}.png", picture.to_bgr(), mode)
         except OSError as exc:
             problem = f"cannot write in {self.directory}: {exc.strerror or exc}"
@@ -101,6 +107,17 @@ class SnapshotWriter:
         finally:
             self._busy.release()
 
-    def close(self, timeout: float = 1.0) -> None:
+    def wait(self, timeout: float) -> None:
+        """Wait up to ``timeout`` s for the snapshots being written, all of them."""
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def request_stop(self) -> None:
+        """Stop without waiting: the file being written is finished, the others of its
+        round skipped (the wall asks first thing when it stops; :meth:`close` waits)."""
+        self._closing.set()
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop: the file being written is finished, the others of its round skipped."""
+        self.request_stop()
+        self.wait(timeout)

@@ -146,6 +146,7 @@ def format_status(status: Status) -> list[str]:
         )
     if status.get("api"):
         lines.append(f"api:      {status['api']}")
+    lines += _cluster_lines(status.get("cluster"))
     outputs = status.get("outputs") or []
     if outputs:
         lines.append("outputs:  " + ", ".join(_output_text(output) for output in outputs))
@@ -159,10 +160,48 @@ def format_status(status: Status) -> list[str]:
         decoding = str(camera.get("decoding", "every frame"))
         if decoding != "every frame":
             reason += f" [host behind: {decoding}]"
+        decoder = str(camera.get("decoder") or "")
+        if decoder and decoder != "cpu":  # a GPU's, or why not (the CPU is the usual)
+            reason += f" [decoder: {decoder}]"
         lines.append(
             f"  {camera_id:<{width}}  {camera.get('state', '?'):<10} "
             f"{camera.get('frames', 0):>8} frames  {camera.get('name', ''):<{name_width}}  "
             f"{redact_secrets(str(camera.get('url', '')))}{reason}"
+        )
+    return lines
+
+
+def _cluster_lines(cluster: Any) -> list[str]:
+    """A wall over several hosts (compositor.cluster): the broker, each host, a layout
+    version that differs."""
+    if not isinstance(cluster, dict):
+        return []
+    broker = cluster.get("broker") or {}
+    lines = [
+        f"broker:   {broker.get('url')} "
+        + ("connected" if broker.get("connected") else "AWAY (state and pictures kept)")
+        + f"; wall {cluster.get('wall')}, this host {cluster.get('host')}"
+    ]
+    for host in cluster.get("hosts") or []:
+        offset = host.get("clock_offset_ms")
+        lines.append(
+            f"  host {host.get('host')}: {host.get('state')}"
+            + (
+                f", {host.get('outputs_up')}/{len(host.get('outputs') or [])} outputs, "
+                f"{host.get('cameras_live')}/{host.get('cameras')} cameras live"
+                if host.get("cameras") is not None
+                else ""
+            )
+            + (
+                f", clock {offset:+.1f} ms"
+                if offset is not None and not host.get("this_host")
+                else ""
+            )
+        )
+    if cluster.get("layout_mismatch"):
+        lines.append(
+            f"LAYOUT DIFFERS from: {', '.join(cluster['layout_mismatch'])} (this one is "
+            f"{cluster.get('layout')}): orders for outputs it lacks are refused"
         )
     return lines
 

@@ -93,6 +93,12 @@ class WallCollector(Collector):
             "Failed connections of the camera (each followed by a retry), by reason",
             labels=["camera", "reason"],
         )
+        decoder = InfoMetricFamily(
+            "videowall_camera_decoder",
+            "What decodes the camera: the setting asked (decode), the device used (decoder: cpu, "
+            "cuda, ...), and in detail why the CPU when a device was asked",
+            labels=["camera"],
+        )
         ages = HistogramMetricFamily(
             "videowall_camera_frame_age_seconds",
             "Age of each picture when it reaches the screen (decode to composition)",
@@ -111,7 +117,16 @@ class WallCollector(Collector):
                 reconnects.add_metric([c, reason], float(count))
             if camera.frame_ages is not None:
                 ages.add_metric([c], _buckets(camera.frame_ages), camera.frame_ages.total)
-        yield from (info, up, state, degraded, lag, frames, reconnects, ages)
+            if camera.decoder:  # known from its first open on
+                decoder.add_metric(
+                    [c],
+                    {
+                        "decode": camera.decode,
+                        "decoder": camera.decoder_device,
+                        "detail": camera.decoder,
+                    },
+                )
+        yield from (info, up, state, degraded, lag, frames, reconnects, ages, decoder)
 
     def _outputs(self, r: WallReadings) -> Iterator[Metric]:
         up = GaugeMetricFamily(

@@ -69,6 +69,13 @@ class CameraReading:
     lag: float  # seconds its decoder is behind the stream
     reconnects: dict[str, int] = field(default_factory=dict)  # failed connections by reason
     frame_ages: HistogramReading | None = None
+    decode: str = "cpu"  # asked: the camera's decode:, else the wall's --decode
+    decoder: str = ""  # what decodes it: "cpu", "cuda", "cpu (cuda unavailable: ...)"; "": not yet
+
+    @property
+    def decoder_device(self) -> str:
+        """The device decoding it now ("cpu", "cuda", ...); "" before its first open."""
+        return self.decoder.split(" ", 1)[0]
 
     @property
     def up(self) -> bool:
@@ -141,6 +148,8 @@ def _camera(wall: WallState, camera_id: str, reconnects: Reconnects) -> CameraRe
         lag=status.lag,
         reconnects=reconnects.get(camera_id, {}),
         frame_ages=wall.frame_ages.histogram(camera_id),
+        decode=pool.decode_of(camera_id),
+        decoder=status.decoder,
     )
 
 

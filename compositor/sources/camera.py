@@ -47,6 +47,7 @@ from av.video.reformatter import ColorRange, Interpolation, VideoReformatter
 
 from compositor.core.clock import Clock
 from compositor.core.colour import Matrix
+from compositor.core.decoding import DEFAULT_DECODE, DecodeSetting
 from compositor.core.geometry import Fit, TileRect, plan_fit
 from compositor.core.redact import redact_secrets
 from compositor.slots import CameraState, FrameSlot, Plane, StatusBoard
@@ -60,6 +61,7 @@ from compositor.sources.budget import (
     deblocking_skip,
     skip_tier,
 )
+from compositor.sources.hwdecode import CameraDecoding, HardwareProbe
 from compositor.sources.limits import (
     DEFAULT_MAX_PIXELS,
     SourceLimits,
@@ -144,6 +146,7 @@ class CameraJob:
     # the pool can hand the record to another camera (StatusBoard.release).
     ticket: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS  # larger pictures are refused (limits.py)
+    decode: DecodeSetting = DEFAULT_DECODE  # cpu, cuda, or auto (hwdecode.py)
 
 
 # AVColorSpace values (FFmpeg's pixfmt.h) of the matrices a camera may signal.
@@ -486,7 +489,50 @@ def _why_no_video(job: CameraJob) -> _NoVideo | None:
         container.close()
 
 
-def _open(job: CameraJob, clock: Clock) -> Any:
+# An open that fails with these failed for the camera (or the network), whatever decodes
+# it: never a reason to blame a hardware decoder and try the CPU (an open timeout tried
+# twice would take 30 s, when the pool takes a camera silent that long for stuck).
+_CAMERA_FAULTS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    MemoryError,
+    av.error.ExitError,
+    av.error.HTTPError,
+    av.error.HTTPClientError,
+    av.error.InvalidDataError,
+    av.error.ProtocolNotFoundError,
+)
+
+
+def _open(job: CameraJob, clock: Clock, decoding: CameraDecoding) -> tuple[Any, str]:
+    """The camera's stream opened, on its device if it has one, and what decodes it.
+
+    A device that fails the open (no driver, no device: PyAV raises even with
+    software fallback allowed) is the device's fault only if the CPU then opens
+    the stream: it is remembered (:class:`CameraDecoding`), and the camera
+    carries on on the CPU. A camera that fails either way fails as usual.
+    """
+    device = decoding.device()
+    if device is not None:
+        try:
+            container = _open_stream(job, clock, decoding.hwaccel(device))
+        except Exception as exc:  # PermissionError without a driver, RuntimeError, ...
+            if isinstance(exc, (*_CAMERA_FAULTS, _NoVideo, _OpenTimeout, _OutOfMemory)):
+                raise
+            fault = exc
+        else:
+            video = container.streams.video
+            codec = video[0].codec_context if video else None
+            accelerated = codec is not None and bool(codec.is_hwaccel)
+            return container, decoding.opened(device, accelerated)
+        container = _open_stream(job, clock, None)  # its failure is the camera's
+        decoding.failed(device, fault)
+        return container, decoding.opened(None, False)
+    return _open_stream(job, clock, None), decoding.opened(None, False)
+
+
+def _open_stream(job: CameraJob, clock: Clock, hwaccel: Any) -> Any:
+    """The camera's stream opened (decoded on ``hwaccel``'s device, None: the CPU)."""
     started = clock.now()
     try:
         # PyAV's (open, read) timeouts work through FFmpeg's interrupt callback. The
@@ -503,6 +549,7 @@ def _open(job: CameraJob, clock: Clock) -> Any:
             options=stream_options(job.timeout_s, job.max_pixels),
             timeout=(job.open_timeout_s, job.picture_timeout_s),
             metadata_errors=METADATA_ERRORS,
+            hwaccel=hwaccel,
         )
     except (av.error.FFmpegError, MemoryError) as exc:
         if _memory_exhausted(job):  # probing a stream of huge pictures, say
@@ -534,9 +581,11 @@ def _decode(
     stop: threading.Event,
     clock: Clock,
     budget: DecodeBudget,
+    decoding: CameraDecoding,
 ) -> float:
     """Stream until the camera stops or ``stop`` is set; returns when frames began."""
-    container: Any = _open(job, clock)  # probed within job.max_pixels
+    container, decoder = _open(job, clock, decoding)  # probed within job.max_pixels
+    status.publish(job.index, decoder=decoder)
     live_since = 0.0
     try:
         if not container.streams.video:
@@ -786,13 +835,18 @@ def run_camera(
     clock: Clock,
     backoff_factory: Callable[[], Backoff] = Backoff,
     renditions: RenditionSet | None = None,
+    decoding: CameraDecoding | None = None,
 ) -> None:
     """Thread body: keep one camera on the wall until ``stop`` is set; never raises.
 
     ``renditions`` (default: the job's) may be replaced while the camera runs.
+    ``decoding`` (default: the job's setting, a probe of its own) keeps what the
+    camera's device did across its reconnects.
     """
     if renditions is None:
         renditions = RenditionSet(job.renditions)
+    if decoding is None:
+        decoding = CameraDecoding(job.camera_id, job.decode, HardwareProbe())
     backoff = backoff_factory()
     # Kept across reconnects: it remembers relapses.
     budget = DecodeBudget(enabled=job.policy.degrade)
@@ -807,7 +861,7 @@ def run_camera(
             started = clock.now()
             live_since = 0.0
             try:
-                live_since = _decode(job, renditions, status, stop, clock, budget)
+                live_since = _decode(job, renditions, status, stop, clock, budget, decoding)
                 reason = "stream ended: the camera closed the connection"
             except (
                 _NoVideo,

@@ -7,8 +7,9 @@ imports ``av``: decoding happens only in the workers.
 A running pool follows layout changes (:meth:`DecoderPool.apply`): a camera
 that stays keeps its decoder (a new tile size is one more rendition of the
 running stream); a camera no longer shown is stopped, a new one started, and
-one whose URL changed restarted. Workers learn of changes through a command
-pipe each; a worker that is restarted starts from its cameras of the moment.
+one whose URL or decode setting changed restarted. Workers learn of changes
+through a command pipe each; a worker that is restarted starts from its
+cameras of the moment.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
 from compositor.core.clock import Clock
+from compositor.core.decoding import DEFAULT_DECODE, DecodeSetting
 from compositor.core.errors import SourceError
 from compositor.core.geometry import Fit
 from compositor.core.logs import LogSetup
@@ -84,7 +86,7 @@ class PoolChange:
 
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
-    restarted: tuple[str, ...] = ()  # its URL changed: a new connection
+    restarted: tuple[str, ...] = ()  # its URL or decode setting changed: a new connection
     resized: tuple[str, ...] = ()  # tile sizes changed: renditions added or dropped, live
 
     def describe(self) -> str:
@@ -112,6 +114,7 @@ class _Camera:
         url: str,
         policy: DecodePolicy,
         limits: SourceLimits,
+        decode: DecodeSetting,
     ) -> None:
         self.camera_id = camera_id
         self.index = index
@@ -119,7 +122,12 @@ class _Camera:
         self.url = url
         self.policy = policy
         self.limits = limits
+        self.decode = decode  # its own setting, else the wall's
         self.renditions: dict[_Size, RenditionSpec] = {}
+
+    def opens_anew(self, url: str, decode: DecodeSetting) -> bool:
+        """True if the camera must reconnect to be decoded from ``url`` with ``decode``."""
+        return url != self.url or decode != self.decode
 
     @property
     def job(self) -> CameraJob:
@@ -132,6 +140,7 @@ class _Camera:
             policy=self.policy,
             ticket=self.ticket,
             max_pixels=self.limits.max_pixels,
+            decode=self.decode,
         )
 
 
@@ -314,8 +323,10 @@ class DecoderPool:
         log_setup: LogSetup | None = None,
         policy: DecodePolicy | None = None,
         limits: SourceLimits | None = None,
+        decode: DecodeSetting = DEFAULT_DECODE,
     ) -> None:
         self._clock = clock
+        self._decode = decode  # where cameras without a setting of their own are decoded
         self._policy = policy or DecodePolicy()  # how every camera's decoder saves CPU
         self._limits = limits or SourceLimits()  # what a camera may make its decoder use
         self._niceness = 0  # the decoders' nice value once lowered; 0: the render loop's
@@ -323,6 +334,7 @@ class DecoderPool:
         self._log_setup = log_setup or LogSetup()  # how the decoder processes log
         self._started = False
         self._stopping = False
+        self._stop_asked_at = 0.0
         self._shared = SharedDir()
         if self._shared.swept:
             log.warning(
@@ -365,6 +377,10 @@ class DecoderPool:
     def url_of(self, camera_id: str) -> str:
         """The stream being decoded: the camera's url, or its url_low for small tiles."""
         return self._cameras[camera_id].url
+
+    def decode_of(self, camera_id: str) -> DecodeSetting:
+        """Where the camera is asked to be decoded: its own setting, else the wall's."""
+        return self._cameras[camera_id].decode
 
     def index_of(self, camera_id: str) -> int:
         """The camera's status record (it keeps it until the camera is removed)."""
@@ -432,10 +448,12 @@ class DecoderPool:
                 sizes.append((w, h, fit))
         # The sub-stream while every tile of a camera is small (see streams.py).
         urls = chosen_urls(cameras, ((c, w, h) for c, sizes in wanted.items() for w, h, _ in sizes))
+        decodes = {camera_id: cameras[camera_id].decode or self._decode for camera_id in wanted}
         starting = [
             camera_id
             for camera_id in wanted
-            if camera_id not in self._cameras or urls[camera_id] != self._cameras[camera_id].url
+            if camera_id not in self._cameras
+            or self._cameras[camera_id].opens_anew(urls[camera_id], decodes[camera_id])
         ]
         self._records.reclaim()
         # A restarted camera's old record stays held until its thread lets go.
@@ -454,14 +472,14 @@ class DecoderPool:
             if camera_id not in wanted:
                 self._remove(camera)
                 removed.append(camera_id)
-            elif urls[camera_id] != camera.url:
+            elif camera.opens_anew(urls[camera_id], decodes[camera_id]):
                 self._remove(camera)
                 restarted.append(camera_id)
         fresh: list[_Worker] = []
         for camera_id, sizes in wanted.items():
             running = self._cameras.get(camera_id)
             if running is None:
-                self._add(camera_id, urls[camera_id], sizes, fresh)
+                self._add(camera_id, urls[camera_id], decodes[camera_id], sizes, fresh)
                 if camera_id not in restarted:
                     added.append(camera_id)
             elif list(running.renditions) != sizes:
@@ -497,9 +515,16 @@ class DecoderPool:
         key = (camera_id, *size)
         self._retired.append((self._slots.pop(key), self._slot_numbers.pop(key)))
 
-    def _add(self, camera_id: str, url: str, sizes: list[_Size], fresh: list[_Worker]) -> None:
+    def _add(
+        self,
+        camera_id: str,
+        url: str,
+        decode: DecodeSetting,
+        sizes: list[_Size],
+        fresh: list[_Worker],
+    ) -> None:
         index, ticket = self._records.claim()
-        camera = _Camera(camera_id, index, ticket, url, self._policy, self._limits)
+        camera = _Camera(camera_id, index, ticket, url, self._policy, self._limits, decode)
         for size in sizes:
             camera.renditions[size] = self._new_slot(camera_id, size)
         worker = self._worker_for_new_camera(fresh)
@@ -688,13 +713,22 @@ class DecoderPool:
                 return camera.camera_id
         return None
 
-    def stop(self, timeout: float = 1.0) -> None:
-        """Stop every worker within about ``timeout`` + 0.5 s and free the shared memory."""
+    def request_stop(self) -> None:
+        """Ask every worker to stop, without waiting (:meth:`stop` waits, then kills)."""
+        if self._stopping:
+            return
         self._stopping = True
+        self._stop_asked_at = self._clock.now()
         self.heartbeats.request_stop()
-        deadline = self._clock.now() + timeout
         for worker in self._workers:
             worker.close_pipe()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop every worker within about ``timeout`` + 0.5 s of being asked (here or by
+        :meth:`request_stop`) and free the shared memory."""
+        self.request_stop()
+        deadline = self._stop_asked_at + timeout
+        for worker in self._workers:
             if worker.process is not None:
                 worker.process.join(timeout=max(0.0, deadline - self._clock.now()))
         for worker in self._workers:

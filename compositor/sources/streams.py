@@ -18,6 +18,8 @@ __all__ = ["SMALL_TILE_PIXELS", "CameraStreams", "chosen_urls"]
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from compositor.core.decoding import DecodeSetting
+
 # A tile up to a quarter of a 1080p screen (960x540: a 2x2 cell) is "small": a typical
 # sub-stream (640x360 to 704x576) still gives it about one source pixel per screen pixel.
 SMALL_TILE_PIXELS = 960 * 540
@@ -34,6 +36,10 @@ class CameraStreams(Protocol):
 
     @property
     def url_low(self) -> str | None: ...
+
+    @property
+    def decode(self) -> DecodeSetting | None:
+        """The camera's own decode setting (hwdecode.py); None: the wall's."""
 
 
 def chosen_urls(

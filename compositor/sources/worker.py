@@ -43,6 +43,7 @@ from compositor.sources.camera import (
     cap_ffmpeg_blocks,
     run_camera,
 )
+from compositor.sources.hwdecode import CameraDecoding, HardwareProbe
 from compositor.sources.limits import DEFAULT_LIMITS, EXIT_OUT_OF_MEMORY, SourceLimits
 
 log = logging.getLogger(__name__)
@@ -112,14 +113,19 @@ def lower_priority(niceness: int) -> None:
 
 
 class _RunningCamera:
-    def __init__(self, job: CameraJob, status: StatusBoard, clock: Clock) -> None:
+    def __init__(
+        self, job: CameraJob, status: StatusBoard, clock: Clock, hardware: HardwareProbe
+    ) -> None:
         self.job = job
         self.stop = threading.Event()
         self.renditions = RenditionSet(job.renditions)
         self.thread = threading.Thread(
             target=run_camera,
             args=(job, status, self.stop, clock),
-            kwargs={"renditions": self.renditions},
+            kwargs={
+                "renditions": self.renditions,
+                "decoding": CameraDecoding(job.camera_id, job.decode, hardware),
+            },
             name=f"camera-{job.camera_id}",
             daemon=True,  # a thread stuck inside FFmpeg must not keep the process alive
         )
@@ -132,6 +138,9 @@ class _Cameras:
     def __init__(self, status: StatusBoard, clock: Clock) -> None:
         self._status = status
         self._clock = clock
+        # The hardware decoder of this process, looked for once, when a camera set to
+        # auto first opens (hwdecode.py): a worker of CPU cameras never looks.
+        self._hardware = HardwareProbe()
         self.running: dict[str, _RunningCamera] = {}
         self.leaving: list[threading.Thread] = []  # removed, still finishing their last call
 
@@ -141,7 +150,7 @@ class _Cameras:
             return  # already running (a command may repeat what a restart already had)
         if current is not None:
             self.remove(job.camera_id)
-        self.running[job.camera_id] = _RunningCamera(job, self._status, self._clock)
+        self.running[job.camera_id] = _RunningCamera(job, self._status, self._clock, self._hardware)
 
     def remove(self, camera_id: str) -> None:
         camera = self.running.pop(camera_id, None)

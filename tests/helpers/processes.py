@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -85,3 +86,21 @@ def run_wall(path: Path, state: Path, snaps: Path, *more: str) -> subprocess.Pop
 def read_status(state: Path) -> dict[str, object]:
     data: dict[str, object] = json.loads((state / "status.json").read_text())
     return data
+
+
+def read_lines(process: subprocess.Popen[str], wanted: int, timeout: float) -> list[str]:
+    """The first ``wanted`` lines of its standard output, as they come (a thread reads)."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line.rstrip("\n")) for line in stdout], daemon=True
+    ).start()
+    got: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < wanted and time.monotonic() < deadline:
+        try:
+            got.append(lines.get(timeout=0.5))
+        except queue.Empty:
+            continue
+    return got

@@ -7,7 +7,11 @@ const TOKEN_KEY = "videowall.token";
 const SNAPSHOT_EVERY_MS = 1000;
 const $ = (id) => document.getElementById(id);
 
-const state = { layout: null, cameras: [], chosen: null, streamAbort: null, timers: [] };
+// hostOf: on a wall over several hosts, each output's host ({host, state}) as last heard;
+// session: counts log-ins, so a request answered after a log-out starts nothing.
+const state = {
+  layout: null, cameras: [], chosen: null, streamAbort: null, timers: [], hostOf: new Map(), session: 0,
+};
 
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
@@ -73,15 +77,23 @@ function start() {
   $("login").hidden = true;
   $("main").hidden = false;
   $("logout").hidden = false;
+  // Drawn while the page was hidden, the wall had no width: drawn again at its size (or its
+  // screens stay invisible until the next refresh, 15 s on).
+  if (state.layout) drawWall(state.layout);
   refreshCameras();
   followEvents();
   state.timers.push(setInterval(refreshCameras, 5000));
+  followHosts();
   state.timers.push(setInterval(refreshLayout, 15000));
 }
 
 function stopAll() {
+  state.session += 1;
   for (const timer of state.timers) clearInterval(timer);
   state.timers = [];
+  state.hostOf = new Map();
+  $("hosts-section").hidden = true;
+  $("hosts").replaceChildren();
   if (state.streamAbort) state.streamAbort.abort();
   state.streamAbort = null;
   for (const image of document.querySelectorAll(".output img")) image.dataset.stop = "1";
@@ -121,7 +133,7 @@ function drawWall(layout) {
     });
     node.classList.toggle("solo", Boolean(output.solo));
     node.classList.toggle("absent", !output.shown);
-    node.querySelector(".label").textContent = output.solo ? `${output.id} · solo ${output.solo}` : output.id;
+    node.querySelector(".label").textContent = outputLabel(output);
     for (const old of node.querySelectorAll(".tile")) old.remove();
     if (!output.shown) continue;
     const sx = (w * scale) / output.size[0];
@@ -281,6 +293,65 @@ async function refreshCameras() {
     body.append(element("tr", { "data-camera": camera.id },
       element("td", { title: camera.name }, `${camera.id} · ${camera.name}`), state_,
       element("td", {}, camera.shown_on.join(", "))));
+  }
+}
+
+// -- a wall over several hosts: each host's health, and whose screens are whose ------------
+
+// Only a wall over several hosts has /api/hosts (its status says so): a wall alone is
+// never asked, so its page has no failed request.
+async function followHosts() {
+  const session = state.session;
+  let status;
+  try {
+    status = await api("GET", "/api/status");
+  } catch (error) { return; }
+  if (!status.cluster || session !== state.session) return;  // alone, or logged out meanwhile
+  refreshHosts();
+  state.timers.push(setInterval(refreshHosts, 2000));
+}
+
+// An output's label: its id, its solo, and on a wall over several hosts, for an output
+// another host shows, that host and its state (kept across the layout's redraws).
+function outputLabel(output) {
+  if (output.solo) return `${output.id} · solo ${output.solo}`;
+  const host = output.shown ? undefined : state.hostOf.get(output.id);
+  return host ? `${output.id} · ${host.host}: ${host.state}` : output.id;
+}
+
+async function refreshHosts() {
+  const session = state.session;
+  let reply;
+  try {
+    reply = await api("GET", "/api/hosts");
+  } catch (error) { return; }
+  if (session !== state.session) return;  // logged out while it was asked
+  $("hosts-section").hidden = false;
+  const list = $("hosts");
+  list.replaceChildren();
+  const hostOf = new Map();
+  for (const host of reply.hosts) {
+    for (const output of host.outputs || []) hostOf.set(output, { host: host.host, state: host.state });
+    const quality = host.state === "online" ? "live" : "bad";
+    const parts = [`${host.host}${host.this_host ? " (this one)" : ""}`, host.state];
+    if (host.cameras !== undefined) {
+      parts.push(`${host.outputs_up}/${host.outputs.length} outputs`,
+        `${host.cameras_live}/${host.cameras} cameras live`);
+    }
+    if (host.clock_offset_ms !== null && host.clock_offset_ms !== undefined && !host.this_host) {
+      parts.push(`clock ${host.clock_offset_ms >= 0 ? "+" : ""}${host.clock_offset_ms} ms`);
+    }
+    if (host.layout && host.layout !== reply.layout) parts.push(`layout ${host.layout} differs`);
+    list.append(element("li", { class: `state-${quality}` }, parts.join(" · ")));
+  }
+  state.hostOf = hostOf;
+  if (state.layout) drawLabels(state.layout);
+}
+
+function drawLabels(layout) {
+  for (const output of layout.outputs) {
+    const node = document.querySelector(`.output[data-output="${CSS.escape(output.id)}"] .label`);
+    if (node) node.textContent = outputLabel(output);
   }
 }
 
