@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: demo test lint unit e2e bench bench-quick soak venv clean
+.PHONY: demo test lint unit e2e bench bench-quick bench-degrade bench-api soak venv clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	bash scripts/install-system-deps.sh base
@@ -43,10 +43,12 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q -ra
 
-# The benchmark (issue 7): the wall against the decode floor, FFmpeg and OpenCV on the
-# same streams. `bench` measures in 3 rounds, then ramps the cameras (~30 min);
-# `bench-quick` takes about a minute.
-# Results: benchmarks/results/latest.json and cpu_vs_cameras.png; see benchmarks/README.md.
+# The benchmark (issues 7, 18): the wall against the decode floor, FFmpeg and OpenCV on the
+# same streams, and the room's own layout (layouts/control-room-14.yaml, 40 cameras).
+# `bench` measures in 3 rounds, then ramps the cameras, then the API load (~45 min);
+# `bench-quick` takes about a minute; `bench-degrade` runs the wall for 10 minutes at the
+# decode floor's limit (~13 min); `bench-api` is the API load alone (~2 min).
+# Results: benchmarks/results/*.json and cpu_vs_cameras.png; see benchmarks/README.md.
 bench: $(STAMP)
 	bash scripts/install-system-deps.sh bench
 	$(PY) -m benchmarks.bench $(ARGS)
@@ -54,6 +56,14 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	bash scripts/install-system-deps.sh bench
 	$(PY) -m benchmarks.bench --quick $(ARGS)
+
+bench-degrade: $(STAMP)
+	bash scripts/install-system-deps.sh bench
+	$(PY) -m benchmarks.bench --degrade-check $(ARGS)
+
+bench-api: $(STAMP)
+	bash scripts/install-system-deps.sh bench
+	$(PY) -m benchmarks.api_load $(ARGS)
 
 # The churn soak (issue 14): an hour of preset switches, reloads, killed decoders and a
 # full state filesystem (a tmpfs: run as root), every table sampled; exit 1 on growth.

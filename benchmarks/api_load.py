@@ -55,6 +55,12 @@ class Phase:
     wall_cpu_s_per_s: float = 0.0
     age_p50_ms: dict[str, float] = field(default_factory=dict)
     age_p99_ms: dict[str, float] = field(default_factory=dict)
+    # The render loop's ticks in the phase (videowall_render_loop_seconds from /metrics):
+    # how many, their mean, and the share longer than 5 and 10 ms.
+    ticks: int = 0
+    tick_mean_ms: float = 0.0
+    ticks_over_5ms_pct: float = 0.0
+    ticks_over_10ms_pct: float = 0.0
 
     @property
     def worst_p99(self) -> float:
@@ -63,6 +69,13 @@ class Phase:
     @property
     def median_p99(self) -> float:
         return statistics.median(self.age_p99_ms.values()) if self.age_p99_ms else 0.0
+
+    @property
+    def median_spread(self) -> float:
+        """p99 - p50 of the median camera: a camera's p50 is mostly where its frames fall
+        between two ticks (0-40 ms, a matter of phase); the spread is the delay on top."""
+        spread = [p99 - self.age_p50_ms[c] for c, p99 in self.age_p99_ms.items()]
+        return round(statistics.median(spread), 1) if spread else 0.0
 
 
 def _layout(server: SyntheticCameraServer, cameras: int) -> str:
@@ -82,6 +95,35 @@ def _layout(server: SyntheticCameraServer, cameras: int) -> str:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _loop_histogram(client: httpx.Client) -> tuple[dict[float, float], float, float]:
+    """The render loop's tick durations so far: cumulative counts by upper bound, the
+    count and the sum (seconds), from the Prometheus text at /metrics."""
+    buckets: dict[float, float] = {}
+    count = total = 0.0
+    name = "videowall_render_loop_seconds"
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + "_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if bound == "+Inf" else float(bound)] = float(line.split()[-1])
+        elif line.startswith(name + "_count"):
+            count = float(line.split()[-1])
+        elif line.startswith(name + "_sum"):
+            total = float(line.split()[-1])
+    return buckets, count, total
+
+
+def _ticks(phase: Phase, before: Any, after: Any) -> None:
+    (b0, n0, s0), (b1, n1, s1) = before, after
+    ticks = n1 - n0
+    if ticks <= 0:
+        return
+    phase.ticks = int(ticks)
+    phase.tick_mean_ms = round(1e3 * (s1 - s0) / ticks, 2)
+    for limit, attribute in ((0.005, "ticks_over_5ms_pct"), (0.01, "ticks_over_10ms_pct")):
+        within = b1.get(limit, 0.0) - b0.get(limit, 0.0)
+        setattr(phase, attribute, round(100 * (ticks - within) / ticks, 2))
 
 
 def _frame_ages(client: httpx.Client, phase: Phase) -> None:
@@ -175,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("quiet", "load"):
                 phase = Phase(name, args.seconds)
                 cpu = _cpu_seconds(wall.pid)
+                loop = _loop_histogram(client)
                 started = time.monotonic()
                 if name == "quiet":
                     time.sleep(args.seconds)
@@ -182,13 +225,17 @@ def main(argv: list[str] | None = None) -> int:
                     _load(client, args.rate, args.seconds, phase, "cam08")
                 elapsed = time.monotonic() - started
                 phase.wall_cpu_s_per_s = round((_cpu_seconds(wall.pid) - cpu) / elapsed, 3)
+                _ticks(phase, loop, _loop_histogram(client))
                 _frame_ages(client, phase)
                 phases.append(phase)
                 print(
                     f"{name:<6} {phase.requests:>5} requests ({phase.errors} failed), "
                     f"request p50/p99 {phase.request_p50_ms:.0f}/{phase.request_p99_ms:.0f} ms; "
                     f"render process {phase.wall_cpu_s_per_s:.2f} CPU-s/s; frame age p99: "
-                    f"median camera {phase.median_p99:.0f} ms, worst {phase.worst_p99:.0f} ms"
+                    f"median camera {phase.median_p99:.0f} ms, worst {phase.worst_p99:.0f} ms, "
+                    f"p99 - p50 {phase.median_spread:.0f} ms; render loop: {phase.ticks} ticks, "
+                    f"{phase.tick_mean_ms:.1f} ms mean, {phase.ticks_over_5ms_pct:.1f} % "
+                    f"over 5 ms, {phase.ticks_over_10ms_pct:.1f} % over 10 ms"
                 )
             client.close()
         finally:
@@ -201,7 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host_cpus": os.cpu_count(),
         "phases": [
-            asdict(p) | {"worst_p99": p.worst_p99, "median_p99": p.median_p99} for p in phases
+            asdict(p)
+            | {
+                "worst_p99": p.worst_p99,
+                "median_p99": p.median_p99,
+                "median_spread": p.median_spread,
+            }
+            for p in phases
         ],
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

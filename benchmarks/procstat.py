@@ -4,11 +4,16 @@ CPU is user + system time of every live process in the tree (all threads),
 so a runner is charged for its decoder processes too, not for wall-clock
 time. A :class:`TreeMeter` takes a snapshot at the start of a window and
 one at the end; processes that appear in between are charged from zero.
+
+Memory is the tree's proportional set size (PSS: each page shared by k
+processes counts 1/k in each), summed: the wall's decoder processes share
+the libraries, FFmpeg's among them, and summed RSS would count those once
+per process. RSS is kept too, for comparison with older runs.
 """
 
 from __future__ import annotations
 
-__all__ = ["TreeMeter", "cpu_seconds", "cpu_split", "descendants", "rss_bytes"]
+__all__ = ["TreeMeter", "cpu_seconds", "cpu_split", "descendants", "pss_bytes", "rss_bytes"]
 
 import os
 import threading
@@ -70,18 +75,33 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size of one process (0 if it is gone or cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
 @dataclass
 class TreeMeter:
-    """CPU seconds per wall second and peak RSS of the tree under ``root`` over a window."""
+    """CPU seconds per wall second, peak RSS and PSS of the tree under ``root`` over a window."""
 
     root: int
     sample_every: float = 0.25
+    pss_every: float = 1.0  # PSS walks the page tables: read less often than RSS
     root_used: float = 0.0  # after stop: CPU seconds of the root process alone
     system_used: float = 0.0  # after stop: of which in the kernel, whole tree
     _start_cpu: dict[int, tuple[float, float]] = field(default_factory=dict)
     _start_at: float = 0.0
     peak_rss: int = 0
+    peak_pss: int = 0
     peak_processes: int = 0
+    _next_pss: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -122,6 +142,10 @@ class TreeMeter:
         pids = descendants(self.root)
         self.peak_rss = max(self.peak_rss, sum(rss_bytes(pid) for pid in pids))
         self.peak_processes = max(self.peak_processes, len(pids))
+        now = time.monotonic()
+        if now >= self._next_pss:
+            self._next_pss = now + self.pss_every
+            self.peak_pss = max(self.peak_pss, sum(pss_bytes(pid) for pid in pids))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.sample_every):

@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,9 +36,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench import RESULTS, Bench, Measurement, _kill_tree, start_runner
+from benchmarks.bench import (
+    RESULTS,
+    Bench,
+    Measurement,
+    _kill_tree,
+    bench_cameras,
+    start_runner,
+)
 from benchmarks.clips import ensure_clips
-from benchmarks.workload import make_workload
+from benchmarks.workload import make_workload, room_workload
 from compositor.demo.testcams import SyntheticCamera, SyntheticCameraServer
 
 STEPS = (
@@ -89,87 +97,198 @@ def breakdown(m: dict[str, Measurement]) -> dict[str, float | None]:
     }
 
 
-def spy(bench: Bench, cameras: int, seconds: float, out: Path) -> list[tuple[str, int]]:
-    """py-spy's hottest lines of the headless wall (samples, not CPU time)."""
+# What a sampled stack is doing, from its innermost frame outwards: the first frame whose
+# function matches names the step. py-spy samples Python frames; a thread inside FFmpeg
+# (decoding, reading the socket) or GL shows as the Python line that called it, and a
+# thread blocked in a system call is idle (not sampled without --idle).
+STACK_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("decode (H.264, packet.decode)", ("_decoded (",)),
+    ("receive + demux (RTSP read, container.demux)", ("_frames (",)),
+    ("scale to the tile (swscale, or halving in numpy)", ("scaled_frame (", "halve_into (")),
+    ("copy into the slot", ("FrameSlot.write (", "FrameSlot.end_write (", "_plane (")),
+    ("upload (glTexSubImage2D)", (".upload (",)),
+    ("draw + swap (GL, llvmpipe)", (".draw (", ".flip (", ".present (", "swap")),
+    ("compose (canvas copies, labels, notices)", ("OutputCanvas.", "ComposedOutput.")),
+    (
+        "waiting (select, condition, sleep: blocked, yet sampled)",
+        ("_PollLikeSelector.select (", "Condition.wait (", "Event.wait (", "sleep ("),
+    ),
+)
+PYTHON_REST = "Python: the rest (loops, slots, status, pacing, bookkeeping)"
+
+
+def classify(stack: str) -> str:
+    frames = stack.split(";")
+    for frame in reversed(frames):
+        for step, names in STACK_STEPS:
+            if any(name in frame for name in names):
+                return step
+    return PYTHON_REST
+
+
+def _process_of(stack: str) -> str:
+    """The process a stack was sampled in."""
+    # py-spy names each process in the stack, a child's below its parent's.
+    names = [frame for frame in stack.split(";") if frame.startswith("process ")]
+    if any("multiprocessing" in name for name in names[1:]):
+        return "decoder processes"
+    return "render process"
+
+
+def read_stacks(path: Path) -> Counter[str]:
+    stacks: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            stacks[stack] += int(count)
+    return stacks
+
+
+def split_samples(stacks: Counter[str]) -> dict[str, dict[str, int]]:
+    """Samples per step, per process kind (decoder processes, render process)."""
+    table: dict[str, dict[str, int]] = {}
+    for stack, n in stacks.items():
+        step = classify(stack)
+        where = _process_of(stack)
+        row = table.setdefault(step, {})
+        row[where] = row.get(where, 0) + n
+    return table
+
+
+def spy(
+    bench: Bench, cameras: int, seconds: float, out: Path, windows: bool = False
+) -> Counter[str]:
+    """py-spy's samples of the wall, with its decoder processes (samples, not CPU time);
+    ``windows``: the wall with its windows on the dummy X server, else headless."""
     binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not os.access(binary, os.X_OK):
         raise RuntimeError("py-spy is missing (pip install py-spy)")
-    work = bench.workload(cameras)
+    runner = "wall_x" if windows else "wall_headless"
+    work = bench.workload(cameras, runner)
     path = bench.workdir / "spy-workload.json"
     path.write_text(work.to_json())
-    process, lines = start_runner(
-        "benchmarks.runners.wall", [str(path)], bench.workdir / "spy-wall.log"
-    )
-    try:
-        lines.expect("READY", 60.0)
-        time.sleep(bench.settle)
-        spied = subprocess.run(
-            [
-                binary,
-                "record",
-                "--pid",
-                str(process.pid),
-                "--subprocesses",
-                "--format",
-                "raw",
-                "--rate",
-                "50",
-                "--duration",
-                str(int(seconds)),
-                "--output",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+    args = [str(path)]
+    display = None
+    if windows:
+        from compositor.demo.virtual_x import VirtualDisplay
+
+        outputs = len(work.outputs)
+        display = VirtualDisplay.dummy_wall(
+            monitors=outputs, columns=min(outputs, 7), mode=(480, 270)
         )
+        args += ["--display", display.name]
+    try:
+        process, lines = start_runner(
+            "benchmarks.runners.wall", args, bench.workdir / "spy-wall.log"
+        )
+        try:
+            lines.expect("READY", 90.0)
+            time.sleep(bench.settle)
+            spy_process = subprocess.Popen(
+                [
+                    binary,
+                    "record",
+                    "--pid",
+                    str(process.pid),
+                    "--subprocesses",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "50",
+                    "--duration",
+                    str(int(seconds)),
+                    "--output",
+                    str(out),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                _, errors = spy_process.communicate(timeout=seconds + 60)
+            except subprocess.TimeoutExpired:
+                # Seen at 40 cameras on 2 busy cores: py-spy sampling the decoder processes
+                # ran minutes past --duration. Interrupted, it writes what it has.
+                spy_process.send_signal(signal.SIGINT)
+                _, errors = spy_process.communicate(timeout=60)
+        finally:
+            _kill_tree(process)
     finally:
-        _kill_tree(process)
-    if spied.returncode != 0:
-        raise RuntimeError(f"py-spy failed: {spied.stderr[-500:]}")
-    leaves: Counter[str] = Counter()
-    for line in out.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            leaves[stack.split(";")[-1]] += int(count)
-    return leaves.most_common(15)
+        if display is not None:
+            display.stop()
+    if not out.exists():
+        raise RuntimeError(f"py-spy failed: {errors[-500:]}")
+    return read_stacks(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cameras", type=int, default=8)
+    parser.add_argument("--cameras", type=int, help="cameras (8; --room: 40)")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--room",
+        action="store_true",
+        help="the room's workload (layouts/control-room-14.yaml, sub-streams for small "
+        "tiles, as room_wall), py-spy on the wall with its 14 windows",
+    )
+    parser.add_argument("--spy-seconds", type=float, help="py-spy's window (--seconds)")
     parser.add_argument("--no-spy", action="store_true", help="skip the py-spy sampling")
-    parser.add_argument("--out", type=Path, default=RESULTS / "profile.json")
+    parser.add_argument("--out", type=Path, help="JSON (results/profile[-room].json)")
     args = parser.parse_args(argv)
+    if args.cameras is None:
+        args.cameras = 40 if args.room else 8
+    if args.out is None:
+        args.out = RESULTS / ("profile-room.json" if args.room else "profile.json")
     clips = ensure_clips()
-    work = make_workload(args.cameras)
-    cameras = [
-        SyntheticCamera.from_clip(c.id, c.id, clips[c.resolution], start=50 * i)
-        for i, c in enumerate(work.cameras)
-    ]
+    work = room_workload(args.cameras) if args.room else make_workload(args.cameras)
+    cameras = (
+        bench_cameras(work, clips)
+        if args.room
+        else [
+            SyntheticCamera.from_clip(c.id, c.id, clips[c.resolution], start=50 * i)
+            for i, c in enumerate(work.cameras)
+        ]
+    )
     measured: dict[str, Measurement] = {}
-    hot: list[tuple[str, int]] = []
     stacks = args.out.with_suffix(".stacks.txt")
+    sampled: Counter[str] = Counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(prefix="videowall-profile-") as tmp,
         SyntheticCameraServer(cameras) as server,
     ):
         bench = Bench(server, Path(tmp), args.seconds, 2.0)
+        bench.room = args.room
         for step in STEPS:
+            if args.room and step == "floor_bgr":
+                continue
             measured[step] = bench.measure(step, args.cameras)
         if not args.no_spy:
             try:
-                hot = spy(bench, args.cameras, args.seconds, stacks)
+                sampled = spy(
+                    bench, args.cameras, args.spy_seconds or args.seconds, stacks, args.room
+                )
             except Exception as exc:
                 print(f"profile: no py-spy sampling: {exc}", file=sys.stderr)
     parts = breakdown(measured)
+    leaves: Counter[str] = Counter()
+    for stack, n in sampled.items():
+        leaves[stack.split(";")[-1]] += n
+    hot = leaves.most_common(15)
+    by_step = split_samples(sampled)
     report: dict[str, Any] = {
         "cameras": args.cameras,
-        "workload": work.summary(),
+        "workload": (
+            "layouts/control-room-14.yaml" if args.room else "benchmarks.workload.make_workload"
+        ),
+        "workload_summary": work.summary(),
         "seconds": args.seconds,
         "cpu_per_s": parts,
+        "py_spy_samples_by_step": by_step,
+        "py_spy_samples": sum(sampled.values()),
+        "py_spy_of": (
+            "the wall with 14 windows on the dummy X server" if args.room else "the headless wall"
+        ),
         "steps": {
             name: {
                 "cpu_per_s": m.cpu_per_s,
@@ -188,6 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"where the wall's CPU goes, {args.cameras} cameras (CPU-seconds per second):")
     for name, value in parts.items():
         print(f"  {'-' if value is None else f'{value:6.3f}':>6}  {name}")
+    if by_step:
+        total = sum(sampled.values())
+        print(f"py-spy, samples by step ({report['py_spy_of']}; {total} samples):")
+        for step, row in sorted(by_step.items(), key=lambda item: -sum(item[1].values())):
+            n = sum(row.values())
+            where = ", ".join(f"{k} {v}" for k, v in sorted(row.items()))
+            print(f"  {100 * n / total:5.1f} %  {step} ({where})")
     if hot:
         total = sum(n for _, n in hot)
         print("py-spy, hottest lines (share of the top samples; waits included):")

@@ -20,12 +20,29 @@ URL is the one the wall decodes, by the wall's own rule).
 
 from __future__ import annotations
 
-__all__ = ["RESOLUTIONS", "BenchCamera", "BenchOutput", "BenchTile", "Workload", "make_workload"]
+__all__ = [
+    "RESOLUTIONS",
+    "ROOM_LAYOUT",
+    "BenchCamera",
+    "BenchOutput",
+    "BenchTile",
+    "Workload",
+    "make_grid_workload",
+    "make_workload",
+    "room_workload",
+]
 
+import io
 import json
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
 
 from compositor.core.geometry import grid_cells
+
+REPO = Path(__file__).resolve().parent.parent
+# The city operation centre's own layout (issue 18 item 2): 14 screens, 40 cameras.
+ROOM_LAYOUT = REPO / "layouts" / "control-room-14.yaml"
 
 # name: (width, height); the clips of benchmarks/clips.py
 RESOLUTIONS: dict[str, tuple[int, int]] = {
@@ -72,6 +89,9 @@ class BenchOutput:
 class Workload:
     cameras: tuple[BenchCamera, ...]
     outputs: tuple[BenchOutput, ...]
+    # The wall's layout file, when the workload is one (the room): its cameras' URLs are
+    # filled in by with_urls; empty: grids of the tiles above (layout_yaml).
+    layout: str = ""
 
     @property
     def fps(self) -> int:
@@ -88,11 +108,11 @@ class Workload:
         cameras = tuple(
             replace(c, url=urls[c.id], url_low=(low or {}).get(c.id, "")) for c in self.cameras
         )
-        return Workload(cameras, self.outputs)
+        return replace(self, cameras=cameras)
 
     def main_streams(self) -> Workload:
         """Every camera on its main stream only (no ``url_low``)."""
-        return Workload(tuple(replace(c, url_low="") for c in self.cameras), self.outputs)
+        return replace(self, cameras=tuple(replace(c, url_low="") for c in self.cameras))
 
     def chosen_urls(self) -> dict[str, str]:
         """Camera id -> the URL the wall decodes for these tiles: its ``url_low`` while
@@ -108,7 +128,7 @@ class Workload:
         for runners that do not choose by themselves (FFmpeg, the floor)."""
         chosen = self.chosen_urls()
         cameras = tuple(replace(c, url=chosen[c.id], url_low="") for c in self.cameras)
-        return Workload(cameras, self.outputs)
+        return replace(self, cameras=cameras, layout="")  # a chosen URL is no layout's
 
     def summary(self) -> dict[str, object]:
         sizes: dict[str, int] = {}
@@ -127,7 +147,10 @@ class Workload:
         }
 
     def layout_yaml(self) -> str:
-        """The wall's layout file for this workload (grids, one tile per camera)."""
+        """The wall's layout file for this workload (grids, one tile per camera; or the
+        room's layout, with the cameras' URLs)."""
+        if self.layout:
+            return _with_urls(self.layout, self.cameras)
         lines = ["cameras:"]
         for c in self.cameras:
             low = f", url_low: '{c.url_low}'" if c.url_low else ""
@@ -160,7 +183,7 @@ class Workload:
             )
             for o in raw["outputs"]
         )
-        return cls(cameras, outputs)
+        return cls(cameras, outputs, raw.get("layout", ""))
 
 
 def make_workload(count: int, fps: int = 25) -> Workload:
@@ -194,3 +217,107 @@ def make_workload(count: int, fps: int = 25) -> Workload:
         )
         built.append(BenchOutput(output_id, OUTPUT_W, OUTPUT_H, rows, columns, tiles))
     return Workload(tuple(cameras), tuple(built))
+
+
+def make_grid_workload(count: int, resolution: str = "720p", fps: int = 25) -> Workload:
+    """``count`` cameras of one resolution, each on a 480x270 cell of 4x4 grids: the
+    wall of issue 18's degrade report (eight 720p cameras on a 4x4 grid). Camera ids
+    ``g01``, ``g02``...: another stream than the mixed workload's ``cam01``."""
+    if count < 1:
+        raise ValueError("a workload needs at least one camera")
+    width, height = RESOLUTIONS[resolution]
+    cameras = tuple(
+        BenchCamera(f"g{i + 1:02d}", resolution, width, height, fps) for i in range(count)
+    )
+    cells = grid_cells(OUTPUT_W, OUTPUT_H, 4, 4)
+    outputs: list[BenchOutput] = []
+    for first in range(0, count, 16):
+        members = cameras[first : first + 16]
+        tiles = tuple(
+            BenchTile(c.id, cell.x, cell.y, cell.w, cell.h)
+            for c, cell in zip(members, cells, strict=False)
+        )
+        outputs.append(BenchOutput(f"O{len(outputs) + 1}", OUTPUT_W, OUTPUT_H, 4, 4, tiles))
+    return Workload(cameras, tuple(outputs))
+
+
+def room_workload(count: int = 40, fps: int = 25, path: Path = ROOM_LAYOUT) -> Workload:
+    """The room's layout as it is meant to run, its first ``count`` cameras on the bench's
+    clips (camera ``i`` 1080p, 720p, 576p in turn, as :func:`make_workload`; each with a
+    640x360 sub-stream, so the wall decodes the main stream only for big and spanning
+    pictures). With fewer than all its cameras, tiles of the others are left out (a
+    tour keeps the cameras it has left): the same screens, fewer pictures.
+
+    Its tiles (:attr:`Workload.outputs`) are the picture boxes each camera is shown at,
+    a tour's at each of its cameras (what the floor needs: sizes and tiers).
+    """
+    from ruamel.yaml import YAML
+
+    from compositor.layout.parse import parse_layout
+
+    yaml = YAML()
+    data = yaml.load(path.read_text())
+    ids = list(data["cameras"])[:count]
+    if count < 1 or len(ids) < count:
+        raise ValueError(f"the room has {len(data['cameras'])} cameras, not {count}")
+    keep = set(ids)
+    data["cameras"] = {c: {"name": str(data["cameras"][c].get("name", c)), "url": c} for c in ids}
+    data.pop("presets", None)  # they name cameras a smaller room does not have
+    data["spans"] = [s for s in data.get("spans", []) if s["camera"] in keep]
+    for output in data["outputs"]:
+        if "tiles" in output:
+            cut = (_room_tile(tile, keep, path.parent) for tile in output["tiles"])
+            output["tiles"] = [tile for tile in cut if tile is not None]
+    text = io.StringIO()
+    yaml.dump(data, text)
+    layout = parse_layout(_with_urls(text.getvalue(), ()), str(path), source_dir=path.parent)
+    cameras = []
+    for i, camera_id in enumerate(ids):
+        resolution = RESOLUTION_CYCLE[i % len(RESOLUTION_CYCLE)]
+        width, height = RESOLUTIONS[resolution]
+        cameras.append(BenchCamera(camera_id, resolution, width, height, fps))
+    outputs: list[BenchOutput] = []
+    for output in layout.outputs:
+        tiles = tuple(
+            BenchTile(camera, tile.rect.x, tile.rect.y, *tile.box)
+            for tile in layout.placed_tiles(output.id)
+            for camera in tile.cameras
+        )
+        outputs.append(BenchOutput(output.id, output.size[0], output.size[1], 0, 0, tiles))
+    return Workload(tuple(cameras), tuple(outputs), text.getvalue())
+
+
+def _room_tile(tile: Any, keep: set[str], folder: Path) -> Any:
+    """A tile of the room kept as it is, its camera or tour cut to the cameras kept, or
+    None; an image's path made absolute (the bench's layout lives elsewhere)."""
+    if isinstance(tile, str):
+        return tile if tile in keep else None
+    if "camera" in tile:
+        return tile if tile["camera"] in keep else None
+    if "tour" in tile:
+        tour = [c for c in tile["tour"] if c in keep]
+        if not tour:
+            return None
+        tile["tour"] = tour
+        return tile
+    if "image" in tile:
+        tile["image"] = str((folder / str(tile["image"])).resolve())
+    return tile
+
+
+def _with_urls(layout: str, cameras: tuple[BenchCamera, ...]) -> str:
+    """The room layout with each camera's ``url`` (written as its id) set to the bench's
+    URLs, and ``url_low`` where the camera has one."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    data = yaml.load(layout)
+    by_id = {c.id: c for c in cameras}
+    for camera_id, config in data["cameras"].items():
+        camera = by_id.get(camera_id)
+        config["url"] = camera.url if camera is not None and camera.url else f"rtsp://{camera_id}"
+        if camera is not None and camera.url_low:
+            config["url_low"] = camera.url_low
+    text = io.StringIO()
+    yaml.dump(data, text)
+    return text.getvalue()

@@ -479,7 +479,6 @@ class WallApp:
     def tick(self) -> None:
         now = self.clock.now()
         if self.live is not None:
-            self._serve_commands()
             if self.cluster is not None:
                 self.cluster.tick()  # orders due now, before this frame is composed
             result = self.live.poll()
@@ -506,6 +505,12 @@ class WallApp:
             if self.display is None or self.display.present(output_id, composed.canvas, dirty):
                 self.counters.drew(output_id)  # headless: composed
         self.pictures.serve(self._picture)  # copies only: encoded in the server's threads
+        # Commands (the API's, the socket's) after the pictures, not before: answering
+        # reads (status, cameras, layout) takes the loop a few ms, which delayed every
+        # frame of the tick (benchmarks/api_load.py). A change is composed at the next
+        # tick, before any picture asked for after its answer is copied.
+        if self.live is not None:
+            self._serve_commands()
         if self.display is not None and not self.display.dispatch_events():
             log.info("a window was closed: stopping")
             self._stop.set()

@@ -6,11 +6,21 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
-from compositor.api.server import ApiOptions, check_exposure, is_loopback, parse_listen
+from compositor.api.server import (
+    GIL_SWITCH_S,
+    ApiOptions,
+    ApiServer,
+    check_exposure,
+    is_loopback,
+    parse_listen,
+)
 from compositor.api.throttle import FailureThrottle
 from compositor.api.tokens import TokenStore
 from compositor.control.commands import Role
@@ -110,3 +120,17 @@ def test_the_api_listens_beyond_the_loopback_only_with_tls_or_on_purpose() -> No
     with pytest.raises(CompositorError, match="--tls-cert and --tls-key"):
         check_exposure(ApiOptions("0.0.0.0", 8480))
     check_exposure(ApiOptions("0.0.0.0", 8480, insecure_http=True))  # warned, allowed
+
+
+def test_while_the_api_serves_the_render_loop_waits_at_most_1_ms_for_the_gil() -> None:
+    """A request's Python would hold the GIL up to CPython's 5 ms switch interval each
+    time the render loop wakes; while serving it is 1 ms, given back on close."""
+    before = sys.getswitchinterval()
+    server = ApiServer(FastAPI(), ApiOptions("127.0.0.1", 0))
+    server.start()
+    try:
+        assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_S)
+        assert httpx.get(f"{server.url}nothing-here", timeout=5).status_code == 404
+    finally:
+        server.close()
+    assert sys.getswitchinterval() == pytest.approx(before)

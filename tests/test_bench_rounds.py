@@ -57,9 +57,62 @@ def test_ratios_round_by_round_pair_runners_of_the_same_round() -> None:
 
 def test_verdicts_carry_the_rounds_only_when_there_were_several() -> None:
     figures = {"decode_floor": _m("decode_floor", 1.0), "wall_headless": _m("wall_headless", 1.1)}
-    found = {"wall_over_decode_floor": 1.1}
-    spread = {"wall_over_decode_floor": [1.12, 1.1, 1.16]}
-    verdict = judge(figures, found, spread)[0]
+    tables = {"ratios": {"wall_over_decode_floor": 1.1}}
+    spread = {"ratios": {"wall_over_decode_floor": [1.12, 1.1, 1.16]}}
+    verdict = judge(figures, tables, spread)[0]
+    assert verdict["target"] == "main streams: wall / decode floor <= 1.1"
     assert verdict["pass"] is True
     assert verdict["rounds"] == [1.12, 1.1, 1.16]
-    assert "rounds" not in judge(figures, found, {"wall_over_decode_floor": [1.1]})[0]
+    once = {"ratios": {"wall_over_decode_floor": [1.1]}}
+    assert "rounds" not in judge(figures, tables, once)[0]
+
+
+def _verdict(verdicts: list[dict[str, object]], starts: str) -> dict[str, object]:
+    return next(v for v in verdicts if str(v["target"]).startswith(starts))
+
+
+def test_every_target_is_judged_on_its_own_table() -> None:
+    tables = {
+        "ratios": {
+            "wall_over_decode_floor": 1.12,
+            "ffmpeg_over_wall": 1.2,
+            "opencv_over_wall": 1.3,
+        },
+        "substream_ratios": {"wall_over_floor": 1.15, "ffmpeg_over_wall": 1.05},
+    }
+    verdicts = judge({}, tables)
+    assert [v["pass"] for v in verdicts] == [False, True, True, True, False]
+
+
+def test_sub_stream_targets_are_not_judged_when_not_measured() -> None:
+    verdict = _verdict(judge({}, {"ratios": {}}), "sub-streams: FFmpeg")
+    assert verdict["pass"] is None and verdict["value"] is None
+
+
+def test_frame_age_memory_and_cameras_held() -> None:
+    wall = Measurement("room_wall", 40, cpu_per_s=1.8, age_p99_ms=81.0, peak_pss_mb=600.0)
+    floor = Measurement("room_floor", 40, cpu_per_s=1.5, peak_pss_mb=400.0)
+    figures = {"room_wall": wall, "room_floor": floor}
+    verdicts = judge(figures, {}, max_held={"room_wall": 24, "room_floor": ">= 40"})
+    assert _verdict(verdicts, "room_wall p99 frame age")["pass"] is False  # 80 ms at most
+    memory = _verdict(verdicts, "memory (PSS): room_wall")
+    assert memory["value"] == 1.5 and memory["pass"] is True
+    held = _verdict(verdicts, "cameras held: room_wall")
+    assert held["value"] == "24 against >= 40" and held["pass"] is False
+    # Without a ramp: listed, not judged.
+    assert _verdict(judge(figures, {}), "cameras held: room_wall")["pass"] is None
+    # The wall held every count tried, the floor fewer: met.
+    ok = judge(figures, {}, max_held={"room_wall": ">= 40", "room_floor": 32})
+    assert _verdict(ok, "cameras held: room_wall")["pass"] is True
+
+
+def test_a_ratio_of_runners_that_did_not_keep_up_is_not_judged() -> None:
+    figures = {
+        "decode_floor": _m("decode_floor", 1.2, ok=True),
+        "wall_headless": Measurement("wall_headless", 12, cpu_per_s=1.2, held=False),
+    }
+    verdict = judge(figures, {"ratios": {"wall_over_decode_floor": 1.0}})[0]
+    assert verdict["value"] == 1.0 and verdict["pass"] is None
+    assert "wall_headless" in verdict["not_judged"]
+    neither = judge(figures, {}, max_held={"wall_headless": "< 12", "decode_floor": "< 12"})
+    assert _verdict(neither, "cameras held: wall_headless")["pass"] is None

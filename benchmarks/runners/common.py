@@ -101,7 +101,7 @@ def run_protocol(
     missing: Callable[[], list[str]],
     start: Callable[[], None],
     stop: Callable[[], dict[str, Any]],
-    ready_timeout: float = 40.0,
+    ready_timeout: float = 60.0,
 ) -> None:
     """Wait for the cameras, then follow the bench's START and STOP; returns after STOP."""
     deadline = time.monotonic() + ready_timeout
@@ -124,7 +124,7 @@ def protocol_thread(
     start: Callable[[], None],
     stop: Callable[[], dict[str, Any]],
     done: Callable[[], None],
-    ready_timeout: float = 40.0,
+    ready_timeout: float = 60.0,
 ) -> threading.Thread:
     """:func:`run_protocol` in a thread, for runners whose main thread loops; then ``done``."""
 

@@ -3,9 +3,12 @@
 Runs :class:`compositor.app.WallApp` on the workload's layout exactly as
 ``videowall run`` does (its decoder pool, slots, canvases and, with
 ``--display``, one fullscreen window per output), and reports per window:
-frames decoded per camera (from the status board), the age of every frame
-at composition (from the wall's :class:`~compositor.core.frame_ages.FrameAges`),
-ticks drawn and bytes uploaded to GL.
+frames decoded per camera (from the status board), frames shown per camera
+(composed onto its tiles) against what it sent while on them (a tour's
+camera is on its tile part of the time), the seconds each camera spent
+skipping frames (the degrade rule), the age of every frame at composition
+(from the wall's :class:`~compositor.core.frame_ages.FrameAges`), ticks
+drawn and bytes uploaded to GL.
 
     python -m benchmarks.runners.wall WORKLOAD_JSON [--display :N [--windowed]] [--fps F]
 """
@@ -16,13 +19,15 @@ import argparse
 import contextlib
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks.runners.common import age_summary, protocol_thread
-from benchmarks.workload import Workload
+from benchmarks.workload import ROOM_LAYOUT, Workload
 from compositor.app import RunOptions, WallApp
+from compositor.compose.output import ComposedOutput
 from compositor.layout.parse import parse_layout
 from compositor.sources.budget import skip_tier
 
@@ -79,6 +84,56 @@ def by_tier(
     return result
 
 
+def tile_seconds(composed: ComposedOutput, start: float, stop: float) -> dict[str, float]:
+    """Seconds each camera was on a tile of ``composed`` between ``start`` and ``stop``:
+    the whole window on its own tiles, on a tour's tile its turns (the tour's schedule,
+    as ComposedOutput.compose follows it)."""
+    seconds: dict[str, float] = {}
+    window = stop - start
+    tours = {tour.index: tour for tour in composed.tours}
+    for index, tile in enumerate(composed.camera_tiles):
+        tour = tours.get(index)
+        if tour is None:
+            seconds[tile.cameras[0]] = seconds.get(tile.cameras[0], 0.0) + window
+            continue
+        turn = int((start - composed.started) // tour.every)
+        while True:
+            begin = max(start, composed.started + turn * tour.every)
+            end = min(stop, composed.started + (turn + 1) * tour.every)
+            if begin >= stop:
+                break
+            camera = tour.cameras[turn % len(tour.cameras)]
+            seconds[camera] = seconds.get(camera, 0.0) + max(0.0, end - begin)
+            turn += 1
+    return seconds
+
+
+class SkipMeter:
+    """Seconds each camera spends skipping frames (the degrade rule), read from the
+    status board once a second in a thread of its own."""
+
+    EVERY_S = 1.0
+
+    def __init__(self, app: WallApp) -> None:
+        self._app = app
+        self.seconds: dict[str, float] = {}
+        self.counting = False
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, name="skip-meter", daemon=True).start()
+
+    def _run(self) -> None:
+        pool = self._app.pool
+        while not self._stop.wait(self.EVERY_S):
+            if not self.counting:
+                continue
+            for camera in pool.camera_ids:
+                if pool.status(camera).skipping:
+                    self.seconds[camera] = self.seconds.get(camera, 0.0) + self.EVERY_S
+
+    def close(self) -> None:
+        self._stop.set()
+
+
 def renice_decoders(pids: list[int], increment: int) -> None:
     """Lower every thread of the decoder processes (Linux niceness is per thread)."""
     time.sleep(1.0)  # their camera threads start right away; catch them all
@@ -114,7 +169,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="wall-runner %(levelname)s %(message)s")
     workload = Workload.from_json(args.workload.read_text())
-    layout = parse_layout(workload.layout_yaml(), "bench-layout.yaml")
+    # The room's layout names its images relative to its own folder.
+    layout = parse_layout(
+        workload.layout_yaml(), "bench-layout.yaml", source_dir=ROOM_LAYOUT.parent
+    )
     options = RunOptions(
         headless=args.display is None,
         display_name=args.display,
@@ -132,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     tiers = camera_tiers(app)
     app.start()
     pool = app.pool
+    skips = SkipMeter(app)
     if args.nice_decoders:
         renice_decoders(pool.worker_pids(), args.nice_decoders)
     before: dict[str, Any] = {}
@@ -159,11 +218,12 @@ def main(argv: list[str] | None = None) -> None:
     def start() -> None:
         ages.clear()
         ages_by_camera.clear()
+        skips.seconds.clear()
         before.update(snapshot())
-        counting[0] = True
+        counting[0] = skips.counting = True
 
     def stop() -> dict[str, Any]:
-        counting[0] = False
+        counting[0] = skips.counting = False
         after = snapshot()
         window = after["at"] - before["at"]
         uploaded = (
@@ -178,8 +238,16 @@ def main(argv: list[str] | None = None) -> None:
         )
         frames = {c: after["frames"][c] - before["frames"][c] for c in pool.camera_ids}
         skipping = {c: pool.status(c).skipping for c in pool.camera_ids}
+        on_tiles: dict[str, float] = {}
+        for composed in app.composed.values():
+            for camera, seconds in tile_seconds(composed, before["at"], after["at"]).items():
+                on_tiles[camera] = on_tiles.get(camera, 0.0) + seconds
         return {
             "frames": frames,
+            # Per camera: frames composed onto its tiles, and those it sent while on them.
+            "shown": {c: len(ages_by_camera.get(c, ())) for c in pool.camera_ids},
+            "shown_expected": {c: round(workload.fps * on_tiles.get(c, 0.0), 1) for c in frames},
+            "skipping_s": {c: skips.seconds.get(c, 0.0) for c in pool.camera_ids},
             "window_s": window,
             "age": age_summary(ages, workload.fps) | {"at": "composition"},
             "composed_per_s": round(len(ages) / window, 1),
@@ -207,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app.run()
     finally:
+        skips.close()
         app.close()
 
 

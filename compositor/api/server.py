@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 DEFAULT_API = "127.0.0.1:8480"  # also in compositor.cli, which does not import this module
 START_WITHIN_S = 10.0
 STOP_WITHIN_S = 3.0
+# While the API serves, a thread waiting for the GIL forces it free after this long, not
+# CPython's 5 ms: the render loop, woken for its tick while a request's Python holds the
+# GIL, waited up to 5 ms at each of its waits (benchmarks/api_load.py: the p99 frame age
+# of the median camera rose 25 -> 36 ms at 50 requests a second). The whole process's
+# setting, so set by start() and given back by close().
+GIL_SWITCH_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,7 @@ class ApiServer:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="api-server", daemon=True)
         self._failed: BaseException | None = None
+        self._switch_before: float | None = None
 
     @property
     def url(self) -> str:
@@ -156,6 +164,8 @@ class ApiServer:
             log.error("the API server stopped: %s", exc)
 
     def start(self) -> None:
+        self._switch_before = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_before, GIL_SWITCH_S))
         self._thread.start()
         waited = 0.0
         while not self._server.started and self._thread.is_alive() and waited < START_WITHIN_S:
@@ -163,6 +173,7 @@ class ApiServer:
             waited += 0.02
         if not self._server.started:
             self._socket.close()
+            sys.setswitchinterval(self._switch_before)
             raise CompositorError(f"the API server did not start: {self._failed or 'timeout'}")
 
     def close(self) -> None:
@@ -170,3 +181,6 @@ class ApiServer:
         if self._thread.is_alive():
             self._thread.join(STOP_WITHIN_S + 1.0)
         self._socket.close()
+        if self._switch_before is not None:
+            sys.setswitchinterval(self._switch_before)
+            self._switch_before = None
