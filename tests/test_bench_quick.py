@@ -103,7 +103,11 @@ def test_quick_bench_writes_every_runners_figures(tmp_path: Path) -> None:
     unmeasured = [t for t in targets if t.startswith(("sub-streams", "cameras held"))]
     assert len(unmeasured) == 4 and all(targets[t] is None for t in unmeasured), targets
     judged = [t for t in targets if t not in unmeasured]
-    # 3 main-stream ratios, p99 age of wall_headless, wall_x and room_wall, 2 memory ratios
-    assert len(judged) == 8 and all(targets[t] in (True, False) for t in judged), targets
+    # 3 main-stream ratios, p99 age of wall_headless, wall_x and room_wall, 2 memory ratios:
+    # each judged, or (a ratio whose runners fell behind on a busy machine) said why not.
+    assert len(judged) == 8, targets
+    for entry in results["targets"]:
+        if entry["target"] in judged:
+            assert entry["pass"] in (True, False) or entry.get("not_judged"), entry
     assert (tmp_path / "cpu_vs_cameras-quick.png").stat().st_size > 1000
     assert "PASS" in completed.stdout or "FAIL" in completed.stdout
