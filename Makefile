@@ -41,10 +41,7 @@ unit: $(STAMP)
 test: $(STAMP)
 	bash scripts/install-system-deps.sh test
 	$(MAKE) --no-print-directory lint
-	# Two files at a time (a file's tests stay together, with its module fixtures): the
-	# e2e tests mostly wait on real cameras, X servers, brokers and browsers, so two
-	# workers on 2 cores took the suite from 16 to ~10 minutes with the same results.
-	$(PY) -m pytest -q -ra -n 2 --dist loadfile
+	$(PY) -m pytest -q -ra
 
 # The benchmark (issues 7, 18): the wall against the decode floor, FFmpeg and OpenCV on the
 # same streams, and the room's own layout (layouts/control-room-14.yaml, 40 cameras).

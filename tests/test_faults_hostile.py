@@ -379,12 +379,12 @@ def test_twenty_cameras_keep_their_rate_while_four_fail(
         f"mean {np.mean(list(baseline.values())):.2f}; with 4 failing min "
         f"{min(faulted.values()):.2f} mean {np.mean(list(faulted.values())):.2f}"
     )
-    assert states == {
-        "refused": "retrying",
-        "frozen": "stalled",
-        "locked": "retrying",
-        "garbage": "retrying",
-    }, (states, reasons)
+    # A failing camera is between two attempts (retrying) or in its next one (connecting,
+    # its last failure still its reason): a busy host may catch it in either.
+    failing = {"retrying", "connecting"}
+    assert states["frozen"] == "stalled", (states, reasons)
+    for name in ("refused", "locked", "garbage"):
+        assert states[name] in failing, (states, reasons)
     assert "connection refused" in reasons["refused"]
     assert "unauthorised (401)" in reasons["locked"]
     assert "no valid stream" in reasons["garbage"]
