@@ -10,11 +10,18 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 from av.video.reformatter import ColorRange, Interpolation, VideoReformatter
 
 from compositor.core.geometry import Fit
 from compositor.slots import FrameSlot
-from compositor.sources.camera import Rendition, RenditionSpec, halves_exactly, plan_scaling
+from compositor.sources.camera import (
+    Rendition,
+    RenditionSpec,
+    halves_exactly,
+    plan_scaling,
+    rescales_whole,
+)
 
 
 def _frame(w: int, h: int, seed: int = 1) -> av.VideoFrame:
@@ -91,3 +98,66 @@ def test_other_frames_go_through_swscale() -> None:
         assert not halves_exactly(
             _frame(w, h), plan_scaling(w, h, *box, Fit.LETTERBOX, Fraction(1))
         ), (w, h, box)
+
+
+def _smooth_frame(w: int, h: int) -> av.VideoFrame:
+    """A picture without detail finer than a few pixels (gradients, slow waves)."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    luma = 128 + 60 * np.sin(xs / 23.0) * np.cos(ys / 17.0) + 30 * (xs / w - ys / h)
+    cy, cx = np.mgrid[0 : h // 2, 0 : w // 2].astype(np.float64)
+    u = 128 + 40 * np.sin(cx / 13.0 + cy / 29.0)
+    v = 128 + 40 * np.cos(cy / 11.0 - cx / 31.0)
+    data = np.concatenate([luma.ravel(), u.ravel(), v.ravel()]).clip(16, 235).astype(np.uint8)
+    return av.VideoFrame.from_ndarray(data.reshape(h * 3 // 2, w), format="yuv420p")
+
+
+def _swscale_to(frame: av.VideoFrame, w: int, h: int, interpolation: Interpolation) -> tuple:
+    scaled = VideoReformatter().reformat(
+        frame, width=w, height=h, format="yuv420p", interpolation=interpolation
+    )
+    sizes = ((h, w), (h // 2, w // 2), (h // 2, w // 2))
+    return tuple(
+        np.frombuffer(memoryview(p), np.uint8).reshape(rows, p.line_size)[:, :cols]
+        for p, (rows, cols) in zip(scaled.planes, sizes, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "box", "interpolation"),
+    [
+        ((960, 540), (1923, 1083), Interpolation.BILINEAR),  # a span of 2x2 screens, halved
+        ((640, 360), (960, 540), Interpolation.BILINEAR),  # a sub-stream on a 2x2 tile
+        ((1280, 720), (960, 540), Interpolation.AREA),  # down by less than 1.5x
+        ((640, 360), (480, 270), Interpolation.AREA),
+    ],
+)
+def test_a_frame_made_larger_or_a_little_smaller_is_scaled_into_the_slot_like_swscale(
+    tmp_path: Path,
+    source: tuple[int, int],
+    box: tuple[int, int],
+    interpolation: Interpolation,
+) -> None:
+    frame = _smooth_frame(*source)
+    plan = plan_scaling(*source, *box, Fit.LETTERBOX, Fraction(1))
+    assert rescales_whole(frame, plan) and not halves_exactly(frame, plan)
+    picture = _slot_picture(tmp_path, frame, box, Fit.LETTERBOX)
+    theirs = _swscale_to(frame, plan.width, plan.height, interpolation)
+    for ours, reference in zip(picture, theirs, strict=True):
+        assert ours.shape == reference.shape
+        difference = np.abs(ours.astype(int) - reference)
+        assert difference.mean() < 0.5 and difference.max() <= 3
+
+
+def test_crops_and_large_reductions_stay_with_swscale() -> None:
+    frame = _frame(1920, 1080)
+    # Down by 1.5x or more would alias with a bilinear filter: swscale's AREA.
+    for box in ((1280, 718), (640, 360), (480, 270)):
+        assert not rescales_whole(frame, plan_scaling(1920, 1080, *box, Fit.LETTERBOX, Fraction(1)))
+    assert rescales_whole(frame, plan_scaling(1920, 1080, 1282, 722, Fit.LETTERBOX, Fraction(1)))
+    # A crop fit keeps part of the scaled picture: swscale makes it, the slot gets the part.
+    assert not rescales_whole(frame, plan_scaling(1920, 1080, 1920, 1400, Fit.CROP, Fraction(1)))
+    full_range = _frame(1920, 1080)
+    full_range.color_range = int(ColorRange.JPEG)
+    assert not rescales_whole(
+        full_range, plan_scaling(1920, 1080, 3840, 2160, Fit.LETTERBOX, Fraction(1))
+    )

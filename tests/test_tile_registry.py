@@ -58,3 +58,44 @@ def test_the_wall_paints_a_tile_as_the_preview_does(tile: str) -> None:
     difference = np.abs(on_wall[r.y : r.bottom, r.x : r.right].astype(int) - preview)
     assert np.percentile(difference, 99) <= 24, "the wall and the preview paint alike"
     assert float(difference.mean()) < 4.0
+
+
+def _clock_output(rect: str, pictures: PictureLoader) -> ComposedOutput:
+    layout = parse_layout(
+        "cameras: {}\noutputs:\n  - id: A1\n    size: [481, 271]\n"
+        f'    tiles: [{{clock: "%H:%M:%S", rect: {rect}}}]\n'
+    )
+    return ComposedOutput(
+        "A1",
+        (481, 271),
+        layout.placed_tiles("A1"),
+        slot_for=lambda camera, tile: pytest.fail("no camera tile here"),
+        camera_name=str,
+        painter=BannerPainter(),
+        frame_ages=FrameAges(),
+        pictures=pictures,
+        now=0.0,
+    )
+
+
+@pytest.mark.parametrize("rect", ["[0, 0, 480, 270]", "[1, 1, 479, 269]", "[3, 2, 401, 133]"])
+def test_a_clock_repainted_where_its_digits_change_is_the_clock_painted_whole(rect: str) -> None:
+    pictures = PictureLoader()
+    try:
+        ticking = _clock_output(rect, pictures)
+        # An hour: seconds, minutes and the hour turning (11:59:59 -> 12:00:12 changes all).
+        seconds = range(0, 3601, 13)
+        for second in seconds:
+            ticking.compose(0.0, NOON - 1 + second, lambda output, camera, tile: None)
+        whole = _clock_output(rect, pictures)
+        whole.compose(0.0, NOON - 1 + seconds[-1], lambda output, camera, tile: None)
+    finally:
+        pictures.close()
+    for mine, theirs in zip(
+        (ticking.canvas.y, ticking.canvas.u, ticking.canvas.v),
+        (whole.canvas.y, whole.canvas.u, whole.canvas.v),
+        strict=True,
+    ):
+        assert np.array_equal(mine, theirs)
+    # One painted region for the tile, however many parts of it were put (a bounded table).
+    assert list(ticking.canvas._painted) == [ticking.placed[0].rect]

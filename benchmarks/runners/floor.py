@@ -70,7 +70,14 @@ class _Rendition:
         import numpy as np
 
         from compositor.core.geometry import Fit
-        from compositor.sources.camera import halve_into, halves_exactly, plan_scaling, scaled_frame
+        from compositor.sources.camera import (
+            halve_into,
+            halves_exactly,
+            plan_scaling,
+            rescale_into,
+            rescales_whole,
+            scaled_frame,
+        )
 
         if stage == "bgr":
             pixels = frame.reformat(
@@ -86,6 +93,9 @@ class _Rendition:
         s = self.scaling
         if halves_exactly(frame, s):  # the wall halves straight into the slot: both stages
             halve_into(frame, s.crop, *self._planes(s.crop.w, s.crop.h))
+            return
+        if (s.width, s.height) != (frame.width, frame.height) and rescales_whole(frame, s):
+            rescale_into(frame, *self._planes(s.width, s.height))  # as the wall: both stages
             return
         frame = scaled_frame(frame, s, self.reformatter)
         if stage == "copy":

@@ -307,26 +307,47 @@ class OutputCanvas:
         tile.shown_number = 0
         tile.placed = None  # its picture may sit elsewhere: the bars are cleared
 
-    def put_bgr(self, rect: TileRect, image: Pixels, matrix: Matrix = Matrix.BT601) -> None:
+    def put_bgr(
+        self,
+        rect: TileRect,
+        image: Pixels,
+        matrix: Matrix = Matrix.BT601,
+        *,
+        part_of: TileRect | None = None,
+    ) -> None:
         """Put a BGR ``image`` (rect.h, rect.w, 3) at ``rect``: a painted tile, a pattern.
 
         The rectangle is reported as changed by the next :meth:`compose`; it
-        should not overlap camera tiles (the later painting wins).
+        should not overlap camera tiles (the later painting wins). ``part_of``:
+        ``rect`` is a part of that painted tile (a clock's changed digits), put
+        with whole chroma cells (even ``x`` and ``y``, even sizes up to the
+        tile's edge); the canvas knows the tile's matrix, not each part's.
         """
         if image.shape[:2] != (rect.h, rect.w):
             raise ValueError(f"image {image.shape[:2]} does not fit {rect}")
-        self.put_planes(rect, tile_planes(image, rect, matrix), matrix)
+        self.put_planes(rect, tile_planes(image, rect, matrix), matrix, part_of=part_of)
 
-    def put_planes(self, rect: TileRect, planes: TilePlanes, matrix: Matrix) -> None:
+    def put_planes(
+        self,
+        rect: TileRect,
+        planes: TilePlanes,
+        matrix: Matrix,
+        *,
+        part_of: TileRect | None = None,
+    ) -> None:
         """As :meth:`put_bgr`, with what :func:`tile_planes` made of the picture: three
         copies, no conversion (a picture converted off the render loop: compose.pictures)."""
         y, u, v = planes
         c = chroma_cells(rect)
         if y.shape != (rect.h, rect.w) or u.shape != (c.h, c.w) or v.shape != (c.h, c.w):
             raise ValueError(f"planes {y.shape}, {u.shape} do not fit {rect}")
+        region = rect if part_of is None else part_of
+        if part_of is not None and rect.intersection(part_of) != rect:
+            raise ValueError(f"{rect} is not a part of {part_of}")
         self._write(rect, planes)
-        if self._painted.get(rect) != matrix:
-            self._painted[rect] = matrix
+        # One entry per painted tile, whatever parts of it are put: a bounded table.
+        if self._painted.get(region) != matrix:
+            self._painted[region] = matrix
             self.matrix_version += 1
         self._pending.append(rect)
         banner = self._banner_painted

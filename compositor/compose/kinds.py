@@ -93,15 +93,52 @@ class TileKindPainter(Protocol):
 # --- clock ------------------------------------------------------------------------------
 
 
+def changed_part(before: Pixels, after: Pixels, rect: TileRect) -> TileRect | None:
+    """Where a painted tile at ``rect`` changed from ``before`` to ``after`` (canvas
+    coordinates, widened to whole chroma cells inside the tile); None: nowhere.
+
+    Put there alone, the part gives the canvas the very planes the whole tile would.
+    """
+    if before.shape != after.shape:
+        return rect
+    differs = np.any(before != after, axis=2)
+    rows = np.flatnonzero(differs.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(differs.any(axis=0))
+    x0 = max(rect.x, (rect.x + int(cols[0])) & ~1)
+    y0 = max(rect.y, (rect.y + int(rows[0])) & ~1)
+    x1 = rect.x + int(cols[-1]) + 1
+    y1 = rect.y + int(rows[-1]) + 1
+    x1, y1 = min(rect.right, x1 + (x1 & 1)), min(rect.bottom, y1 + (y1 & 1))
+    return TileRect(x0, y0, x1 - x0, y1 - y0)
+
+
 @dataclass
 class _LiveClock:
     rect: TileRect
     clock: ClockTile
 
+    shown: bool = False  # put on the canvas whole once; then only what changes
+
     def update(self, canvas: OutputCanvas, now: float, wall_time: float | None) -> None:
         # Repainted only when its text changes (once a second for %H:%M:%S).
-        if wall_time is not None and self.clock.update(wall_time):
-            canvas.put_bgr(self.rect, self.clock.pixels)
+        if wall_time is None:
+            return
+        before = self.clock.pixels
+        if not self.clock.update(wall_time):
+            return
+        after, rect = self.clock.pixels, self.rect
+        if not self.shown:
+            canvas.put_bgr(rect, after)
+            self.shown = True
+            return
+        # Only the digits that changed go through the BGR to YUV conversion: a 1920x420
+        # clock converted whole each second took 9 % of the room's render loop (py-spy).
+        part = changed_part(before, after, rect)
+        if part is not None:
+            x, y = part.x - rect.x, part.y - rect.y
+            canvas.put_bgr(part, after[y : y + part.h, x : x + part.w], part_of=rect)
 
 
 class _Clock:
