@@ -549,15 +549,7 @@ class ClusterNode:
             f"{_precise(newer.at)} is newer than this order's {_precise(order.at)}"
         )
         log.info("order %s (%s) superseded: %s", order.id, _what(order.command), reason)
-        self._journal.change(
-            "cluster.superseded",
-            f"{order.by}@{order.origin}",
-            order.role,
-            target=state_key(order),
-            after=_what(order.command),
-            result="superseded",
-            reason=reason,
-        )
+        self._journal_outcome(order, "superseded", reason)
 
     def _not_here(self, order: Order, output: str) -> None:
         live = self._live
@@ -570,13 +562,18 @@ class ClusterNode:
             f"{order.origin}'s is {order.layout})"
         )
         log.warning("order %s (%s) refused: %s", order.id, _what(order.command), reason)
+        self._journal_outcome(order, "refused", reason)
+
+    def _journal_outcome(self, order: Order, result: str, reason: str) -> None:
+        """An order not applied here, in the audit journal, under its author's name."""
+        assert self._journal is not None
         self._journal.change(
-            "cluster.refused",
+            f"cluster.{result}",
             f"{order.by}@{order.origin}",
             order.role,
             target=state_key(order),
             after=_what(order.command),
-            result="refused",
+            result=result,
             reason=reason,
         )
 
