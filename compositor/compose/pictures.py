@@ -65,7 +65,9 @@ Pixels = npt.NDArray[np.uint8]
 # show, a frame is never late for it.
 LOADER_NICENESS = 10
 DECODE_WITHIN_S = 60.0  # a 40 Mpx picture takes 1-3 s on a busy 2-core host; this is a hang
-IDLE_STOP_S = 30.0  # the decoder process ends after this long without a picture to decode
+# The decoder process ends after this long without a picture to decode: pictures come
+# with a layout and its changes, and the process holds 60-100 MB (PSS) while it lives.
+IDLE_STOP_S = 10.0
 
 _Signature = tuple[int, int, int, int]  # device, inode, size, mtime (ns)
 _Key = tuple[Path, int, int, int, int, Fit]  # path, width, height, x & 1, y & 1, fit
