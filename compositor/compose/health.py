@@ -6,7 +6,7 @@ unit-tested with a manual clock.
 
 from __future__ import annotations
 
-__all__ = ["STALL_AFTER_S", "TileHealth", "assess", "format_duration"]
+__all__ = ["STALL_AFTER_S", "TileHealth", "assess", "format_duration", "late_by"]
 
 import time
 from dataclasses import dataclass
@@ -22,6 +22,25 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# How late a delayed camera's pictures are said to be: in steps, so that a lag growing by
+# the second does not change the tile's text (and repaint its band) every second on
+# every tile of every delayed camera: at 40 cameras past the host's limit that took
+# most of the render loop (py-spy). The exact lag is in the status and the API.
+_LATE_STEPS_S = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800, 3600)
+
+
+def late_by(lag: float) -> str:
+    """``lag`` seconds as a tile says it: the largest step it has passed ("over 5 s")."""
+    step = max([s for s in _LATE_STEPS_S if s <= lag], default=0)
+    if step == 0:
+        return f"{max(0.0, lag):.0f} s"
+    if step < 60:
+        return f"over {step} s"
+    if step < 3600:
+        return f"over {step // 60} min"
+    return "over 1 h"
 
 
 def _clock_time(wall: float) -> str:
@@ -50,7 +69,7 @@ def assess(
     # Frames still come, but old: the decoder is behind (the host cannot keep up), the
     # camera is not frozen. Its arrival is its capture plus the decoder's lag.
     if status.state is CameraState.LIVE and now - status.last_frame_at - status.lag < stall_after:
-        late = (f"DELAYED · {name}", f"pictures {status.lag:.0f} s late: the host is behind")
+        late = (f"DELAYED · {name}", f"pictures {late_by(status.lag)} late: the host is behind")
         return TileHealth("delayed", TileNotice(late, dim=False))
 
     def since(moment: float) -> str:
