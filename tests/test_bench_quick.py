@@ -54,10 +54,13 @@ def test_quick_bench_writes_every_runners_figures(tmp_path: Path) -> None:
             "--quick",
             "--cameras",
             "3",
+            # Each runner takes 3-5 s to start (a Python with its imports, cameras
+            # connecting); a 2 s window after half a second is 50 frames a camera, enough
+            # for every figure, which are only checked to be there.
             "--seconds",
-            "3",
+            "2",
             "--settle",
-            "1",
+            "0.5",
             "--room-cameras",
             "3",
             "--out",

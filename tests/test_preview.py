@@ -185,3 +185,11 @@ def test_the_command_writes_a_png_with_a_preset_and_never_shows_a_password(
     captured = capsys.readouterr()
     assert "unknown preset 'nope'" in captured.err and "quiet" in captured.err
     assert ENV["CAM_PASS"] not in captured.out + captured.err
+
+
+def test_the_command_lines_default_width_is_the_previews() -> None:
+    # The command line does not import the preview (its start time): its copy must agree.
+    from compositor.cli import PREVIEW_WIDTH
+    from compositor.preview import DEFAULT_WIDTH
+
+    assert PREVIEW_WIDTH == DEFAULT_WIDTH
