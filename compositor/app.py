@@ -14,12 +14,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compositor.api.metrics_route import metrics_extension
-from compositor.api.routes import ApiContext, Extension, build_api
-from compositor.api.server import ApiOptions, ApiServer
-from compositor.api.tokens import TokenStore
-from compositor.cluster.metrics import ClusterCollector
-from compositor.cluster.node import ClusterNode, ClusterOptions, HostHealth
 from compositor.compose.canvas import CanvasImage, OutputCanvas
 from compositor.compose.health import format_duration
 from compositor.compose.notice import TileNotice
@@ -49,7 +43,6 @@ from compositor.live.report import WallView, camera_report, status_document
 from compositor.live.snapshots import SnapshotWriter
 from compositor.live.state_dir import StateDir, default_state_dir, describe
 from compositor.live.status import StatusWriter, process_identity
-from compositor.metrics.collector import WallMetrics
 from compositor.metrics.counters import WallCounters
 from compositor.service.notify import ServiceNotifier
 from compositor.slots import CameraStatus
@@ -59,7 +52,13 @@ from compositor.sources.pool import DecoderPool, RenditionKey
 from compositor.sources.worker import DECODER_NICENESS
 
 if TYPE_CHECKING:
+    # Imported where used: the HTTP API (FastAPI, uvicorn, the metrics) and the cluster
+    # (paho-mqtt) take ~0.9 s and ~25 MB to import, which a wall without them never spends.
+    from compositor.api.routes import ApiContext, Extension
+    from compositor.api.server import ApiOptions, ApiServer
+    from compositor.cluster.node import ClusterNode, ClusterOptions, HostHealth
     from compositor.display.windows import WallDisplay
+    from compositor.metrics.collector import WallMetrics
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +192,11 @@ class WallApp:
         self.events = EventRing()  # what changed, for the API's event stream
         self.journal = Journal(None, self.events, self.clock)  # audited once state is kept
         self._commands: CommandHandler | ClusterNode | None = None
-        self.cluster = ClusterNode(options.cluster, self.clock) if options.cluster else None
+        self.cluster: ClusterNode | None = None
+        if options.cluster:
+            from compositor.cluster.node import ClusterNode
+
+            self.cluster = ClusterNode(options.cluster, self.clock)
         self.api: ApiServer | None = None
         self._api_context: ApiContext | None = None
         self._state: StateDir | None = None  # with a layout file: status, history, socket
@@ -327,6 +330,8 @@ class WallApp:
         cluster.start()
 
     def _health(self) -> HostHealth:
+        from compositor.cluster.node import HostHealth
+
         drawn, _ = self.outputs_drawn()
         live = sum(1 for state in self.camera_states.values() if state == "live")
         api = self.api.url if self.api is not None else None
@@ -334,13 +339,22 @@ class WallApp:
 
     def metrics(self) -> WallMetrics:
         """This wall's Prometheus metrics (its cluster's beside them, on several hosts)."""
+        from compositor.metrics.collector import WallMetrics
+
         metrics = WallMetrics(self)
         if self.cluster is not None:
+            from compositor.cluster.metrics import ClusterCollector
+
             metrics.registry.register(ClusterCollector(self.cluster))
         return metrics
 
     def _start_api(self, state_dir: Path, options: ApiOptions) -> None:
         """The HTTP API and control page; a wall whose API cannot start runs on without."""
+        from compositor.api.metrics_route import metrics_extension
+        from compositor.api.routes import ApiContext, build_api
+        from compositor.api.server import ApiServer
+        from compositor.api.tokens import TokenStore
+
         tokens = TokenStore(state_dir)
         context = ApiContext(
             self.inbox, self.pictures, self.events, tokens, self.journal, self.clock
