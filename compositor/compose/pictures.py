@@ -66,8 +66,9 @@ Pixels = npt.NDArray[np.uint8]
 LOADER_NICENESS = 10
 DECODE_WITHIN_S = 60.0  # a 40 Mpx picture takes 1-3 s on a busy 2-core host; this is a hang
 # The decoder process ends after this long without a picture to decode: pictures come
-# with a layout and its changes, and the process holds 60-100 MB (PSS) while it lives.
-IDLE_STOP_S = 10.0
+# in a batch with a layout and its changes (a file saved anew: once), and the process
+# holds 60-100 MB (PSS) while it lives; starting it again takes ~0.5 s, off the loop.
+IDLE_STOP_S = 2.0
 
 _Signature = tuple[int, int, int, int]  # device, inode, size, mtime (ns)
 _Key = tuple[Path, int, int, int, int, Fit]  # path, width, height, x & 1, y & 1, fit
