@@ -14,7 +14,7 @@ from compositor.compose.overlay import BannerPainter
 from compositor.compose.pictures import PictureLoader
 from compositor.core.frame_ages import FrameAges
 from compositor.core.geometry import TileRect
-from compositor.layout.models import PATH_KINDS, TileConfig, TileKind
+from compositor.layout.models import PATH_KINDS, Layout, TileConfig, TileKind
 from compositor.layout.parse import parse_layout
 
 NOON = time.mktime((2026, 3, 14, 12, 0, 0, 0, 0, -1))
@@ -28,6 +28,23 @@ def test_every_kind_that_is_no_camera_has_one_painter_and_nothing_else_has_one()
     assert all(kind in TileConfig.model_fields for kind in get_args(TileKind))
 
 
+def _painted_output(
+    layout: Layout, size: tuple[int, int], pictures: PictureLoader
+) -> ComposedOutput:
+    """Output A1 of ``layout``, which has painted tiles only, as the wall composes it."""
+    return ComposedOutput(
+        "A1",
+        size,
+        layout.placed_tiles("A1"),
+        slot_for=lambda camera, tile: pytest.fail("no camera tile here"),
+        camera_name=str,
+        painter=BannerPainter(),
+        frame_ages=FrameAges(),
+        pictures=pictures,
+        now=0.0,
+    )
+
+
 @pytest.mark.parametrize("tile", ['{text: "Incident room B - call 2200"}', '{clock: "%H:%M:%S"}'])
 def test_the_wall_paints_a_tile_as_the_preview_does(tile: str) -> None:
     layout = parse_layout(
@@ -37,17 +54,7 @@ def test_the_wall_paints_a_tile_as_the_preview_does(tile: str) -> None:
     preview = PAINTED_KINDS[placed.kind].in_preview(placed, 480, 270, PreviewResources(NOON))
     pictures = PictureLoader()
     try:
-        composed = ComposedOutput(
-            "A1",
-            (480, 270),
-            [placed],
-            slot_for=lambda camera, tile: pytest.fail("no camera tile here"),
-            camera_name=str,
-            painter=BannerPainter(),
-            frame_ages=FrameAges(),
-            pictures=pictures,
-            now=0.0,
-        )
+        composed = _painted_output(layout, (480, 270), pictures)
         composed.compose(0.0, NOON, lambda output, camera, tile: None)
     finally:
         pictures.close()
@@ -65,17 +72,7 @@ def _clock_output(rect: str, pictures: PictureLoader) -> ComposedOutput:
         "cameras: {}\noutputs:\n  - id: A1\n    size: [481, 271]\n"
         f'    tiles: [{{clock: "%H:%M:%S", rect: {rect}}}]\n'
     )
-    return ComposedOutput(
-        "A1",
-        (481, 271),
-        layout.placed_tiles("A1"),
-        slot_for=lambda camera, tile: pytest.fail("no camera tile here"),
-        camera_name=str,
-        painter=BannerPainter(),
-        frame_ages=FrameAges(),
-        pictures=pictures,
-        now=0.0,
-    )
+    return _painted_output(layout, (481, 271), pictures)
 
 
 @pytest.mark.parametrize("rect", ["[0, 0, 480, 270]", "[1, 1, 479, 269]", "[3, 2, 401, 133]"])
