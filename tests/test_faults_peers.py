@@ -404,16 +404,22 @@ def test_audio_only_after_a_reconnect_is_not_taken_for_video(
         proxy.reroute(_port(audio))  # the camera's stream comes back with its sound only
         audio_only = "no video: the stream carries audio only"
         tick_until(app, lambda: app.pool.status("cam").reason == audio_only, 10, "refused")
-        states = set()
+        states, said = set(), set()
         end = time.monotonic() + 4.0  # a retry or two: never live on sound alone
         while time.monotonic() < end:
             app.tick()
             states.add(app.camera_states["cam"])
+            lines = painted_lines(app)
+            if lines:
+                assert lines[0] == "NO SIGNAL · Cam cam", lines
+                said.add(lines[-1])
             time.sleep(0.04)
         assert "live" not in states, states
-        lines = painted_lines(app)
-        assert lines[0] == "NO SIGNAL · Cam cam"
-        assert lines[-1] == audio_only
+        # The tile says why. A retry may meet the test server still tearing the last
+        # session down ("Server returned 4XX", seen once in a full run): it says that
+        # then, as it would for a real camera, and the sound-only reason the rest of
+        # the time.
+        assert audio_only in said, said
         proxy.reroute(server.port)
         tick_until(app, camera_is(app, "cam", "live"), 10, "video back")
 
