@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -126,8 +127,13 @@ def test_an_operator_calls_a_camera_up_from_the_page_and_sees_it_a_viewer_cannot
     WebDriverWait(browser, 10).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, '[data-tile="O1.2"].callup'))
     )
-    cameras = browser.find_element(By.CSS_SELECTOR, '#cameras [data-camera="blue"]').text
-    assert "live" in cameras
+    # The page redraws its camera list as states change: the row is found afresh each try
+    # (one found before a redraw is stale: failed once in a full run).
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda driver: (
+            "live" in driver.find_element(By.CSS_SELECTOR, '#cameras [data-camera="blue"]').text
+        )
+    )
     if SCREENSHOT:
         browser.save_screenshot(SCREENSHOT)
 
