@@ -94,7 +94,7 @@ class _Rendition:
         if halves_exactly(frame, s):  # the wall halves straight into the slot: both stages
             halve_into(frame, s.crop, *self._planes(s.crop.w, s.crop.h))
             return
-        if (s.width, s.height) != (frame.width, frame.height) and rescales_whole(frame, s):
+        if rescales_whole(frame, s):
             rescale_into(frame, *self._planes(s.width, s.height))  # as the wall: both stages
             return
         frame = scaled_frame(frame, s, self.reformatter)

@@ -288,7 +288,8 @@ def rescales_whole(frame: av.VideoFrame, scaling: _Scaling) -> bool:
     smaller than that it would alias, and swscale's AREA keeps those.
     """
     return (
-        (scaling.crop.w, scaling.crop.h) == (scaling.width, scaling.height)
+        (scaling.width, scaling.height) != (frame.width, frame.height)  # same size: a copy
+        and (scaling.crop.w, scaling.crop.h) == (scaling.width, scaling.height)
         and 3 * scaling.width >= 2 * frame.width
         and 3 * scaling.height >= 2 * frame.height
         and frame.width % 2 == 0  # whole chroma samples on both sides
@@ -343,9 +344,7 @@ class Rendition:
             halve_into(frame, c, *self.slot.begin_write(c.w, c.h))
             self.slot.end_write(captured_at, matrix)
             return
-        if (scaling.width, scaling.height) != (frame.width, frame.height) and rescales_whole(
-            frame, scaling
-        ):
+        if rescales_whole(frame, scaling):
             rescale_into(frame, *self.slot.begin_write(c.w, c.h))
             self.slot.end_write(captured_at, matrix)
             return
