@@ -328,6 +328,9 @@ class Bench:
         # Every runner on the room's workload (benchmarks/profile_wall.py --room): the
         # walls with their sub-streams at hand, the others on the URLs the wall decodes.
         self.room = False
+        # Every runner on the sub-stream runners' workload (profile_wall.py --substreams):
+        # the same, on the mixed workload.
+        self.substreams = False
 
     def say(self, text: str) -> None:
         print(f"bench: {text}", file=self.log, flush=True)
@@ -348,9 +351,9 @@ class Bench:
         )
         if runner in ("wall_substreams", "room_wall", "room_wall_x"):
             return work
-        if self.room and runner.startswith("wall"):
+        if (self.room or self.substreams) and runner.startswith("wall"):
             return work
-        if runner in SUBSTREAM_RUNNERS or runner in ROOM_RUNNERS or self.room:
+        if runner in SUBSTREAM_RUNNERS or runner in ROOM_RUNNERS or self.room or self.substreams:
             return work.decoded_streams()
         return work.main_streams()
 

@@ -231,19 +231,28 @@ def main(argv: list[str] | None = None) -> int:
         help="the room's workload (layouts/control-room-14.yaml, sub-streams for small "
         "tiles, as room_wall), py-spy on the wall with its 14 windows",
     )
+    parser.add_argument(
+        "--substreams",
+        action="store_true",
+        help="the sub-stream runners' workload (a 640x360 sub-stream for every small tile, "
+        "as wall_substreams), py-spy on the headless wall",
+    )
     parser.add_argument("--spy-seconds", type=float, help="py-spy's window (--seconds)")
     parser.add_argument("--no-spy", action="store_true", help="skip the py-spy sampling")
-    parser.add_argument("--out", type=Path, help="JSON (results/profile[-room].json)")
+    parser.add_argument("--out", type=Path, help="JSON (results/profile[-room|-substreams].json)")
     args = parser.parse_args(argv)
     if args.cameras is None:
         args.cameras = 40 if args.room else 8
     if args.out is None:
-        args.out = RESULTS / ("profile-room.json" if args.room else "profile.json")
+        name = (
+            "profile-room" if args.room else "profile-substreams" if args.substreams else "profile"
+        )
+        args.out = RESULTS / f"{name}.json"
     clips = ensure_clips()
     work = room_workload(args.cameras) if args.room else make_workload(args.cameras)
     cameras = (
         bench_cameras(work, clips)
-        if args.room
+        if args.room or args.substreams
         else [
             SyntheticCamera.from_clip(c.id, c.id, clips[c.resolution], start=50 * i)
             for i, c in enumerate(work.cameras)
@@ -259,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         bench = Bench(server, Path(tmp), args.seconds, 2.0)
         bench.room = args.room
+        bench.substreams = args.substreams
         for step in STEPS:
             if args.room and step == "floor_bgr":
                 continue
@@ -279,7 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "cameras": args.cameras,
         "workload": (
-            "layouts/control-room-14.yaml" if args.room else "benchmarks.workload.make_workload"
+            "layouts/control-room-14.yaml"
+            if args.room
+            else "benchmarks.workload.make_workload"
+            + (", sub-streams for small tiles" if args.substreams else "")
         ),
         "workload_summary": work.summary(),
         "seconds": args.seconds,

@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.churn import run_churn
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
 def test_ten_thousand_preset_switches_and_a_thousand_reloads_leave_every_table_flat() -> None:

@@ -26,7 +26,7 @@ from tests.helpers.api_wall import ApiWall, api_layout_text
 from tests.helpers.pixels import Pixels, shows
 from tests.helpers.walls import wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 # Where the test leaves a screenshot of the page (for a person to look at), if set.
 SCREENSHOT = os.environ.get("VIDEOWALL_PAGE_SCREENSHOT")

@@ -33,7 +33,7 @@ from compositor.sources.budget import (
 from compositor.sources.camera import CameraJob, RenditionSpec, run_camera
 from tests.helpers.walls import wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 # 25 fps, GOP 50, two B-frames: what the wall's cameras send.
 CLIP = ClipSpec("degrade", 320, 180, fps=25, kbps=300, seconds=4)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers.processes import free_port, read_lines
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
 def test_the_demo_prints_its_page_and_an_operator_token_that_calls_a_camera_up(

@@ -17,7 +17,7 @@ import pytest
 
 from tests.helpers.processes import free_port, read_lines
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
 def test_the_demo_as_two_hosts_prints_both_pages_and_switches_both(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from tests.helpers.e2e import check_o1, check_o2, e2e_layout_text
 from tests.helpers.pixels import changed, read_png
 from tests.helpers.processes import alive, children, cmdline, videowall_process
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
 def _wait_for_good_snapshot(

@@ -21,7 +21,7 @@ from tests.helpers.pixels import changed
 from tests.helpers.processes import alive, children, cmdline, read_status, videowall_process
 from tests.helpers.walls import tick_for, wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
 def _tick_until_live(app: WallApp, timeout: float = 20.0) -> None:

@@ -40,7 +40,7 @@ from tests.helpers.pixels import BLUE, GREEN, RED, banner_share, is_black, share
 from tests.helpers.processes import free_port
 from tests.helpers.walls import camera_is, painted_lines, tick_for, tick_until, tile_pixels
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 Pixels = npt.NDArray[np.uint8]
 

@@ -32,7 +32,7 @@ from tests.helpers.layouts import grid_layout
 from tests.helpers.pixels import BLUE, GREEN, RED, share_near
 from tests.helpers.walls import camera_is, painted_lines, tick_for, tick_until, tile_pixels
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 IENA = "Caméra Pont d'Iéna"
 RESET_AS_ENDED = "stream ended: the camera closed the connection"

@@ -31,7 +31,7 @@ from tests.helpers.walls import DecoderWatch, apply_edit, tick_until, wait_until
 
 Pixels = npt.NDArray[np.uint8]
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 
 def test_edits_are_applied_live_and_kept_cameras_keep_their_decoders(

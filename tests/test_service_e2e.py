@@ -21,7 +21,7 @@ from compositor.demo.testcams import SyntheticCameraServer
 from compositor.demo.virtual_x import VirtualDisplay
 from tests.helpers.notify_socket import NotifyListener
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 WATCHDOG_S = 1.0  # WATCHDOG_USEC asked of the wall: it pings every 0.5 s
 

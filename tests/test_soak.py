@@ -12,7 +12,7 @@ import pytest
 from benchmarks.churn_soak import EVENTS, LIVE_CAMERAS, run_churn_soak
 from benchmarks.tmpfs import why_no_tmpfs
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.e2e, pytest.mark.alone, pytest.mark.timeout(240)]
 
 
 def test_one_minute_churn_soak_leaves_every_table_flat() -> None:

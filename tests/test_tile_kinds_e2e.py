@@ -27,7 +27,7 @@ from tests.helpers.pixels import BLUE, RED, share_near
 from tests.helpers.processes import alive, children
 from tests.helpers.walls import tick_until, wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 Pixels = npt.NDArray[np.uint8]
 MAGENTA_BGR = (200, 0, 200)
