@@ -104,7 +104,10 @@ def breakdown(m: dict[str, Measurement]) -> dict[str, float | None]:
 STACK_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decode (H.264, packet.decode)", ("_decoded (",)),
     ("receive + demux (RTSP read, container.demux)", ("_frames (",)),
-    ("scale to the tile (swscale, or halving in numpy)", ("scaled_frame (", "halve_into (")),
+    (
+        "scale to the tile (swscale, or OpenCV into the slot)",
+        ("scaled_frame (", "halve_into (", "rescale_into ("),
+    ),
     ("copy into the slot", ("FrameSlot.write (", "FrameSlot.end_write (", "_plane (")),
     ("upload (glTexSubImage2D)", (".upload (",)),
     ("draw + swap (GL, llvmpipe)", (".draw (", ".flip (", ".present (", "swap")),

@@ -1,4 +1,5 @@
-"""A decoded frame brought to its tile's size in the slot: the exact halving path.
+"""A decoded frame brought to its tile's size in the slot: the exact halvings and the
+bilinear path (OpenCV straight into the slot), against swscale.
 
 Frames are made in memory with PyAV (no server needed below the decoder).
 """
@@ -18,7 +19,7 @@ from compositor.slots import FrameSlot
 from compositor.sources.camera import (
     Rendition,
     RenditionSpec,
-    halves_exactly,
+    exact_halvings,
     plan_scaling,
     rescales_whole,
 )
@@ -65,7 +66,9 @@ def _box_mean(plane: np.ndarray) -> np.ndarray:
 
 def test_a_frame_at_twice_the_tile_is_halved_into_the_slot_like_swscale(tmp_path: Path) -> None:
     frame = _frame(1920, 1080)
-    assert halves_exactly(frame, plan_scaling(1920, 1080, 960, 540, Fit.LETTERBOX, Fraction(1)))
+    assert (
+        exact_halvings(frame, plan_scaling(1920, 1080, 960, 540, Fit.LETTERBOX, Fraction(1))) == 1
+    )
     y, u, v = _slot_picture(tmp_path, frame, (960, 540), Fit.LETTERBOX)
     assert (y.shape, u.shape, v.shape) == ((540, 960), (270, 480), (270, 480))
     source = [frame.to_ndarray()[:1080], None, None]
@@ -80,7 +83,7 @@ def test_a_frame_at_twice_the_tile_is_halved_into_the_slot_like_swscale(tmp_path
 def test_a_cropped_tile_halves_only_its_part(tmp_path: Path) -> None:
     frame = _frame(1280, 720, seed=2)
     plan = plan_scaling(1280, 720, 500, 360, Fit.CROP, Fraction(1))
-    assert halves_exactly(frame, plan) and (plan.crop.x, plan.crop.w) == (70, 500)
+    assert exact_halvings(frame, plan) == 1 and (plan.crop.x, plan.crop.w) == (70, 500)
     y, u, _ = _slot_picture(tmp_path, frame, (500, 360), Fit.CROP)
     whole_y, whole_u, _ = _swscale(frame, 640, 360)
     assert np.abs(y.astype(int) - whole_y[:, 70:570]).max() <= 1
@@ -91,13 +94,55 @@ def test_other_frames_go_through_swscale() -> None:
     plan = plan_scaling(1920, 1080, 960, 540, Fit.LETTERBOX, Fraction(1))
     full_range = _frame(1920, 1080)
     full_range.color_range = int(ColorRange.JPEG)  # MJPEG: swscale brings it to limited range
-    assert not halves_exactly(full_range, plan)
-    assert not halves_exactly(_frame(1920, 1080).reformat(format="nv12"), plan)
-    # A third, a quarter, and 1366 -> 683 (rounded up to 684 for I420): not halves.
-    for w, h, box in ((1920, 1080, (640, 360)), (1920, 1080, (480, 270)), (1366, 768, (683, 384))):
-        assert not halves_exactly(
+    assert not exact_halvings(full_range, plan)
+    assert not exact_halvings(_frame(1920, 1080).reformat(format="nv12"), plan)
+    # A third, 2.67x, 1366 -> 683 (rounded up to 684 for I420), a sixteenth: not halvings.
+    for w, h, box in (
+        (1920, 1080, (640, 360)),
+        (1280, 720, (480, 270)),
+        (1366, 768, (683, 384)),
+        (3840, 2160, (240, 135)),
+    ):
+        assert not exact_halvings(
             _frame(w, h), plan_scaling(w, h, *box, Fit.LETTERBOX, Fraction(1))
         ), (w, h, box)
+
+
+def _block_mean(plane: np.ndarray, n: int) -> np.ndarray:
+    h, w = plane.shape
+    return plane.reshape(h // n, n, w // n, n).astype(np.float64).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize(
+    ("source", "box", "steps"),
+    [((1920, 1080), (480, 270), 2), ((1280, 720), (320, 180), 2), ((3840, 2160), (480, 270), 3)],
+)
+def test_a_frame_at_four_or_eight_times_the_tile_is_halved_again_and_again(
+    tmp_path: Path, source: tuple[int, int], box: tuple[int, int], steps: int
+) -> None:
+    frame = _frame(*source, seed=3)
+    assert exact_halvings(frame, plan_scaling(*source, *box, Fit.LETTERBOX, Fraction(1))) == steps
+    picture = _slot_picture(tmp_path, frame, box, Fit.LETTERBOX)
+    w, h = source
+    planes = frame.to_ndarray()
+    whole = (planes[:h], *planes[h:].reshape(2, h // 2, w // 2))
+    n = 1 << steps
+    for ours, theirs, plane in zip(picture, _swscale(frame, *box), whole, strict=True):
+        assert ours.shape == (plane.shape[0] // n, plane.shape[1] // n)
+        # Each pixel is its n x n block's mean, rounded once per halving; swscale's AREA
+        # averages the same block.
+        assert np.abs(ours - _block_mean(plane, n)).max() <= 0.5 * steps
+        assert np.abs(ours.astype(int) - theirs).max() <= steps
+
+
+def test_a_cropped_tile_of_a_quarter_halves_only_its_part(tmp_path: Path) -> None:
+    frame = _frame(1920, 1080, seed=4)
+    plan = plan_scaling(1920, 1080, 400, 270, Fit.CROP, Fraction(1))
+    assert exact_halvings(frame, plan) == 2 and (plan.crop.x, plan.crop.w) == (40, 400)
+    y, u, _ = _slot_picture(tmp_path, frame, (400, 270), Fit.CROP)
+    whole_y, whole_u, _ = _swscale(frame, 480, 270)
+    assert np.abs(y.astype(int) - whole_y[:, 40:440]).max() <= 2
+    assert np.abs(u.astype(int) - whole_u[:, 20:220]).max() <= 2
 
 
 def _smooth_frame(w: int, h: int) -> av.VideoFrame:
@@ -139,7 +184,7 @@ def test_a_frame_made_larger_or_a_little_smaller_is_scaled_into_the_slot_like_sw
 ) -> None:
     frame = _smooth_frame(*source)
     plan = plan_scaling(*source, *box, Fit.LETTERBOX, Fraction(1))
-    assert rescales_whole(frame, plan) and not halves_exactly(frame, plan)
+    assert rescales_whole(frame, plan) and not exact_halvings(frame, plan)
     picture = _slot_picture(tmp_path, frame, box, Fit.LETTERBOX)
     theirs = _swscale_to(frame, plan.width, plan.height, interpolation)
     for ours, reference in zip(picture, theirs, strict=True):

@@ -12,7 +12,8 @@ each costs on the same streams (``benchmarks/profile_wall.py`` uses them):
 * ``scale``: + scaling to each tile's size in I420 as the wall's decoder does
   (``plan_scaling``: swscale AREA, one scaler kept per tile, one thread; a
   frame already at the tile's size is not scaled; a frame at exactly twice
-  the size is halved by OpenCV into the buffer, copy included);
+  the size, or four or eight times, is halved by OpenCV into the buffer, copy
+  included; one made larger or up to 1.5x smaller is scaled by OpenCV into it);
 * ``copy``: + copying the planes into a preallocated buffer per tile (as into
   a slot): the wall's whole decoder path;
 * ``bgr``: the path before I420, for comparison: ``frame.reformat`` to BGR
@@ -51,7 +52,10 @@ class _Rendition:
         from av.video.reformatter import VideoReformatter
 
         self.w, self.h = w, h
+        from compositor.sources.camera import HalvingScratch
+
         self.reformatter = VideoReformatter()
+        self.scratch = HalvingScratch()
         self.scaling: Any = None
         self.key: tuple[int, int] | None = None
         self.buffer = np.empty((w + 1) * (h + 1) * 3 // 2 + 2, np.uint8)  # I420, even sizes
@@ -71,8 +75,8 @@ class _Rendition:
 
         from compositor.core.geometry import Fit
         from compositor.sources.camera import (
+            exact_halvings,
             halve_into,
-            halves_exactly,
             plan_scaling,
             rescale_into,
             rescales_whole,
@@ -87,12 +91,14 @@ class _Rendition:
             return
         if (frame.width, frame.height) != self.key:
             self.key = (frame.width, frame.height)
+            self.scratch.clear()
             self.scaling = plan_scaling(
                 frame.width, frame.height, self.w, self.h, Fit.LETTERBOX, Fraction(1)
             )
         s = self.scaling
-        if halves_exactly(frame, s):  # the wall halves straight into the slot: both stages
-            halve_into(frame, s.crop, *self._planes(s.crop.w, s.crop.h))
+        halvings = exact_halvings(frame, s)
+        if halvings:  # the wall halves straight into the slot: both stages
+            halve_into(frame, s.crop, halvings, *self._planes(s.crop.w, s.crop.h), self.scratch)
             return
         if rescales_whole(frame, s):
             rescale_into(frame, *self._planes(s.width, s.height))  # as the wall: both stages
