@@ -253,10 +253,12 @@ def exact_halvings(frame: av.VideoFrame, scaling: _Scaling) -> int:
     writes them straight into the slot, the same picture as swscale's AREA
     (both average each 2x2 block: within 1 of each other, 58.4 dB against an
     exact float average either way; a quarter is two halvings, 44.6-45.0 dB
-    against Lanczos on the clips where AREA makes 44.8-45.3), in much less
-    time than swscale and the copy (one thread: a half of 1080p 0.42 against
-    0.78 ms, of 720p 0.21 against 0.39 ms; a quarter of 1080p 0.38 against
-    0.95 ms and the copy).
+    against Lanczos on the clips where AREA makes 44.8-45.3), in less time
+    than swscale and the copy. Per frame fresh from the decoder (the clips,
+    one thread, 4 runs of 100 frames, ``Rendition.publish``): a half of 1080p
+    0.73-0.98 against 1.29-1.73 ms, a quarter of 1080p 0.78-0.94 against
+    0.83-1.04 ms (reading the frame is most of it), a quarter of 720p
+    0.33-0.40 against 0.42-0.69 ms.
     """
     for steps in range(1, MAX_HALVINGS + 1):
         scale = 1 << steps
