@@ -5,7 +5,15 @@ Pure functions of measurements: no server, no runner (the quick bench test runs 
 
 from __future__ import annotations
 
-from benchmarks.bench import RATIOS, Measurement, judge, median_round, ratio_rounds
+from benchmarks.bench import (
+    RATIOS,
+    Measurement,
+    judge,
+    judge_where_held,
+    median_round,
+    most_held_by_all,
+    ratio_rounds,
+)
 
 
 def _m(runner: str, cpu: float | None, ok: bool = True) -> Measurement:
@@ -116,3 +124,43 @@ def test_a_ratio_of_runners_that_did_not_keep_up_is_not_judged() -> None:
     assert "wall_headless" in verdict["not_judged"]
     neither = judge(figures, {}, max_held={"wall_headless": "< 12", "decode_floor": "< 12"})
     assert _verdict(neither, "cameras held: wall_headless")["pass"] is None
+
+
+def _at(runner: str, cameras: int, cpu: float, held: bool = True) -> Measurement:
+    return Measurement(runner, cameras, cpu_per_s=cpu, held=held)
+
+
+def test_the_main_streams_are_judged_again_at_the_most_cameras_every_runner_held() -> None:
+    ramp = {
+        "decode_floor": [_at("decode_floor", 4, 0.7), _at("decode_floor", 8, 1.4, held=False)],
+        "wall_headless": [_at("wall_headless", 4, 0.8), _at("wall_headless", 8, 1.6)],
+        "opencv": [_at("opencv", 4, 1.0)],
+    }
+    assert most_held_by_all(ramp, ["decode_floor", "wall_headless", "opencv"], 12) == 4
+    assert most_held_by_all(ramp, ["wall_headless"], 12) == 8
+    assert most_held_by_all(ramp, ["wall_headless"], 8) == 4  # below the count asked for
+    assert most_held_by_all(ramp, ["decode_floor", "ffmpeg_xstack"], 12) is None  # not ramped
+
+    at_twelve = {
+        "decode_floor": _at("decode_floor", 12, 1.8, held=False),
+        "wall_headless": _at("wall_headless", 12, 1.8, held=False),
+    }
+    at_twelve["wall_headless"].age_p99_ms = 900.0
+    verdicts = judge(at_twelve, {"ratios": {"wall_over_decode_floor": 1.0}})
+    rounds = {
+        "decode_floor": [_at("decode_floor", 4, 0.70), _at("decode_floor", 4, 0.72)],
+        "wall_headless": [_at("wall_headless", 4, 0.84), _at("wall_headless", 4, 0.79)],
+    }
+    for measured in rounds["wall_headless"]:
+        measured.age_p99_ms = 35.0
+    at_four = {r: median_round(m) for r, m in rounds.items()}
+    judge_where_held(verdicts, at_four, rounds, 4, 12, ["decode_floor", "wall_headless"])
+    verdict = _verdict(verdicts, "main streams: wall / decode floor")
+    assert verdict["pass"] is False and verdict["at_cameras"] == 4
+    assert verdict["value"] == 1.129 and verdict["rounds"] == [1.2, 1.097]  # lower middles
+    assert "judged at 4" in verdict["note"] and not verdict["not_judged"]
+    age = _verdict(verdicts, "wall_headless p99")
+    assert (age["value"], age["pass"], age["at_cameras"]) == (35.0, True, 4)
+    # Targets judged where they were asked for, or of other runners, are left alone.
+    assert _verdict(verdicts, "sub-streams: wall / decode floor")["pass"] is None
+    assert "at_cameras" not in _verdict(verdicts, "sub-streams: wall / decode floor")
