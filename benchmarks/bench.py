@@ -135,9 +135,13 @@ STAGE_RUNNERS = {
 # Experiments, not in the main table: the wall with its decoder processes at nice +5.
 # And the wall with its degrade switched off (``--no-degrade``): beside wall_headless past
 # the cameras it holds, it shows what skipping frames on small tiles first buys.
-EXPERIMENTS = ("wall_headless_nice", "wall_x_nice", "wall_no_degrade")
+# And the headless wall composing at 50 Hz, twice its cameras' rate, as a wall with
+# screens composes at their refresh rate (wall_headless: 25 Hz, where a frame that comes
+# in the same tick as the next is never shown).
+EXPERIMENTS = ("wall_headless_nice", "wall_x_nice", "wall_no_degrade", "wall_headless_50hz")
 WALL_OPTIONS = {
     "wall_headless_nice": ["--nice-decoders", "5"],
+    "wall_headless_50hz": ["--fps", "50"],
     "wall_no_degrade": ["--no-degrade"],
     "wall_full_deblocking": ["--full-deblocking"],
 }
