@@ -73,6 +73,18 @@ def test_yaml_syntax_errors_and_duplicate_keys_are_located() -> None:
     ]
 
 
+def test_a_key_that_is_a_list_of_mappings_is_located_not_a_crash() -> None:
+    # YAML allows any node as a key; the reader makes keys dict keys, and these are not
+    # hashable (found by the punctuation fuzz test).
+    for text, where in (
+        ("cameras:\n  [{a: b}]: {url: 'rtsp://h/a'}\noutputs: []\n", "w.yaml:2:3"),
+        ("? [[x]]\n: y\n", "w.yaml:1:3"),
+        ("cameras: {}\noutputs: [{? {a: [1]}: 2}]\n", "w.yaml:2:14"),
+    ):
+        errors = [str(issue) for issue in validate_text(text, "w.yaml").errors]
+        assert errors == [f"{where}: a key must be a name, not a list or a mapping"], text
+
+
 def test_warnings_do_not_fail() -> None:
     text = """\
 cameras:

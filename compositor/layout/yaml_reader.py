@@ -24,6 +24,7 @@ __all__ = [
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,12 +128,9 @@ def _yaml(allow_duplicate_keys: bool = False) -> YAML:
     return yaml
 
 
-def _duplicate_keys(text: str, source: str) -> list[LayoutIssue]:
-    """Every key given twice in one mapping, at the second, naming the first's line.
-
-    Walks the composed node graph, in which an alias is a shared node, not a copy.
-    """
-    issues: list[LayoutIssue] = []
+def _mapping_nodes(text: str) -> Iterator[MappingNode]:
+    """Every mapping of ``text``'s composed node graph, once each (in which an alias is a
+    shared node, not a copy), keys' included."""
     stack: list[Node] = [_yaml().compose(text)]
     visited: set[int] = set()
     while stack and len(visited) < MAX_LAYOUT_NODES:
@@ -141,20 +139,49 @@ def _duplicate_keys(text: str, source: str) -> list[LayoutIssue]:
             continue
         visited.add(id(node))
         if isinstance(node, MappingNode):
-            first_line: dict[str, int] = {}
+            yield node
             for key, value in node.value:
-                stack.append(value)
-                if not isinstance(key, ScalarNode):
-                    continue
-                line, col = key.start_mark.line + 1, key.start_mark.column + 1
-                if key.value in first_line:
-                    message = f"duplicate key {key.value!r} (first on line {first_line[key.value]})"
-                    issues.append(LayoutIssue(source, line, col, message))
-                else:
-                    first_line[key.value] = line
+                stack += (key, value)
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
+
+
+def _duplicate_keys(text: str, source: str) -> list[LayoutIssue]:
+    """Every key given twice in one mapping, at the second, naming the first's line."""
+    issues: list[LayoutIssue] = []
+    for mapping in _mapping_nodes(text):
+        first_line: dict[str, int] = {}
+        for key, _ in mapping.value:
+            if not isinstance(key, ScalarNode):
+                continue
+            line, col = key.start_mark.line + 1, key.start_mark.column + 1
+            if key.value in first_line:
+                message = f"duplicate key {key.value!r} (first on line {first_line[key.value]})"
+                issues.append(LayoutIssue(source, line, col, message))
+            else:
+                first_line[key.value] = line
     return sorted(issues, key=lambda issue: (issue.line, issue.col))
+
+
+def _unhashable_key(text: str, source: str) -> LayoutIssue:
+    """Where ``text`` has a key YAML's reader cannot use, the first one: a list or a
+    mapping holding a list or a mapping (``[{a: b}]: x``; flat ones become tuples)."""
+
+    def nested(key: Node) -> bool:
+        if isinstance(key, SequenceNode):
+            items = key.value
+        elif isinstance(key, MappingNode):
+            items = [node for pair in key.value for node in pair]
+        else:
+            return False
+        return any(not isinstance(item, ScalarNode) for item in items)
+
+    found = [key for mapping in _mapping_nodes(text) for key, _ in mapping.value if nested(key)]
+    message = "a key must be a name, not a list or a mapping"
+    if not found:
+        return LayoutIssue(source, 0, 0, message)
+    mark = min(found, key=lambda key: (key.start_mark.line, key.start_mark.column)).start_mark
+    return LayoutIssue(source, mark.line + 1, mark.column + 1, message)
 
 
 def _syntax_problem(exc: MarkedYAMLError) -> str:
@@ -189,6 +216,8 @@ def read_yaml(text: str, source: str) -> tuple[CommentedMap, list[LayoutIssue]]:
         raise LayoutError([LayoutIssue(source, 0, 0, message)]) from None
     except RecursionError:
         raise LayoutError([LayoutIssue(source, 1, 1, "the layout is nested too deeply")]) from None
+    except TypeError:  # ruamel makes keys dict keys: a key holding a mapping is unhashable
+        raise LayoutError([_unhashable_key(text, source)]) from None
     if not isinstance(root, CommentedMap):
         shape = "a layout must be a mapping with 'cameras' and 'outputs'"
         raise LayoutError([*duplicates, LayoutIssue(source, 1, 1, shape)])
