@@ -54,7 +54,9 @@ test: $(STAMP)
 
 # The benchmark (issues 7, 18): the wall against the decode floor, FFmpeg and OpenCV on the
 # same streams, and the room's own layout (layouts/control-room-14.yaml, 40 cameras).
-# `bench` measures in 3 rounds, then ramps the cameras, then the API load (~45 min);
+# `bench` measures in 3 rounds, then ramps the cameras, then the API load (~45 min; on a
+# host where the main-stream runners do not all keep up with 12 cameras, a few minutes
+# more: they are measured again at the most cameras all of them held, and judged there);
 # `bench-quick` takes about a minute; `bench-degrade` runs the wall for 10 minutes at the
 # decode floor's limit (~13 min); `bench-api` is the API load alone (~2 min).
 # Results: benchmarks/results/*.json and cpu_vs_cameras.png; see benchmarks/README.md.
