@@ -1247,7 +1247,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Measurement] = {}
     ramp_results: dict[str, list[Measurement]] = {}
     max_held: dict[str, Any] = {}
-    where_held: tuple[int, dict[str, Measurement]] | None = None
+    # The main-stream runners measured again where all of them kept up (see below).
+    where_held_at: int | None = None
     where_held_rounds: dict[str, list[Measurement]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="videowall-bench-") as tmp,
@@ -1288,20 +1289,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # does not hold --cameras, they are measured again where all of them do.
         peers = [r for r in MAIN_PEERS if r in runners]
         if len(peers) > 1 and any(not figures[r].held for r in peers):
-            held_by_all = most_held_by_all(ramp_results, peers, args.cameras)
-            if held_by_all is not None:
+            where_held_at = most_held_by_all(ramp_results, peers, args.cameras)
+            if where_held_at is not None:
                 bench.say(
                     f"not every main-stream runner kept up with {args.cameras} cameras: "
-                    f"their ratios again at {held_by_all}, the most all of them held"
+                    f"their ratios again at {where_held_at}, the most all of them held"
                 )
                 for _ in range(args.rounds):
                     for runner in peers:
-                        measured = bench.measure(runner, held_by_all)
+                        measured = bench.measure(runner, where_held_at)
                         where_held_rounds.setdefault(runner, []).append(measured)
-                where_held = (
-                    held_by_all,
-                    {r: median_round(m) for r, m in where_held_rounds.items()},
-                )
         if args.room_ramp:
             # The room holds all its cameras, or fewer: a room of fewer cameras (the others'
             # tiles left out) is tried, going down, until one is held.
@@ -1330,12 +1327,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     found, found_by_round = tables["ratios"], by_round.get("ratios", {})
     verdicts = judge(figures, tables, by_round, max_held)
-    if where_held is not None:
+    where_held = {runner: median_round(m) for runner, m in where_held_rounds.items()}
+    if where_held_at is not None:
         judge_where_held(
             verdicts,
-            where_held[1],
+            where_held,
             where_held_rounds if args.rounds > 1 else {},
-            where_held[0],
+            where_held_at,
             args.cameras,
             [r for r in MAIN_PEERS if r in figures and not figures[r].held],
         )
@@ -1397,11 +1395,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # --cameras, or no count of the ramp was held by all).
         "main_streams_where_held": (
             None
-            if where_held is None
+            if where_held_at is None
             else {
-                "cameras": where_held[0],
-                "ratios": cpu_ratios(where_held[1], RATIO_TABLES["ratios"]),
-                "runners": {name: asdict(m) for name, m in where_held[1].items()},
+                "cameras": where_held_at,
+                "ratios": cpu_ratios(where_held, RATIO_TABLES["ratios"]),
+                "runners": {name: asdict(m) for name, m in where_held.items()},
             }
         ),
         "ramp": {r: [asdict(m) for m in steps] for r, steps in ramp_results.items()},

@@ -51,9 +51,9 @@ class _Rendition:
         import numpy as np
         from av.video.reformatter import VideoReformatter
 
-        self.w, self.h = w, h
         from compositor.sources.camera import HalvingScratch
 
+        self.w, self.h = w, h
         self.reformatter = VideoReformatter()
         self.scratch = HalvingScratch()
         self.scaling: Any = None
@@ -74,14 +74,7 @@ class _Rendition:
         import numpy as np
 
         from compositor.core.geometry import Fit
-        from compositor.sources.camera import (
-            exact_halvings,
-            halve_into,
-            plan_scaling,
-            rescale_into,
-            rescales_whole,
-            scaled_frame,
-        )
+        from compositor.sources.camera import plan_scaling, scale_straight_into, scaled_frame
 
         if stage == "bgr":
             pixels = frame.reformat(
@@ -96,13 +89,8 @@ class _Rendition:
                 frame.width, frame.height, self.w, self.h, Fit.LETTERBOX, Fraction(1)
             )
         s = self.scaling
-        halvings = exact_halvings(frame, s)
-        if halvings:  # the wall halves straight into the slot: both stages
-            halve_into(frame, s.crop, halvings, *self._planes(s.crop.w, s.crop.h), self.scratch)
-            return
-        if rescales_whole(frame, s):
-            rescale_into(frame, *self._planes(s.width, s.height))  # as the wall: both stages
-            return
+        if scale_straight_into(frame, s, self._planes, self.scratch):
+            return  # as the wall: OpenCV straight into the slot, both stages at once
         frame = scaled_frame(frame, s, self.reformatter)
         if stage == "copy":
             for plane, target in zip(frame.planes, self._planes(s.width, s.height), strict=True):

@@ -17,12 +17,13 @@ __all__ = [
     "RenditionSet",
     "RenditionSpec",
     "colour_matrix",
-    "describe_error",
     "HalvingScratch",
+    "describe_error",
     "exact_halvings",
     "halve_into",
     "rescale_into",
     "rescales_whole",
+    "scale_straight_into",
     "describe_look_error",
     "open_for_a_look",
     "picture_too_large",
@@ -354,6 +355,27 @@ def rescale_into(frame: av.VideoFrame, y: Plane, u: Plane, v: Plane) -> None:
         cv2.resize(source, (width, height), dst=target, interpolation=cv2.INTER_LINEAR)
 
 
+def scale_straight_into(
+    frame: av.VideoFrame,
+    scaling: _Scaling,
+    begin_write: Callable[[int, int], tuple[Plane, Plane, Plane]],
+    scratch: HalvingScratch,
+) -> bool:
+    """The planned picture made by OpenCV straight into the planes ``begin_write(w, h)``
+    hands out (a slot's), where OpenCV makes it as well as swscale: exact halvings (a
+    crop too), or all of the frame made larger or up to 1.5x smaller. False: nothing
+    was written; swscale's turn."""
+    c = scaling.crop
+    halvings = exact_halvings(frame, scaling)
+    if halvings:
+        halve_into(frame, c, halvings, *begin_write(c.w, c.h), scratch)
+        return True
+    if rescales_whole(frame, scaling):
+        rescale_into(frame, *begin_write(c.w, c.h))
+        return True
+    return False
+
+
 class Rendition:
     """Brings decoded frames to one tile size in I420 (inside FFmpeg) and publishes them.
 
@@ -361,9 +383,8 @@ class Rendition:
     with the frame; full-range MJPEG is brought to limited range), and a frame
     that already has the slot's size and format is not touched by swscale at
     all. Either way the planes are copied once, straight into the slot. A
-    frame halved exactly, once or more, is averaged by OpenCV straight into the slot instead,
-    and one made larger, or a little smaller, is scaled by OpenCV straight
-    into the slot.
+    frame halved exactly (once or more), made larger or a little smaller is
+    made by OpenCV straight into the slot instead (:func:`scale_straight_into`).
     """
 
     def __init__(self, spec: RenditionSpec) -> None:
@@ -386,16 +407,10 @@ class Rendition:
             self._scaling, self._key = scaling, key
             self._scratch.clear()
         matrix = colour_matrix(frame.colorspace, frame.height)
+        if scale_straight_into(frame, scaling, self.slot.begin_write, self._scratch):
+            self.slot.end_write(captured_at, matrix)
+            return
         c = scaling.crop
-        halvings = exact_halvings(frame, scaling)
-        if halvings:
-            halve_into(frame, c, halvings, *self.slot.begin_write(c.w, c.h), self._scratch)
-            self.slot.end_write(captured_at, matrix)
-            return
-        if rescales_whole(frame, scaling):
-            rescale_into(frame, *self.slot.begin_write(c.w, c.h))
-            self.slot.end_write(captured_at, matrix)
-            return
         frame = scaled_frame(frame, scaling, self._reformatter)
         y = _plane(frame, 0, scaling.height)[c.y : c.bottom, c.x : c.right]
         k = _chroma(c)
