@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: demo test lint unit e2e bench bench-quick bench-degrade bench-api soak venv clean
+.PHONY: demo test lint unit e2e bench bench-quick bench-degrade bench-hwdecode bench-api soak venv clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	bash scripts/install-system-deps.sh base
@@ -58,7 +58,8 @@ test: $(STAMP)
 # host where the main-stream runners do not all keep up with 12 cameras, a few minutes
 # more: they are measured again at the most cameras all of them held, and judged there);
 # `bench-quick` takes about a minute; `bench-degrade` runs the wall for 10 minutes at the
-# decode floor's limit (~13 min); `bench-api` is the API load alone (~2 min).
+# decode floor's limit (~13 min); `bench-api` is the API load alone (~2 min);
+# `bench-hwdecode` measures hardware decoding against the CPU (~5 min; GPU hosts).
 # Results: benchmarks/results/*.json and cpu_vs_cameras.png; see benchmarks/README.md.
 bench: $(STAMP)
 	bash scripts/install-system-deps.sh bench
@@ -71,6 +72,10 @@ bench-quick: $(STAMP)
 bench-degrade: $(STAMP)
 	bash scripts/install-system-deps.sh bench
 	$(PY) -m benchmarks.bench --degrade-check $(ARGS)
+
+bench-hwdecode: $(STAMP)
+	bash scripts/install-system-deps.sh bench
+	$(PY) -m benchmarks.hwdecode $(ARGS)
 
 bench-api: $(STAMP)
 	bash scripts/install-system-deps.sh bench

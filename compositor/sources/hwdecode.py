@@ -27,6 +27,7 @@ __all__ = [
     "CameraDecoding",
     "HardwareProbe",
     "describe_device_error",
+    "why_unusable",
 ]
 
 import logging
@@ -83,6 +84,26 @@ def _try_device(device: str) -> None:
     av.codec.hwaccel.HWAccel(device, allow_software_fallback=False).create(codec)
 
 
+def why_unusable(
+    device: str, nvidia_node: Path = NVIDIA_NODE, drm_class: Path = DRM_CLASS
+) -> str | None:
+    """Why ``device`` cannot decode H.264 on this host; None: it can (set up once to see).
+
+    Device nodes are looked at first, so a host without the device never loads its
+    driver; one that has them is set up for H.264, so a broken driver counts as absent.
+    """
+    if device not in av.codec.hwaccel.hwdevices_available():
+        return "not offered by this PyAV"
+    absent = _absent(device, nvidia_node, drm_class)
+    if absent is not None:
+        return absent
+    try:
+        _try_device(device)
+    except Exception as exc:  # PermissionError without a driver, RuntimeError, ...
+        return describe_device_error(exc)
+    return None
+
+
 class HardwareProbe:
     """The hardware decoder ``auto`` uses in this process, looked for once, on first need.
 
@@ -110,22 +131,12 @@ class HardwareProbe:
             return self._found
 
     def _look(self) -> tuple[str | None, str]:
-        offered = set(av.codec.hwaccel.hwdevices_available())
         reasons = []
         for device in AUTO_DEVICES:
-            if device not in offered:
-                reasons.append(f"{device}: not offered by this PyAV")
-                continue
-            absent = _absent(device, self._nvidia_node, self._drm_class)
-            if absent is not None:
-                reasons.append(f"{device}: {absent}")
-                continue
-            try:
-                _try_device(device)
-            except Exception as exc:  # PermissionError without a driver, RuntimeError, ...
-                reasons.append(f"{device}: {describe_device_error(exc)}")
-                continue
-            return device, ""
+            why = why_unusable(device, self._nvidia_node, self._drm_class)
+            if why is None:
+                return device, ""
+            reasons.append(f"{device}: {why}")
         return None, "; ".join(reasons)
 
 
