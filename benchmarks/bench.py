@@ -737,7 +737,7 @@ RATIO_TABLES = {
     "room_ratios": ROOM_RATIOS,
     "deblocking_ratios": DEBLOCKING_RATIOS,
 }
-ROOM_RAMP = (32, 24, 16, 8)  # rooms of fewer cameras, tried when all of them are not held
+ROOM_RAMP = (32, 24, 16, 12, 8, 6, 4)  # rooms of fewer cameras, tried when all are not held
 QUICK_ROOM_RUNNERS = ("room_floor", "room_wall")  # with windows on 14 monitors: full run only
 
 

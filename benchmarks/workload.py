@@ -298,6 +298,11 @@ def _room_tile(tile: Any, keep: set[str], folder: Path) -> Any:
         tour = [c for c in tile["tour"] if c in keep]
         if not tour:
             return None
+        if len(tour) == 1:  # a tour is of two cameras or more: one left is shown as itself
+            del tile["tour"]
+            tile.pop("every", None)
+            tile["camera"] = tour[0]
+            return tile
         tile["tour"] = tour
         return tile
     if "image" in tile:
