@@ -43,7 +43,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import queue
 import shutil
 import signal
@@ -59,6 +58,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from benchmarks.clips import CLIP_SPECS, SUBSTREAM_CLIP, ensure_clips
+from benchmarks.machine import machine_info
 from benchmarks.procstat import TreeMeter
 from benchmarks.runners import ffmpeg_xstack
 from benchmarks.workload import Workload, make_grid_workload, make_workload, room_workload
@@ -945,46 +945,6 @@ def _held_at_least(wall: Any, floor: Any) -> bool | None:
     if w is None or f is None or (w == 0 and f == 0):
         return None  # neither held even the least tried: no count to compare
     return w >= f
-
-
-def machine_info() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "hostname": platform.node(),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "cores": os.cpu_count(),
-    }
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["memory_gib"] = round(int(line.split()[1]) / 2**20, 1)
-    with contextlib.suppress(OSError, ValueError):
-        info["os"] = next(
-            line.split("=", 1)[1].strip('"')
-            for line in Path("/etc/os-release").read_text().splitlines()
-            if line.startswith("PRETTY_NAME=")
-        )
-    info["load_average_at_start"] = list(os.getloadavg())
-    with contextlib.suppress(Exception):
-        import av
-
-        info["pyav"] = av.__version__
-        info["pyav_ffmpeg"] = ".".join(map(str, av.library_versions["libavcodec"]))
-    with contextlib.suppress(Exception):
-        import cv2
-
-        info["opencv"] = cv2.__version__
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg:
-        with contextlib.suppress(Exception):
-            out = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True, check=False)
-            info["ffmpeg"] = out.stdout.splitlines()[0]
-    return info
 
 
 def _mark(passed: bool | None) -> str:

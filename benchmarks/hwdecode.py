@@ -35,7 +35,6 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -47,6 +46,8 @@ from fractions import Fraction
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from benchmarks.machine import machine_info
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEVICES = ("cpu", "cuda", "qsv")
@@ -138,11 +139,24 @@ def _round(value: float | None, digits: int) -> float | None:
 # -- the clips -------------------------------------------------------------------------------
 
 
-def read_packets(path: Path) -> list[bytes]:
-    """A clip's packets in decode order (``benchmarks.clips``' index beside it)."""
+@dataclass(frozen=True)
+class ClipPackets:
+    packets: list[bytes]  # in decode order
+    gop: int  # pictures from one key frame to the next
+
+
+def read_clip(path: Path) -> ClipPackets:
+    """A clip's packets and GOP, from ``benchmarks.clips``' index beside it."""
     index = json.loads(path.with_name(path.name + ".json").read_text())
     data = path.read_bytes()
-    return [data[offset : offset + size] for offset, size, *_ in index["packets"]]
+    packets = [data[offset : offset + size] for offset, size, *_ in index["packets"]]
+    return ClipPackets(packets, int(index["gop"]))
+
+
+def _scratch() -> tempfile.TemporaryDirectory[str]:
+    """A folder for slots, in shared memory as the wall's are (``/dev/shm``) where there is one."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    return tempfile.TemporaryDirectory(prefix="videowall-hwdecode-", dir=base)
 
 
 # -- decoding as the wall does ---------------------------------------------------------------
@@ -276,11 +290,10 @@ def _live_worker(
     tiles: list[_Tile] = []
     accelerated = 0
     try:
-        packets = read_packets(clip)
-        gop = int(json.loads(clip.with_name(clip.name + ".json").read_text())["gop"])
+        found = read_clip(clip)
+        packets, gop = found.packets, found.gop
         codecs = [open_decoder(device) for _ in range(streams)]
-        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        with tempfile.TemporaryDirectory(prefix="videowall-hwdecode-", dir=base) as tmp:
+        with _scratch() as tmp:
             tiles = [_Tile(Path(tmp), f"live-{i}") for i in range(streams)]
             conn.send("ready")
             start, settle, seconds, fps = conn.recv()
@@ -404,17 +417,8 @@ def _why(exc: BaseException) -> str:
 
 
 def machine() -> dict[str, Any]:
-    import av
-
-    info: dict[str, Any] = {
-        "hostname": platform.node(),
-        "cores": os.cpu_count(),
-        "cpu": _cpu_model(),
-        "python": platform.python_version(),
-        "pyav": av.__version__,
-        "pyav_ffmpeg": av.library_versions.get("libavcodec"),
-        "gpu": None,
-    }
+    """The bench's machine record, and the GPU nvidia-smi names (None: none)."""
+    info = machine_info() | {"gpu": None}
     smi = shutil.which("nvidia-smi")
     if smi is not None:
         try:
@@ -428,16 +432,6 @@ def machine() -> dict[str, Any]:
         except (OSError, subprocess.SubprocessError):
             pass
     return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def usable_devices(wanted: list[str]) -> dict[str, str | None]:
@@ -464,13 +458,12 @@ def run(
     for device, why in report.devices.items():
         say(f"hwdecode: {device}: " + ("usable" if why is None else f"not usable here ({why})"))
     usable = [d for d, why in report.devices.items() if why is None]
-    packets = {name: read_packets(path) for name, path in clips.items()}
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    with tempfile.TemporaryDirectory(prefix="videowall-hwdecode-", dir=base) as tmp:
+    with _scratch() as tmp:
         folder = Path(tmp)
         for name in flat_clips:
+            packets = read_clip(clips[name]).packets
             for device in usable:
-                flat = measure_flat(name, packets[name], device, folder)
+                flat = measure_flat(name, packets, device, folder)
                 report.flat.append(flat)
                 say(f"hwdecode: flat out, {name} on {device}: " + _flat_line(flat))
         for device in usable:

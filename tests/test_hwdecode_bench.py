@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.clips import ClipSpec, ensure_clip
-from benchmarks.hwdecode import Flat, Live, Report, main, read_packets, run, summary
+from benchmarks.hwdecode import Flat, Live, Report, main, read_clip, run, summary
 from compositor.sources.hwdecode import NVIDIA_NODE
 
 TINY = ClipSpec("tiny", 320, 180, kbps=300, seconds=2)  # 50 pictures, one GOP
@@ -25,7 +25,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_packets_are_the_clips_whole_in_decode_order(tiny: Path) -> None:
-    packets = read_packets(tiny)
+    clip = read_clip(tiny)
+    packets = clip.packets
+    assert clip.gop == TINY.gop
     assert len(packets) == TINY.frames
     assert sum(len(p) for p in packets) == tiny.stat().st_size
     assert packets[0].startswith(b"\x00\x00\x00\x01") or packets[0].startswith(b"\x00\x00\x01")
